@@ -1,0 +1,167 @@
+#include "digest.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+struct Digest {
+        EVP_MD_CTX *ctx;
+};
+
+Digest *digest_new(void) {
+        Digest *d = xcalloc(1, sizeof *d);
+        d->ctx = EVP_MD_CTX_new();
+        if (!d->ctx || EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL) != 1)
+                abort();
+        return d;
+}
+
+Digest *digest_free(Digest *d) {
+        if (!d)
+                return NULL;
+        EVP_MD_CTX_free(d->ctx);
+        free(d);
+        return NULL;
+}
+
+void digest_update(Digest *d, const void *data, size_t size) {
+        if (size > 0 && EVP_DigestUpdate(d->ctx, data, size) != 1)
+                abort();
+}
+
+void digest_update_zeros(Digest *d, uint64_t n) {
+        static const uint8_t zeros[64 * 1024];
+        while (n > 0) {
+                size_t k = n > sizeof zeros ? sizeof zeros : (size_t) n;
+                digest_update(d, zeros, k);
+                n -= k;
+        }
+}
+
+void digest_update_string(Digest *d, const char *s) {
+        uint64_t len = s ? strlen(s) : UINT64_MAX; /* NULL and "" hash differently */
+        uint8_t le[8];
+        for (int i = 0; i < 8; i++)
+                le[i] = (uint8_t) (len >> (8 * i));
+        digest_update(d, le, sizeof le);
+        if (s)
+                digest_update(d, s, strlen(s));
+}
+
+void digest_final(Digest *d, uint8_t ret[DIGEST_SIZE]) {
+        unsigned n = 0;
+        if (EVP_DigestFinal_ex(d->ctx, ret, &n) != 1 || n != DIGEST_SIZE)
+                abort();
+}
+
+void digest_to_hex(const uint8_t d[DIGEST_SIZE], char ret[DIGEST_HEX_SIZE + 1]) {
+        static const char hex[] = "0123456789abcdef";
+        for (int i = 0; i < DIGEST_SIZE; i++) {
+                ret[2 * i] = hex[d[i] >> 4];
+                ret[2 * i + 1] = hex[d[i] & 15];
+        }
+        ret[DIGEST_HEX_SIZE] = 0;
+}
+
+void digest_to_string(const uint8_t d[DIGEST_SIZE], char ret[DIGEST_STRING_MAX]) {
+        memcpy(ret, "sha256:", 7);
+        digest_to_hex(d, ret + 7);
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int digest_from_string(const char *s, uint8_t ret[DIGEST_SIZE]) {
+        if (!s)
+                return -EINVAL;
+        if (startswith(s, "sha256:"))
+                s += 7;
+        if (strlen(s) != DIGEST_HEX_SIZE)
+                return -EINVAL;
+        uint8_t out[DIGEST_SIZE];
+        for (int i = 0; i < DIGEST_SIZE; i++) {
+                int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                out[i] = (uint8_t) (hi << 4 | lo);
+        }
+        memcpy(ret, out, DIGEST_SIZE);
+        return 0;
+}
+
+void digest_buffer(const void *data, size_t size, uint8_t ret[DIGEST_SIZE]) {
+        _cleanup_(digest_freep) Digest *d = digest_new();
+        digest_update(d, data, size);
+        digest_final(d, ret);
+}
+
+static int digest_range(Digest *d, int fd, off_t start, off_t end, uint8_t *buf, size_t bufsize) {
+        while (start < end) {
+                size_t want = (size_t) MIN((off_t) bufsize, end - start);
+                ssize_t n = pread(fd, buf, want, start);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO; /* file shrank under us */
+                digest_update(d, buf, (size_t) n);
+                start += n;
+        }
+        return 0;
+}
+
+int digest_file(const char *path, uint8_t ret[DIGEST_SIZE], uint64_t *ret_size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        (void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+        const size_t bufsize = 1024 * 1024;
+        _cleanup_free_ uint8_t *buf = xmalloc(bufsize);
+        _cleanup_(digest_freep) Digest *d = digest_new();
+        off_t pos = 0, size = st.st_size;
+        int r;
+        while (pos < size) {
+                off_t data = lseek(fd, pos, SEEK_DATA);
+                if (data < 0) {
+                        if (errno == ENXIO) /* only a hole remains */
+                                data = size;
+                        else if (errno == EINVAL || errno == EOPNOTSUPP) { /* no hole support: read it all */
+                                r = digest_range(d, fd, pos, size, buf, bufsize);
+                                if (r < 0)
+                                        return r;
+                                pos = size;
+                                break;
+                        } else
+                                return -errno;
+                }
+                digest_update_zeros(d, (uint64_t) (data - pos));
+                if (data >= size)
+                        break;
+                off_t hole = lseek(fd, data, SEEK_HOLE);
+                if (hole < 0)
+                        return -errno;
+                r = digest_range(d, fd, data, MIN(hole, size), buf, bufsize);
+                if (r < 0)
+                        return r;
+                pos = hole;
+        }
+        digest_final(d, ret);
+        if (ret_size)
+                *ret_size = (uint64_t) size;
+        return 0;
+}

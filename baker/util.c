@@ -1,0 +1,165 @@
+#include "util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+void *xmalloc(size_t n) {
+        void *p = malloc(n ? n : 1);
+        if (!p)
+                abort();
+        return p;
+}
+
+void *xcalloc(size_t n, size_t size) {
+        void *p = calloc(n ? n : 1, size ? size : 1);
+        if (!p)
+                abort();
+        return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+        p = realloc(p, n ? n : 1);
+        if (!p)
+                abort();
+        return p;
+}
+
+char *xstrdup(const char *s) {
+        char *p = strdup(s);
+        if (!p)
+                abort();
+        return p;
+}
+
+char *xstrndup(const char *s, size_t n) {
+        char *p = strndup(s, n);
+        if (!p)
+                abort();
+        return p;
+}
+
+char *xasprintf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        va_start(ap, fmt);
+        int r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                abort();
+        return s;
+}
+
+int read_full_file(const char *path, char **ret_data, size_t *ret_size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        size_t cap = S_ISREG(st.st_mode) ? (size_t) st.st_size + 1 : 4096, len = 0;
+        _cleanup_free_ char *buf = xmalloc(cap);
+        for (;;) {
+                if (len + 1 >= cap)
+                        buf = xrealloc(buf, cap *= 2);
+                ssize_t n = read(fd, buf + len, cap - len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = 0;
+        *ret_data = TAKE_PTR(buf);
+        if (ret_size)
+                *ret_size = len;
+        return 0;
+}
+
+char *tmp_sibling(const char *path) {
+        const char *slash = strrchr(path, '/');
+        if (!slash)
+                return xasprintf(".%s.tmp-XXXXXX", path);
+        return xasprintf("%.*s/.%s.tmp-XXXXXX", (int) (slash - path), path, slash + 1);
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode) {
+        _cleanup_unlink_ char *tmp = tmp_sibling(path);
+        _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0) {
+                free(TAKE_PTR(tmp));
+                return -errno;
+        }
+        const char *p = data;
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+                return -errno;
+        if (rename(tmp, path) < 0)
+                return -errno;
+        free(TAKE_PTR(tmp));
+        return 0;
+}
+
+int mkdir_p(const char *path, unsigned mode) {
+        _cleanup_free_ char *p = xstrdup(path);
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int rm_rf(const char *path) {
+        struct stat st;
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlink(path) < 0 ? -errno : 0;
+        DIR *d = opendir(path);
+        if (!d)
+                return -errno;
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *child = path_join(path, de->d_name);
+                int k = rm_rf(child);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        closedir(d);
+        if (rmdir(path) < 0 && r == 0)
+                r = -errno;
+        return r;
+}
+
+char *path_join(const char *a, const char *b) {
+        if (!a || !*a)
+                return xstrdup(b);
+        while (*b == '/')
+                b++;
+        size_t la = strlen(a);
+        return xasprintf("%s%s%s", a, a[la - 1] == '/' ? "" : "/", b);
+}

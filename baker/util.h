@@ -1,0 +1,105 @@
+#pragma once
+/* Small helpers every module uses: scoped cleanup, ownership hand-over, string helpers. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _noreturn_ __attribute__((noreturn))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Hand an owned pointer over: returns it and leaves NULL behind so the cleanup does nothing. */
+#define TAKE_PTR(p)                                  \
+        ({                                           \
+                typeof(p) _ptr_ = (p);               \
+                (p) = NULL;                          \
+                _ptr_;                               \
+        })
+#define TAKE_FD(fd)                                  \
+        ({                                           \
+                int _fd_ = (fd);                     \
+                (fd) = -1;                           \
+                _fd_;                                \
+        })
+
+/* Thing *thing_free(Thing *) accepting NULL gives thing_freep for _cleanup_(thing_freep). */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)      \
+        static inline void func##p(type *p) {        \
+                if (*p)                              \
+                        func(*p);                    \
+        }
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Deletes a file on scope exit unless the path was handed over (TAKE_PTR) or set to NULL:
+ * temporary outputs never survive an error path. */
+static inline void unlink_and_freep(char **p) {
+        if (*p) {
+                int saved = errno;
+                (void) unlink(*p);
+                free(*p);
+                errno = saved;
+        }
+}
+#define _cleanup_unlink_ _cleanup_(unlink_and_freep)
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+static inline bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+static inline bool endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+/* Allocation failure is not recoverable in a CLI; abort loudly instead of threading ENOMEM through
+ * every call. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+
+/* Files. */
+int read_full_file(const char *path, char **ret_data, size_t *ret_size);
+int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode);
+int mkdir_p(const char *path, unsigned mode);
+int rm_rf(const char *path);
+char *path_join(const char *a, const char *b);
+/* A unique temporary sibling of path ("DIR/.NAME.tmp-XXXXXX" pattern), for write-then-rename. */
+char *tmp_sibling(const char *path);

@@ -1,0 +1,18 @@
+#pragma once
+/* The CLI's verb table: one verb-<name>.c per verb, each parsing its own options (getopt_long on
+ * argv[0..argc), argv[0] being the verb name) and returning an Outcome exit code. */
+
+typedef int (*VerbFunction)(int argc, char **argv);
+
+typedef struct Verb {
+        const char *name;
+        int min_args, max_args; /* positional arguments after the verb; -1 = any */
+        VerbFunction fn;
+        const char *summary;
+        const char *usage; /* full help text for `baker help VERB` */
+} Verb;
+
+const Verb *verb_find(const char *name);
+const Verb *verb_table(void);
+/* Number of positional arguments left after getopt, checked against the table; prints usage. */
+int verb_check_args(const char *name, int n_positional);

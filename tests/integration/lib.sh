@@ -1,0 +1,44 @@
+# Sourced by every tests/integration/test-*.sh. Gives each test its own scratch directory, kills
+# the processes it started (by PID) and removes the directory on exit.
+set -euo pipefail
+
+: "${BAKER_SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${BAKER_BUILD_DIR:=$BAKER_SOURCE_DIR/build}"
+: "${BAKER:=$BAKER_BUILD_DIR/baker}"
+export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/baker-test.XXXXXX")
+export BAKER_CACHE=$SCRATCH/cache
+_pids=()
+
+_cleanup() {
+  local rc=$?
+  for p in "${_pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${KEEP_SCRATCH:-}" ]; then echo "scratch kept: $SCRATCH" >&2; else rm -rf "$SCRATCH"; fi
+  exit $rc
+}
+trap _cleanup EXIT
+
+# Remember a background process so it is killed at exit.
+track_pid() { _pids+=("$1"); }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+pass() { echo "ok: $*"; }
+
+# expect_exit CODE CMD...: runs CMD, fails unless it exits with CODE. Output goes to $SCRATCH/out.
+expect_exit() {
+  local want=$1; shift
+  set +e
+  "$@" >"$SCRATCH/out" 2>&1
+  local got=$?
+  set -e
+  if [ "$got" != "$want" ]; then
+    cat "$SCRATCH/out" >&2
+    fail "'$*' exited $got, expected $want"
+  fi
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
