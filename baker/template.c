@@ -1413,29 +1413,44 @@ int template_parse_buffer(const char *path, const char *directory, const void *d
         return 0;
 }
 
+/* A template that could not even be read: one error, so that callers print it (or JSON it) the
+ * same way as any other problem. */
+static Template *template_unreadable(const char *path, const char *dir, const char *fmt, ...) _printf_(3, 4);
+static Template *template_unreadable(const char *path, const char *dir, const char *fmt, ...) {
+        Template *t = xcalloc(1, sizeof *t);
+        t->path = xstrdup(path);
+        t->directory = xstrdup(dir);
+        va_list ap;
+        va_start(ap, fmt);
+        add_error_va(t, (SourcePos) { .file = t->path }, fmt, ap);
+        va_end(ap);
+        return t;
+}
+
 int template_parse(const char *path, const TemplateOptions *opts, Template **ret) {
         _cleanup_free_ char *dir = dirname_of(path);
         struct stat st;
-        if (stat(path, &st) < 0)
-                return log_error_errno(-errno, "cannot read template '%s': %m", path);
-        if (S_ISDIR(st.st_mode))
-                return log_error_errno(-EISDIR, "cannot read template '%s': %m", path);
+        if (stat(path, &st) < 0) {
+                *ret = template_unreadable(path, dir, "cannot read template: %s", strerror(errno));
+                return 0;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                *ret = template_unreadable(path, dir, "cannot read template: %s", strerror(EISDIR));
+                return 0;
+        }
         if (S_ISREG(st.st_mode) && (uint64_t) st.st_size > TEMPLATE_SIZE_MAX) {
-                /* refuse before reading: a huge file costs nothing */
-                _cleanup_(template_freep) Template *t = xcalloc(1, sizeof *t);
-                t->path = xstrdup(path);
-                t->directory = TAKE_PTR(dir);
-                template_add_error(t, (SourcePos) { .file = t->path },
-                                   "template is too large (%llu bytes, the limit is %u)",
-                                   (unsigned long long) st.st_size, TEMPLATE_SIZE_MAX);
-                *ret = TAKE_PTR(t);
+                /* refused before reading: a huge file costs nothing */
+                *ret = template_unreadable(path, dir, "template is too large (%llu bytes, the limit is %u)",
+                                           (unsigned long long) st.st_size, TEMPLATE_SIZE_MAX);
                 return 0;
         }
         _cleanup_free_ char *data = NULL;
         size_t size = 0;
         int r = read_full_file(path, &data, &size);
-        if (r < 0)
-                return log_error_errno(r, "cannot read template '%s': %m", path);
+        if (r < 0) {
+                *ret = template_unreadable(path, dir, "cannot read template: %s", strerror(-r));
+                return 0;
+        }
         return template_parse_buffer(path, dir, data, size, opts, ret);
 }
 

@@ -302,9 +302,9 @@ typedef struct TemplateOptions {
         bool allow_unpinned; /* URL inputs without sha256 are accepted */
 } TemplateOptions;
 
-/* Parses and validates a template. Returns 0 and a Template even when it has errors (they are in
- * t->errors; the caller prints them or turns them into JSON); < 0 only when nothing could be
- * parsed at all for a reason outside the template (no memory is not one: it aborts). */
+/* Parses and validates a template. Always returns 0 and a Template, even when the file is missing
+ * or invalid: the problems are in t->errors (sorted by position), for the caller to print or turn
+ * into JSON. (Out of memory aborts.) */
 int template_parse(const char *path, const TemplateOptions *opts, Template **ret);
 /* Same from a buffer (fuzzing, tests); `path` names it in messages, `directory` resolves relative
  * paths (NULL = "."). */
