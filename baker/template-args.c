@@ -27,10 +27,10 @@ bool template_args_parse_option(TemplateArgs *a, int c, const char *arg) {
 
 void template_args_done(TemplateArgs *a) {
         for (size_t i = 0; i < a->vars.n_assignments; i++)
-                free(a->vars.assignments[i]);
+                free((char *) a->vars.assignments[i]);
         free(a->vars.assignments);
         for (size_t i = 0; i < a->vars.n_files; i++)
-                free(a->vars.files[i]);
+                free((char *) a->vars.files[i]);
         free(a->vars.files);
         *a = (TemplateArgs) {};
 }

@@ -128,7 +128,10 @@ static int load_file(Template *t, Vars *v, const char *path) {
                         undeclared(t, pos, "variable file", name);
                         continue;
                 }
-                set(var, eq + 1, (size_t) (p + len - eq - 1), VAR_SOURCE_FILE);
+                const char *val = eq + 1;
+                while (val < p + len && (*val == ' ' || *val == '\t'))
+                        val++;
+                set(var, val, (size_t) (p + len - val), VAR_SOURCE_FILE);
         }
         return 0;
 }

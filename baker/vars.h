@@ -10,8 +10,8 @@
  * A `required` variable without a value is an error; an optional one without a value expands to "".
  *
  * Variable files hold one NAME=VALUE per line; blank lines and lines starting with '#' are
- * ignored; the value is everything after the first '=' up to the end of the line, taken literally
- * (no quotes, no escapes, no expansion).
+ * ignored; blanks around NAME and after the '=' are dropped, and the value is the rest of the line
+ * taken literally (no quotes, no escapes, no expansion).
  *
  * Substitution is single-pass: "${var.NAME}" in a template string is replaced by the value, and
  * whatever the value itself contains (even "${...}") is inserted literally, never expanded again.
@@ -52,9 +52,9 @@ typedef struct Vars {
 } Vars;
 
 typedef struct VarsSources {
-        char **assignments; /* --var NAME=VALUE, in command-line order */
+        const char **assignments; /* --var NAME=VALUE, in command-line order */
         size_t n_assignments;
-        char **files;       /* --var-file FILE, in command-line order */
+        const char **files;       /* --var-file FILE, in command-line order */
         size_t n_files;
         bool no_environment; /* ignore BAKER_VAR_* (tests) */
 } VarsSources;
