@@ -132,7 +132,8 @@ static void print_snippet(FILE *f, const Template *t, SourcePos pos) {
         if (e > s && e[-1] == '\r')
                 e--;
         size_t len = MIN((size_t) (e - s), (size_t) 200);
-        _cleanup_free_ char *line = xstrndup(s, len);
+        _cleanup_free_ char *line = xmalloc(len + 1); /* not strndup: the line may hold NULs */
+        memcpy(line, s, len);
         for (size_t i = 0; i < len; i++)
                 if (((unsigned char) line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f || line[i] == 0)
                         line[i] = '?';
@@ -724,7 +725,10 @@ static void convert_inputs(Template *t, const Node *m, const TemplateOptions *op
                                 break;
                         }
                         in->resolved_path = resolve_path(t, in->location);
-                        if (stat(in->resolved_path, &st) < 0)
+                        if (stat(in->resolved_path, &st) < 0 && streq(t->directory, "."))
+                                template_add_error(t, in->location_pos, "input '%s': '%s' does not exist", in->name,
+                                                   in->location);
+                        else if (stat(in->resolved_path, &st) < 0) /* say where it was looked for */
                                 template_add_error(t, in->location_pos, "input '%s': '%s' does not exist (%s)",
                                                    in->name, in->location, in->resolved_path);
                         else if (in->kind == INPUT_FILE && !S_ISREG(st.st_mode))
