@@ -1,5 +1,6 @@
 #include "digest.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
@@ -163,5 +164,90 @@ int digest_file(const char *path, uint8_t ret[DIGEST_SIZE], uint64_t *ret_size) 
         digest_final(d, ret);
         if (ret_size)
                 *ret_size = (uint64_t) size;
+        return 0;
+}
+
+static int cmp_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void digest_update_u64(Digest *d, uint64_t v) {
+        uint8_t le[8];
+        for (int i = 0; i < 8; i++)
+                le[i] = (uint8_t) (v >> (8 * i));
+        digest_update(d, le, sizeof le);
+}
+
+static int digest_tree(Digest *d, const char *path, unsigned depth) {
+        if (depth > 256)
+                return -ELOOP;
+        DIR *dir = opendir(path);
+        if (!dir)
+                return -errno;
+        char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(dir))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                names = xrealloc(names, (n + 1) * sizeof(char *));
+                names[n++] = xstrdup(de->d_name);
+        }
+        closedir(dir);
+        qsort(names, n, sizeof(char *), cmp_names);
+        int r = 0;
+        digest_update_u64(d, n);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                _cleanup_free_ char *p = path_join(path, names[i]);
+                struct stat st;
+                if (lstat(p, &st) < 0) {
+                        r = -errno;
+                        break;
+                }
+                digest_update_string(d, names[i]);
+                digest_update_u64(d, st.st_mode & 07777);
+                if (S_ISDIR(st.st_mode)) {
+                        digest_update_string(d, "d");
+                        r = digest_tree(d, p, depth + 1);
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t k = readlink(p, target, sizeof target - 1);
+                        if (k < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        target[k] = 0;
+                        digest_update_string(d, "l");
+                        digest_update_string(d, target);
+                } else if (S_ISREG(st.st_mode)) {
+                        uint8_t fd_digest[DIGEST_SIZE];
+                        uint64_t size;
+                        r = digest_file(p, fd_digest, &size);
+                        if (r < 0)
+                                break;
+                        digest_update_string(d, "f");
+                        digest_update_u64(d, size);
+                        digest_update(d, fd_digest, DIGEST_SIZE);
+                } else
+                        r = -EBADFD;
+        }
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        return r;
+}
+
+int digest_directory(const char *path, uint8_t ret[DIGEST_SIZE]) {
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        _cleanup_(digest_freep) Digest *d = digest_new();
+        digest_update_string(d, "baker-directory-v1");
+        int r = digest_tree(d, path, 0);
+        if (r < 0)
+                return r;
+        digest_final(d, ret);
         return 0;
 }

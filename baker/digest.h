@@ -32,3 +32,11 @@ void digest_buffer(const void *data, size_t size, uint8_t ret[DIGEST_SIZE]);
 /* Digest of a file's bytes. Holes (SEEK_DATA/SEEK_HOLE) are hashed as zeros without being read,
  * so a sparse 10 GiB image with 1 GiB of data costs one read of 1 GiB. */
 int digest_file(const char *path, uint8_t ret[DIGEST_SIZE], uint64_t *ret_size);
+
+/* Deterministic digest of a host directory tree, the identity of a `path:` input. Covers, for
+ * every entry in byte-wise sorted name order: its name, its type, its permission bits (07777),
+ * a symlink's target, a regular file's size and bytes, a directory's entries. Not covered:
+ * owners, times, extended attributes (a checkout's owner and mtimes are accidents of the
+ * machine; steps set owners explicitly). Symlinks are not followed. Sockets, FIFOs and devices
+ * give -EBADFD. */
+int digest_directory(const char *path, uint8_t ret[DIGEST_SIZE]);

@@ -15,6 +15,24 @@ static int verb_version(int argc, char **argv);
 static const Verb verbs[] = {
         { "help", 0, 1, verb_help, "show help for baker or one verb", "baker help [VERB]\n" },
         { "version", 0, 0, verb_version, "print baker's version", "baker version\n" },
+        { "validate", 1, 1, verb_validate, "check a template and its variables (offline)",
+          "baker validate [--allow-unpinned] [--var NAME=VALUE]... [--var-file FILE]... [--json] TEMPLATE\n\n"
+          "Parses TEMPLATE and reports every error as FILE:LINE:COL: error: MESSAGE with the source line.\n"
+          "Variables: --var beats --var-file beats BAKER_VAR_<NAME> beats the default.\n"
+          "Exit status 0 when valid, 2 otherwise.\n\n"
+          "  --allow-unpinned     accept URL inputs without a sha256 pin\n"
+          "  --var NAME=VALUE     set a variable (repeatable)\n"
+          "  --var-file FILE      NAME=VALUE lines, '#' comments\n"
+          "  --json               print one JSON document on stdout\n" },
+        { "plan", 1, 1, verb_plan, "show the ordered steps of a template with their cache keys",
+          "baker plan [--allow-unpinned] [--var NAME=VALUE]... [--var-file FILE]... [--json] TEMPLATE\n\n"
+          "Validates TEMPLATE, digests its inputs and scripts and prints each step with its key\n"
+          "(SHA-256 over the previous key, the canonical step, its inputs' and files' digests) and\n"
+          "the bake key. --json gives full keys and canonical definitions.\n\n"
+          "  --allow-unpinned     accept URL inputs without a sha256 pin\n"
+          "  --var NAME=VALUE     set a variable (repeatable)\n"
+          "  --var-file FILE      NAME=VALUE lines, '#' comments\n"
+          "  --json               print one JSON document on stdout\n" },
         {},
 };
 

@@ -16,3 +16,6 @@ const Verb *verb_find(const char *name);
 const Verb *verb_table(void);
 /* Number of positional arguments left after getopt, checked against the table; prints usage. */
 int verb_check_args(const char *name, int n_positional);
+
+int verb_validate(int argc, char **argv);
+int verb_plan(int argc, char **argv);

@@ -1,0 +1,176 @@
+/* Plan keys: what changes a key and what must not. */
+#include <assert.h>
+#include <stdio.h>
+
+#include "plan.h"
+
+static char dir[] = "/tmp/test-plan.XXXXXX";
+
+static void put(const char *name, const char *content) {
+        _cleanup_free_ char *p = path_join(dir, name);
+        assert(write_file_atomic(p, content, strlen(content), 0755) == 0);
+}
+
+static Plan *plan(const char *yaml, const char *const *assign, size_t n_assign) {
+        put("t.yaml", yaml);
+        _cleanup_free_ char *p = path_join(dir, "t.yaml");
+        Template *t = NULL;
+        assert(template_parse(p, NULL, &t) == 0);
+        VarsSources src = { .assignments = (const char **) assign, .n_assignments = n_assign, .no_environment = true };
+        Vars *v = NULL;
+        int r = vars_resolve(t, &src, &v);
+        for (size_t i = 0; i < t->n_errors; i++)
+                fprintf(stderr, "%u:%u %s\n", t->errors[i].pos.line, t->errors[i].pos.column, t->errors[i].message);
+        assert(r == 0 && t->n_errors == 0);
+        Plan *pl = NULL;
+        assert(plan_build(t, v, NULL, &pl) == 0);
+        /* the plan borrows step pointers from t; keys and strings are its own */
+        for (size_t i = 0; i < pl->n_steps; i++)
+                pl->steps[i].step = NULL;
+        vars_free(v);
+        template_free(t);
+        return pl;
+}
+
+static const char base[] =
+        "baker: 1\n"
+        "name: t\n"
+        "version: \"1\"\n"
+        "variables:\n"
+        "  motd: { default: hello }\n"
+        "  secret: { sensitive: true, default: \"top-secret\" }\n"
+        "inputs:\n"
+        "  root: { file: root.tar }\n"
+        "  overlay: { path: overlay }\n"
+        "disk:\n"
+        "  size: 1GiB\n"
+        "  table: gpt\n"
+        "  partitions:\n"
+        "    - { label: root, type: root, size: rest, fs: ext4, mount: / }\n"
+        "steps:\n"
+        "  - unpack: root\n"
+        "  - file: { path: /etc/motd, content: \"${var.motd}\", mode: \"0644\" }\n"
+        "  - run: setup.sh\n"
+        "    env: { A: \"1\", B: \"${var.secret}\" }\n"
+        "  - copy: { from: overlay, to: /srv }\n"
+        "  - sysprep: default\n";
+
+/* Same meaning: keys reordered, flow <-> block, comments, quoting. */
+static const char reordered[] =
+        "# a comment\n"
+        "steps:\n"
+        "  - unpack: \"root\"\n"
+        "  - file:\n"
+        "      mode: '0644'\n"
+        "      content: \"${var.motd}\"\n"
+        "      path: /etc/motd\n"
+        "  - env:\n"
+        "      B: \"${var.secret}\"\n"
+        "      A: '1'\n"
+        "    run: setup.sh\n"
+        "  - copy: {to: /srv, from: overlay}\n"
+        "  - {sysprep: default}\n"
+        "disk: {partitions: [{mount: /, fs: ext4, size: rest, type: root, label: root}], table: gpt, size: 1024MiB}\n"
+        "inputs: {overlay: {path: overlay}, root: {file: root.tar}}\n"
+        "variables: {secret: {default: top-secret, sensitive: true}, motd: {default: hello}}\n"
+        "version: '1'\n"
+        "name: t\n"
+        "baker: 1\n";
+
+static bool same(const Plan *a, const Plan *b, size_t i) {
+        return memcmp(a->steps[i].key, b->steps[i].key, DIGEST_SIZE) == 0;
+}
+
+static bool same_bake(const Plan *a, const Plan *b) {
+        return memcmp(a->bake_key, b->bake_key, DIGEST_SIZE) == 0;
+}
+
+int main(void) {
+        assert(mkdtemp(dir));
+        put("root.tar", "pretend tarball");
+        put("setup.sh", "#!/bin/sh\necho one\n");
+        _cleanup_free_ char *overlay = path_join(dir, "overlay");
+        assert(mkdir_p(overlay, 0755) == 0);
+        put("overlay/a", "A");
+
+        Plan *p0 = plan(base, NULL, 0);
+        assert(p0->n_steps == 5);
+        assert(streq(p0->steps[0].display, "unpack root"));
+        assert(streq(p0->steps[2].display, "run setup.sh"));
+        assert(streq(p0->steps[3].display, "copy overlay to /srv"));
+        /* canonical: sorted keys, non-secret substituted, secret kept as a reference */
+        assert(streq(p0->steps[1].definition,
+                     "{\"content\":\"hello\",\"kind\":\"file\",\"mode\":\"0644\",\"owner\":\"0:0\",\"path\":\"/etc/motd\"}"));
+        assert(strstr(p0->steps[2].definition, "\"B\":\"${var.secret}\""));
+        assert(!strstr(p0->steps[2].definition, "top-secret"));
+        assert(p0->steps[2].n_files == 1 && streq(p0->steps[2].files[0].name, "setup.sh"));
+        for (size_t i = 1; i < p0->n_steps; i++)
+                assert(memcmp(p0->steps[i].key, p0->steps[i - 1].key, DIGEST_SIZE) != 0);
+
+        /* deterministic, and reordering/reformatting changes nothing */
+        Plan *p1 = plan(base, NULL, 0), *p2 = plan(reordered, NULL, 0);
+        for (size_t i = 0; i < 5; i++)
+                assert(same(p0, p1, i) && same(p0, p2, i));
+        assert(same_bake(p0, p1) && same_bake(p0, p2));
+        plan_free(p1);
+        plan_free(p2);
+
+        /* a script's bytes: that step and every later one change, earlier ones do not */
+        put("setup.sh", "#!/bin/sh\necho two\n");
+        p1 = plan(base, NULL, 0);
+        assert(same(p0, p1, 0) && same(p0, p1, 1));
+        assert(!same(p0, p1, 2) && !same(p0, p1, 3) && !same(p0, p1, 4));
+        assert(!same_bake(p0, p1));
+        plan_free(p1);
+        put("setup.sh", "#!/bin/sh\necho one\n");
+
+        /* an input's bytes: from its step on */
+        put("overlay/a", "B");
+        p1 = plan(base, NULL, 0);
+        assert(same(p0, p1, 0) && same(p0, p1, 1) && same(p0, p1, 2));
+        assert(!same(p0, p1, 3) && !same(p0, p1, 4));
+        plan_free(p1);
+        put("overlay/a", "A");
+        put("root.tar", "another tarball");
+        p1 = plan(base, NULL, 0);
+        for (size_t i = 0; i < 5; i++)
+                assert(!same(p0, p1, i));
+        plan_free(p1);
+        put("root.tar", "pretend tarball");
+
+        /* a non-secret variable changes its step on; a secret changes nothing */
+        const char *motd[] = { "motd=bye" }, *secret[] = { "secret=other-secret" };
+        p1 = plan(base, motd, 1);
+        assert(same(p0, p1, 0) && !same(p0, p1, 1) && !same(p0, p1, 4));
+        plan_free(p1);
+        p1 = plan(base, secret, 1);
+        for (size_t i = 0; i < 5; i++)
+                assert(same(p0, p1, i));
+        assert(same_bake(p0, p1));
+        plan_free(p1);
+
+        /* layout and outputs: the bake key only; test/publish: nothing */
+        _cleanup_free_ char *bigger = xstrdup(base);
+        memcpy(strstr(bigger, "1GiB"), "2GiB", 4);
+        p1 = plan(bigger, NULL, 0);
+        for (size_t i = 0; i < 5; i++)
+                assert(same(p0, p1, i));
+        assert(!same_bake(p0, p1));
+        plan_free(p1);
+        _cleanup_free_ char *published = xasprintf("%spublish: [ { oci-layout: ./registry } ]\n"
+                                                   "test: { boot: { expect: login } }\n", base);
+        p1 = plan(published, NULL, 0);
+        assert(same_bake(p0, p1));
+        plan_free(p1);
+        _cleanup_free_ char *named = xasprintf("%s", base);
+        named = xrealloc(named, strlen(base) + 64);
+        strcpy(strstr(named, "  - sysprep: default\n"), "  - sysprep: default\n    name: tidy up\n");
+        p1 = plan(named, NULL, 0);
+        assert(same(p0, p1, 4)); /* a display name is not part of the key */
+        plan_free(p1);
+
+        plan_free(p0);
+        rm_rf(dir);
+        printf("ok\n");
+        return 0;
+}
