@@ -474,6 +474,12 @@ int ext4_write(const Tree *t, const char *subtree, const char *const *exclude, c
         if (blocks < 64)
                 return log_error_errno(-EINVAL, "ext4 '%s': size %" PRIu64 " bytes is too small", image_path, p->size_bytes);
 
+        static bool error_table_added = false;
+        if (!error_table_added) {
+                initialize_ext2_error_table();
+                error_table_added = true;
+        }
+
         _cleanup_(writer_done) Writer w = { .t = t, .epoch = p->epoch, .image = image_path };
         scope_init(&w.scope, subtree, exclude);
         _cleanup_free_ char *subpath = xstrndup(w.scope.subtree, w.scope.sublen);
@@ -566,7 +572,10 @@ int ext4_write(const Tree *t, const char *subtree, const char *const *exclude, c
         if (err)
                 return log_error_errno(-EIO, "ext4 '%s': cannot write the bad blocks inode: %s", image_path, error_message(err));
 
-        if (p->journal) {
+        if (p->journal && ext2fs_blocks_count(sb) < 2048)
+                log_info("ext4 '%s': %" PRIu64 " blocks is too small for a journal, writing none", image_path,
+                         (uint64_t) ext2fs_blocks_count(sb));
+        else if (p->journal) {
                 struct ext2fs_journal_params jp;
                 err = ext2fs_get_journal_params(&jp, fs);
                 /* The blocks are zero already (the range was punched), so no need to write zeros. */

@@ -506,6 +506,7 @@ const TreeEntry *tree_lookup(const Tree *t, const char *path) {
         _cleanup_free_ char *p = NULL;
         if (path_normalize(path, true, &p) < 0)
                 return NULL;
+        tree_sort((Tree *) t); /* hardlinks in canonical form */
         Entry *e = hash_find(t, p);
         return e ? &e->pub : NULL;
 }
@@ -1431,7 +1432,7 @@ static int load_indexed(const char *tar_path, Tree *t) {
                 if (off + 512 > file_size) {
                         if (off == file_size && off > 0)
                                 return 0; /* no end-of-archive blocks: accept like GNU tar does */
-                        return log_error_errno(-EBADMSG, "tar '%s' is truncated after entry '%s'", tar_path,
+                        return log_error_errno(-EBADMSG, "tar '%s' is truncated or not a tar (after entry '%s')", tar_path,
                                                lastname ?: "(none)");
                 }
                 int r = pread_exact(fd, h, 512, off);
