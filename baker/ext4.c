@@ -1,0 +1,683 @@
+#include "ext4.h"
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "log.h"
+
+#define LPF_SIZE 16384 /* lost+found gets this many bytes of directory, like mke2fs */
+
+static int err_to_errno(errcode_t e) {
+        if (e > 0 && e < 256)
+                return -(int) e;
+        if (e == EXT2_ET_BLOCK_ALLOC_FAIL || e == EXT2_ET_INODE_ALLOC_FAIL || e == EXT2_ET_DIR_NO_SPACE)
+                return -ENOSPC;
+        return -EIO;
+}
+
+/* Which entries go into the filesystem, and at which path inside it. */
+typedef struct Scope {
+        const char *subtree; /* normalised, "" = whole tree */
+        size_t sublen;
+        char **exclude; /* normalised tree paths */
+} Scope;
+
+static void scope_done(Scope *s) {
+        for (char **x = s->exclude; x && *x; x++)
+                free(*x);
+        free(s->exclude);
+}
+
+static char *norm(const char *p) {
+        while (*p == '/')
+                p++;
+        char *s = xstrdup(p);
+        size_t n = strlen(s);
+        while (n > 0 && s[n - 1] == '/')
+                s[--n] = 0;
+        return s;
+}
+
+static void scope_init(Scope *s, const char *subtree, const char *const *exclude) {
+        size_t n = 0;
+        while (exclude && exclude[n])
+                n++;
+        s->exclude = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                s->exclude[i] = norm(exclude[i]);
+        s->subtree = subtree ? subtree : "";
+        while (*s->subtree == '/')
+                s->subtree++;
+        s->sublen = strlen(s->subtree);
+        while (s->sublen > 0 && s->subtree[s->sublen - 1] == '/')
+                s->sublen--;
+}
+
+/* The path inside the filesystem ("" = its root), or NULL when the entry is not part of it. */
+static const char *scope_path(const Scope *s, const char *path) {
+        if (s->sublen > 0) {
+                if (strncmp(path, s->subtree, s->sublen) != 0)
+                        return NULL;
+                if (path[s->sublen] == 0)
+                        return "";
+                if (path[s->sublen] != '/')
+                        return NULL;
+        }
+        for (char **x = s->exclude; *x; x++) {
+                size_t n = strlen(*x);
+                if (n == 0 ? path[0] != 0 : (strncmp(path, *x, n) == 0 && path[n] == '/'))
+                        return NULL;
+        }
+        return s->sublen > 0 ? path + s->sublen + 1 : path;
+}
+
+static uint64_t div_round_up(uint64_t a, uint64_t b) {
+        return (a + b - 1) / b;
+}
+
+/* Blocks the entries need beyond the empty filesystem: data, extent index blocks, directories, long
+ * symlinks, xattr blocks. An upper estimate, so "does not fit" is said before any write. */
+static uint64_t content_blocks(const Tree *t, const Scope *s, uint32_t bs, uint64_t *ret_inodes) {
+        uint64_t blocks = 0, inodes = 0;
+        size_t n = tree_size(t);
+        /* directory bytes, accumulated per parent in one pass: entries are sorted, but children of a
+         * directory are not contiguous, so count name bytes per entry and give each directory one block
+         * plus its share */
+        uint64_t dirent_bytes = 0;
+        for (size_t i = 0; i < n; i++) {
+                const TreeEntry *e = tree_entry(t, i);
+                const char *p = scope_path(s, e->path);
+                if (!p)
+                        continue;
+                inodes++;
+                const char *base = strrchr(p, '/');
+                size_t namelen = strlen(base ? base + 1 : p);
+                dirent_bytes += (8 + namelen + 3) / 4 * 4;
+                switch (e->type) {
+                case TREE_REG: {
+                        uint64_t b = div_round_up(e->size, bs);
+                        blocks += b + (b > 4 * 32768 ? div_round_up(b, 32768 * ((uint64_t) bs / 12)) + 1 : 0);
+                        break;
+                }
+                case TREE_DIR:
+                        blocks += 1;
+                        break;
+                case TREE_SYMLINK:
+                        if (e->size >= 60)
+                                blocks += 1;
+                        break;
+                default:
+                        break;
+                }
+                size_t xs = 0;
+                for (size_t k = 0; k < e->n_xattrs; k++)
+                        xs += 16 + strlen(e->xattrs[k].name) + e->xattrs[k].size;
+                if (xs > 80)
+                        blocks += 1;
+        }
+        blocks += div_round_up(dirent_bytes * 5 / 4, bs); /* slack: names do not pack perfectly */
+        *ret_inodes = inodes;
+        return blocks;
+}
+
+typedef struct Writer {
+        ext2_filsys fs;
+        const Tree *t;
+        Scope scope;
+        ext2_ino_t *inos;     /* per tree index */
+        uint16_t *nlinks;     /* extra links of regular files (hardlinks in scope) */
+        int64_t epoch;
+        char *buf;
+        size_t buf_size;
+        const char *image;
+} Writer;
+
+static void set_time(uint32_t *lo, uint32_t *extra, int64_t sec, uint32_t nsec) {
+        *lo = (uint32_t) sec;
+        if (extra)
+                *extra = ((uint32_t) (((uint64_t) (sec - (int32_t) (uint32_t) sec)) >> 32) & EXT4_EPOCH_MASK) |
+                         (nsec << EXT4_EPOCH_BITS);
+}
+
+/* Sets owner, mode bits and times on an inode from a tree entry (times clamped to the epoch). */
+static void inode_apply(Writer *w, struct ext2_inode_large *in, const TreeEntry *e) {
+        in->i_mode = (uint16_t) ((in->i_mode & S_IFMT) | (e->mode & 07777));
+        in->i_uid = (uint16_t) e->uid;
+        ext2fs_set_i_uid_high(*in, e->uid >> 16);
+        in->i_gid = (uint16_t) e->gid;
+        ext2fs_set_i_gid_high(*in, e->gid >> 16);
+        int64_t sec = e->mtime_sec;
+        uint32_t nsec = e->mtime_nsec;
+        if (sec > w->epoch || (sec == w->epoch && nsec > 0)) {
+                sec = w->epoch;
+                nsec = 0;
+        }
+        in->i_generation = 0;
+        in->i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+        set_time(&in->i_mtime, &in->i_mtime_extra, sec, nsec);
+        set_time(&in->i_atime, &in->i_atime_extra, sec, nsec);
+        set_time(&in->i_ctime, &in->i_ctime_extra, sec, nsec);
+        set_time(&in->i_crtime, &in->i_crtime_extra, sec, nsec);
+}
+
+static int read_inode(Writer *w, ext2_ino_t ino, struct ext2_inode_large *in) {
+        memset(in, 0, sizeof(*in));
+        errcode_t err = ext2fs_read_inode_full(w->fs, ino, (struct ext2_inode *) in, sizeof(*in));
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot read inode %u: %s", w->image, ino,
+                                       error_message(err));
+        return 0;
+}
+
+static int write_inode(Writer *w, ext2_ino_t ino, struct ext2_inode_large *in) {
+        errcode_t err = ext2fs_write_inode_full(w->fs, ino, (struct ext2_inode *) in, sizeof(*in));
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot write inode %u: %s", w->image, ino,
+                                       error_message(err));
+        return 0;
+}
+
+static int set_xattrs(Writer *w, ext2_ino_t ino, const TreeEntry *e, const char *path) {
+        if (e->n_xattrs == 0)
+                return 0;
+        struct ext2_xattr_handle *h = NULL;
+        errcode_t err = ext2fs_xattrs_open(w->fs, ino, &h);
+        if (!err)
+                err = ext2fs_xattrs_read(h);
+        for (size_t i = 0; !err && i < e->n_xattrs; i++)
+                err = ext2fs_xattr_set(h, e->xattrs[i].name, e->xattrs[i].value, e->xattrs[i].size);
+        errcode_t err2 = h ? ext2fs_xattrs_close(&h) : 0;
+        if (err || err2)
+                return log_error_errno(err_to_errno(err ?: err2), "ext4 '%s': cannot set xattrs of '/%s': %s", w->image,
+                                       path, error_message(err ?: err2));
+        return 0;
+}
+
+/* ext2fs_link, growing the directory when it is full. */
+static errcode_t link_grow(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino, int ft) {
+        errcode_t err = ext2fs_link(fs, dir, name, ino, ft);
+        if (err == EXT2_ET_DIR_NO_SPACE) {
+                err = ext2fs_expand_dir(fs, dir);
+                if (!err)
+                        err = ext2fs_link(fs, dir, name, ino, ft);
+        }
+        return err;
+}
+
+static int write_data(Writer *w, ext2_ino_t ino, const TreeEntry *e, const char *path) {
+        ext2_file_t f;
+        errcode_t err = ext2fs_file_open(w->fs, ino, EXT2_FILE_WRITE, &f);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot open '/%s': %s", w->image, path,
+                                       error_message(err));
+        uint64_t off = 0;
+        int r = 0;
+        while (off < e->size) {
+                ssize_t n = tree_read(w->t, e, off, w->buf, w->buf_size);
+                if (n <= 0) {
+                        r = log_error_errno(n < 0 ? (int) n : -EIO, "cannot read the data of '/%s': %m", e->path);
+                        break;
+                }
+                /* All-zero blocks become holes, like mke2fs -d does for sparse files. */
+                size_t bs = w->fs->blocksize, pos = 0;
+                while (pos < (size_t) n) {
+                        size_t len = MIN(bs, (size_t) n - pos);
+                        bool zero = len == bs;
+                        for (size_t k = 0; zero && k < len; k += 8)
+                                zero = *(uint64_t *) (w->buf + pos + k) == 0;
+                        if (zero) {
+                                pos += len;
+                                continue;
+                        }
+                        size_t run = len;
+                        while (pos + run < (size_t) n) {
+                                size_t l2 = MIN(bs, (size_t) n - pos - run);
+                                bool z2 = l2 == bs;
+                                for (size_t k = 0; z2 && k < l2; k += 8)
+                                        z2 = *(uint64_t *) (w->buf + pos + run + k) == 0;
+                                if (z2)
+                                        break;
+                                run += l2;
+                        }
+                        err = ext2fs_file_llseek(f, off + pos, EXT2_SEEK_SET, NULL);
+                        unsigned int written = 0;
+                        if (!err)
+                                err = ext2fs_file_write(f, w->buf + pos, (unsigned) run, &written);
+                        if (!err && written != run)
+                                err = EXT2_ET_SHORT_WRITE;
+                        if (err)
+                                break;
+                        pos += run;
+                }
+                if (err)
+                        break;
+                off += (uint64_t) n;
+        }
+        if (!err && r >= 0)
+                err = ext2fs_file_set_size2(f, e->size);
+        errcode_t err2 = ext2fs_file_close(f);
+        if (r < 0)
+                return r;
+        if (err || err2)
+                return log_error_errno(err_to_errno(err ?: err2), "ext4 '%s': cannot write '/%s': %s", w->image, path,
+                                       error_message(err ?: err2));
+        return 0;
+}
+
+static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *path) {
+        ext2_filsys fs = w->fs;
+        errcode_t err = 0;
+        int r;
+        struct ext2_inode_large in;
+
+        if (!path[0]) { /* the filesystem's root */
+                w->inos[idx] = EXT2_ROOT_INO;
+                r = read_inode(w, EXT2_ROOT_INO, &in);
+                if (r < 0)
+                        return r;
+                inode_apply(w, &in, e);
+                r = write_inode(w, EXT2_ROOT_INO, &in);
+                return r < 0 ? r : set_xattrs(w, EXT2_ROOT_INO, e, path);
+        }
+
+        const char *slash = strrchr(path, '/');
+        const char *name = slash ? slash + 1 : path;
+        _cleanup_free_ char *parent_tree_path = xstrndup(e->path, (size_t) (strrchr(e->path, '/') ? strrchr(e->path, '/') - e->path : 0));
+        ssize_t pidx = tree_lookup_index(w->t, parent_tree_path);
+        if (pidx < 0 || !w->inos[pidx])
+                return log_error_errno(-ENOENT, "ext4 '%s': parent of '/%s' was not written", w->image, path);
+        ext2_ino_t parent = w->inos[pidx];
+
+        const TreeEntry *data = e;
+        if (e->type == TREE_HARDLINK) {
+                ssize_t tidx = tree_lookup_index(w->t, e->link_target);
+                if (tidx >= 0 && w->inos[tidx]) {
+                        ext2_ino_t ino = w->inos[tidx];
+                        err = link_grow(fs, parent, name, ino, EXT2_FT_REG_FILE);
+                        if (err)
+                                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot link '/%s': %s", w->image,
+                                                       path, error_message(err));
+                        w->inos[idx] = ino;
+                        return 0;
+                }
+                /* The target is outside this filesystem: the link becomes a copy. */
+                data = tree_lookup(w->t, e->link_target);
+                if (!data)
+                        return log_error_errno(-ENOENT, "hardlink '/%s' points to missing '%s'", e->path, e->link_target);
+        }
+
+        ext2_ino_t ino = 0;
+        switch (data->type) {
+        case TREE_DIR:
+                err = ext2fs_mkdir(fs, parent, 0, name);
+                if (err == EXT2_ET_DIR_NO_SPACE) {
+                        err = ext2fs_expand_dir(fs, parent);
+                        if (!err)
+                                err = ext2fs_mkdir(fs, parent, 0, name);
+                }
+                if (!err)
+                        err = ext2fs_lookup(fs, parent, name, (int) strlen(name), NULL, &ino);
+                break;
+        case TREE_SYMLINK:
+                err = ext2fs_symlink(fs, parent, 0, name, data->link_target);
+                if (err == EXT2_ET_DIR_NO_SPACE) {
+                        err = ext2fs_expand_dir(fs, parent);
+                        if (!err)
+                                err = ext2fs_symlink(fs, parent, 0, name, data->link_target);
+                }
+                if (!err)
+                        err = ext2fs_lookup(fs, parent, name, (int) strlen(name), NULL, &ino);
+                break;
+        default: {
+                static const struct { uint16_t mode; int ft; } kinds[_TREE_TYPE_MAX] = {
+                        [TREE_REG] = { S_IFREG, EXT2_FT_REG_FILE }, [TREE_HARDLINK] = { S_IFREG, EXT2_FT_REG_FILE },
+                        [TREE_CHR] = { S_IFCHR, EXT2_FT_CHRDEV },   [TREE_BLK] = { S_IFBLK, EXT2_FT_BLKDEV },
+                        [TREE_FIFO] = { S_IFIFO, EXT2_FT_FIFO },    [TREE_SOCK] = { S_IFSOCK, EXT2_FT_SOCK },
+                };
+                uint16_t mode = kinds[data->type].mode;
+                err = ext2fs_new_inode(fs, parent, mode, NULL, &ino);
+                if (err)
+                        break;
+                err = link_grow(fs, parent, name, ino, kinds[data->type].ft);
+                if (err)
+                        break;
+                ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
+                memset(&in, 0, sizeof(in));
+                in.i_mode = mode;
+                in.i_links_count = (uint16_t) (1 + (e == data ? w->nlinks[idx] : 0));
+                if (data->type == TREE_CHR || data->type == TREE_BLK) {
+                        unsigned ma = major(data->rdev), mi = minor(data->rdev);
+                        if (ma < 256 && mi < 256)
+                                in.i_block[0] = ma * 256 + mi;
+                        else
+                                in.i_block[1] = (mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12);
+                }
+                if (data->type == TREE_REG || data->type == TREE_HARDLINK) {
+                        in.i_flags |= EXT4_EXTENTS_FL;
+                        ext2_extent_handle_t h;
+                        err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *) &in, &h);
+                        if (err)
+                                break;
+                        ext2fs_extent_free(h);
+                }
+                inode_apply(w, &in, data);
+                r = write_inode(w, ino, &in);
+                if (r < 0)
+                        return r;
+                if ((data->type == TREE_REG || data->type == TREE_HARDLINK) && data->size > 0) {
+                        r = write_data(w, ino, data, path);
+                        if (r < 0)
+                                return r;
+                }
+                break;
+        }
+        }
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create '/%s': %s", w->image, path,
+                                       error_message(err));
+        w->inos[idx] = ino;
+        if (data->type == TREE_DIR || data->type == TREE_SYMLINK) {
+                r = read_inode(w, ino, &in);
+                if (r < 0)
+                        return r;
+                inode_apply(w, &in, data);
+                r = write_inode(w, ino, &in);
+                if (r < 0)
+                        return r;
+        }
+        return set_xattrs(w, ino, data, path);
+}
+
+static void writer_done(Writer *w) {
+        if (w->fs)
+                ext2fs_free(w->fs);
+        scope_done(&w->scope);
+        free(w->inos);
+        free(w->nlinks);
+        free(w->buf);
+}
+
+static int zero_range(const char *image, uint64_t offset, uint64_t size) {
+        _cleanup_close_ int fd = open(image, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return log_error_errno(-errno, "cannot open '%s': %m", image);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(-errno, "cannot stat '%s': %m", image);
+        if (S_ISREG(st.st_mode) && (uint64_t) st.st_size < offset + size && ftruncate(fd, (off_t) (offset + size)) < 0)
+                return log_error_errno(-errno, "cannot extend '%s': %m", image);
+        /* Free blocks must read as zeros whatever was there before: punch the range out. */
+        if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t) offset, (off_t) size) < 0) {
+                _cleanup_free_ char *zeros = xcalloc(1, 1 << 20);
+                for (uint64_t done = 0; done < size;) {
+                        size_t n = (size_t) MIN(size - done, (uint64_t) 1 << 20);
+                        ssize_t k = pwrite(fd, zeros, n, (off_t) (offset + done));
+                        if (k <= 0)
+                                return log_error_errno(k < 0 ? -errno : -EIO, "cannot zero '%s': %m", image);
+                        done += (uint64_t) k;
+                }
+        }
+        return 0;
+}
+
+static uint64_t journal_blocks_for(uint64_t blocks) {
+        /* ext2fs_default_journal_size(), in blocks of the fs */
+        if (blocks < 2048)
+                return 0;
+        if (blocks < 32768)
+                return 1024;
+        if (blocks < 256 * 1024)
+                return 4096;
+        if (blocks < 512 * 1024)
+                return 8192;
+        if (blocks < 4096 * 1024)
+                return 16384;
+        if (blocks < 8192 * 1024)
+                return 32768;
+        if (blocks < 16384 * 1024)
+                return 65536;
+        if (blocks < 32768 * 1024)
+                return 131072;
+        return 262144;
+}
+
+uint64_t ext4_estimate_size(const Tree *t, const char *subtree, const char *const *exclude, uint32_t block_size,
+                            bool journal) {
+        uint32_t bs = block_size ? block_size : 4096;
+        Scope s = {};
+        scope_init(&s, subtree, exclude);
+        uint64_t inodes;
+        uint64_t blocks = content_blocks(t, &s, bs, &inodes);
+        scope_done(&s);
+        /* inode tables (256 bytes an inode, a quarter spare), bitmaps and descriptors per 32768 blocks,
+         * lost+found, reserved 5% */
+        uint64_t itable = div_round_up((inodes + inodes / 4 + 64) * 256, bs);
+        uint64_t total = blocks + itable + LPF_SIZE / bs + 16;
+        total += div_round_up(total, 32768) * 4;
+        total = total * 100 / 94;
+        if (journal)
+                total += journal_blocks_for(total);
+        return total * bs;
+}
+
+int ext4_write(const Tree *t, const char *subtree, const char *const *exclude, const char *image_path,
+               uint64_t offset, const Ext4Params *p) {
+        uint32_t bs = p->block_size ? p->block_size : 4096;
+        if (bs != 1024 && bs != 2048 && bs != 4096)
+                return log_error_errno(-EINVAL, "ext4 '%s': unsupported block size %u", image_path, bs);
+        uint64_t blocks = p->size_bytes / bs;
+        if (blocks < 64)
+                return log_error_errno(-EINVAL, "ext4 '%s': size %" PRIu64 " bytes is too small", image_path, p->size_bytes);
+
+        static bool error_table_added = false;
+        if (!error_table_added) {
+                initialize_ext2_error_table();
+                error_table_added = true;
+        }
+
+        _cleanup_(writer_done) Writer w = { .t = t, .epoch = p->epoch, .image = image_path };
+        scope_init(&w.scope, subtree, exclude);
+        _cleanup_free_ char *subpath = xstrndup(w.scope.subtree, w.scope.sublen);
+        const TreeEntry *top = tree_lookup(t, subpath);
+        if (!top || top->type != TREE_DIR)
+                return log_error_errno(-ENOENT, "ext4 '%s': '/%s' is not a directory in the tree", image_path, subpath);
+
+        uint64_t n_inodes;
+        uint64_t content = content_blocks(t, &w.scope, bs, &n_inodes);
+
+        int r = zero_range(image_path, offset, p->size_bytes);
+        if (r < 0)
+                return r;
+
+        struct ext2_super_block param = {};
+        ext2fs_blocks_count_set(&param, blocks);
+        param.s_log_block_size = (uint32_t) (__builtin_ctz(bs) - 10);
+        param.s_log_cluster_size = param.s_log_block_size;
+        param.s_rev_level = EXT2_DYNAMIC_REV;
+        param.s_inode_size = 256;
+        param.s_min_extra_isize = param.s_want_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+        param.s_log_groups_per_flex = 4;
+        param.s_desc_size = EXT2_MIN_DESC_SIZE_64BIT;
+        param.s_feature_compat = EXT2_FEATURE_COMPAT_EXT_ATTR | EXT2_FEATURE_COMPAT_DIR_INDEX;
+        param.s_feature_ro_compat = EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | EXT2_FEATURE_RO_COMPAT_LARGE_FILE |
+                                    EXT4_FEATURE_RO_COMPAT_HUGE_FILE | EXT4_FEATURE_RO_COMPAT_DIR_NLINK |
+                                    EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE | EXT4_FEATURE_RO_COMPAT_METADATA_CSUM;
+        param.s_feature_incompat = EXT2_FEATURE_INCOMPAT_FILETYPE | EXT3_FEATURE_INCOMPAT_EXTENTS |
+                                   EXT4_FEATURE_INCOMPAT_FLEX_BG | EXT4_FEATURE_INCOMPAT_64BIT;
+        uint64_t want_inodes = MAX(p->size_bytes / 16384, n_inodes + n_inodes / 8 + 64);
+        param.s_inodes_count = (uint32_t) MIN(want_inodes, (uint64_t) UINT32_MAX - 1);
+        ext2fs_r_blocks_count_set(&param, blocks * 5 / 100);
+
+        errcode_t err = ext2fs_initialize(image_path, EXT2_FLAG_64BITS, &param, unix_io_manager, &w.fs);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create a filesystem of %" PRIu64 " bytes: %s",
+                                       image_path, p->size_bytes, error_message(err));
+        ext2_filsys fs = w.fs;
+        if (offset > 0) {
+                _cleanup_free_ char *opt = xasprintf("offset=%" PRIu64, offset);
+                err = io_channel_set_options(fs->io, opt);
+                if (err)
+                        return log_error_errno(-EIO, "ext4 '%s': cannot set offset %" PRIu64 ": %s", image_path, offset,
+                                               error_message(err));
+        }
+        /* libext2fs takes "now" from here where it would call time(): everything it stamps is the epoch. */
+        fs->now = p->epoch;
+        struct ext2_super_block *sb = fs->super;
+        memcpy(sb->s_uuid, p->uuid, 16);
+        memcpy(sb->s_hash_seed, p->hash_seed, 16);
+        sb->s_def_hash_version = EXT2_HASH_HALF_MD4;
+        sb->s_flags |= EXT2_FLAGS_SIGNED_HASH; /* fixed, not the host's char signedness */
+        sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
+        sb->s_mkfs_time = sb->s_lastcheck = sb->s_wtime = (uint32_t) p->epoch;
+        sb->s_mtime = 0;
+        sb->s_max_mnt_count = (uint16_t) -1;
+        sb->s_checkinterval = 0;
+        sb->s_kbytes_written = 0;
+        sb->s_default_mount_opts = EXT2_DEFM_XATTR_USER | EXT2_DEFM_ACL;
+        if (p->label)
+                strncpy((char *) sb->s_volume_name, p->label, sizeof(sb->s_volume_name));
+        ext2fs_init_csum_seed(fs);
+
+        uint64_t max_blocks = ext2fs_blocks_count(sb);
+        err = ext2fs_allocate_tables(fs);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot allocate group tables: %s", image_path,
+                                       error_message(err));
+        /* The range was zeroed above, so the inode tables are too: say so, and the kernel never runs its
+         * lazy init over them. */
+        for (dgrp_t g = 0; g < fs->group_desc_count; g++)
+                ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
+
+        struct ext2_inode_large zero_inode = {};
+        zero_inode.i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+        for (ext2_ino_t i = 1; i < EXT2_FIRST_INODE(sb); i++) {
+                err = ext2fs_write_inode_full(fs, i, (struct ext2_inode *) &zero_inode, sizeof(zero_inode));
+                if (err)
+                        return log_error_errno(-EIO, "ext4 '%s': cannot write reserved inodes: %s", image_path, error_message(err));
+        }
+        err = ext2fs_mkdir(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, NULL);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create the root directory: %s", image_path,
+                                       error_message(err));
+        for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(sb); i++)
+                ext2fs_inode_alloc_stats2(fs, i, +1, 0);
+        ext2fs_mark_inode_bitmap2(fs->inode_map, EXT2_BAD_INO);
+        ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
+        err = ext2fs_update_bb_inode(fs, NULL);
+        if (err)
+                return log_error_errno(-EIO, "ext4 '%s': cannot write the bad blocks inode: %s", image_path, error_message(err));
+
+        if (p->journal && ext2fs_blocks_count(sb) < 2048)
+                log_info("ext4 '%s': %" PRIu64 " blocks is too small for a journal, writing none", image_path,
+                         (uint64_t) ext2fs_blocks_count(sb));
+        else if (p->journal) {
+                struct ext2fs_journal_params jp;
+                err = ext2fs_get_journal_params(&jp, fs);
+                /* The blocks are zero already (the range was punched), so no need to write zeros. */
+                if (!err)
+                        err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL, EXT2_MKJOURNAL_NO_MNT_CHECK | EXT2_MKJOURNAL_LAZYINIT);
+                if (err)
+                        return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create the journal: %s", image_path,
+                                               error_message(err));
+        }
+
+        /* Does it fit? Say so before writing a single file. */
+        uint64_t free_blocks = ext2fs_free_blocks_count(sb);
+        uint64_t used = max_blocks - free_blocks;
+        if (content + LPF_SIZE / bs > free_blocks) {
+                uint64_t need = (used + content + LPF_SIZE / bs) * bs;
+                return log_error_errno(-ENOSPC,
+                                       "ext4 '%s': the tree ('/%s', %" PRIu64 " bytes of file data) needs about %" PRIu64
+                                       " bytes but the partition is %" PRIu64 " bytes (%" PRIu64 " bytes short)",
+                                       image_path, subpath, tree_data_bytes(t, subpath), need, p->size_bytes,
+                                       need - p->size_bytes);
+        }
+        if (n_inodes + 16 > sb->s_free_inodes_count)
+                return log_error_errno(-ENOSPC, "ext4 '%s': the tree has %" PRIu64 " entries but the filesystem only %u inodes",
+                                       image_path, n_inodes, sb->s_inodes_count);
+
+        size_t n = tree_size(t);
+        w.inos = xcalloc(n, sizeof(ext2_ino_t));
+        w.nlinks = xcalloc(n, sizeof(uint16_t));
+        w.buf_size = 1 << 20;
+        w.buf = xmalloc(w.buf_size);
+        for (size_t i = 0; i < n; i++) {
+                const TreeEntry *e = tree_entry(t, i);
+                if (e->type != TREE_HARDLINK || !scope_path(&w.scope, e->path))
+                        continue;
+                const TreeEntry *target = tree_lookup(t, e->link_target);
+                ssize_t tidx = tree_lookup_index(t, e->link_target);
+                if (target && tidx >= 0 && scope_path(&w.scope, target->path) && w.nlinks[tidx] < UINT16_MAX - 1)
+                        w.nlinks[tidx]++;
+        }
+        bool have_lpf = false;
+        for (size_t i = 0; i < n; i++) {
+                const TreeEntry *e = tree_entry(t, i);
+                const char *path = scope_path(&w.scope, e->path);
+                if (!path)
+                        continue;
+                if (streq(path, "lost+found"))
+                        have_lpf = true;
+                r = write_entry(&w, i, e, path);
+                if (r == -ENOSPC)
+                        return log_error_errno(r, "ext4 '%s': out of space writing '/%s': the tree needs more than the "
+                                               "partition's %" PRIu64 " bytes (estimate: %" PRIu64 " bytes)",
+                                               image_path, path, p->size_bytes, (used + content) * bs);
+                if (r < 0)
+                        return r;
+        }
+        if (!have_lpf) {
+                ext2_ino_t ino;
+                err = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
+                if (err == EXT2_ET_DIR_NO_SPACE) {
+                        err = ext2fs_expand_dir(fs, EXT2_ROOT_INO);
+                        if (!err)
+                                err = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
+                }
+                if (!err)
+                        err = ext2fs_lookup(fs, EXT2_ROOT_INO, "lost+found", 10, NULL, &ino);
+                for (unsigned k = 1; !err && k < LPF_SIZE / bs; k++)
+                        err = ext2fs_expand_dir(fs, ino);
+                if (err)
+                        return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create lost+found: %s", image_path,
+                                               error_message(err));
+                struct ext2_inode_large in;
+                r = read_inode(&w, ino, &in);
+                if (r < 0)
+                        return r;
+                TreeEntry lpf = { .path = "lost+found", .type = TREE_DIR, .mode = 0700, .mtime_sec = p->epoch };
+                inode_apply(&w, &in, &lpf);
+                r = write_inode(&w, ino, &in);
+                if (r < 0)
+                        return r;
+        }
+        /* Directories got entries (and link counts) after their own inode was written; set their times
+         * again so nothing the library stamped survives. */
+        for (size_t i = 0; i < n; i++) {
+                const TreeEntry *e = tree_entry(t, i);
+                if (e->type != TREE_DIR || !w.inos[i])
+                        continue;
+                struct ext2_inode_large in;
+                r = read_inode(&w, w.inos[i], &in);
+                if (r < 0)
+                        return r;
+                inode_apply(&w, &in, e);
+                r = write_inode(&w, w.inos[i], &in);
+                if (r < 0)
+                        return r;
+        }
+
+        sb->s_wtime = (uint32_t) p->epoch;
+        err = ext2fs_set_gdt_csum(fs);
+        if (!err)
+                err = ext2fs_close_free(&w.fs);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot write the filesystem: %s", image_path,
+                                       error_message(err));
+        return 0;
+}
