@@ -15,6 +15,9 @@ static int verb_version(int argc, char **argv);
 static const Verb verbs[] = {
         { "help", 0, 1, verb_help, "show help for baker or one verb", "baker help [VERB]\n" },
         { "version", 0, 0, verb_version, "print baker's version", "baker version\n" },
+        { "test", 1, 1, verb_test, "boot an image in qemu and wait for a console marker",
+          "baker test IMAGE [--firmware bios|uefi] [--expect REGEX] [--timeout DURATION] [--log FILE]\n"
+          "                 [--prompt REGEX] [--command SEND[=>EXPECT]]... [--memory MIB] [--echo] [--json]\n" },
         {},
 };
 
