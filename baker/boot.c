@@ -177,16 +177,20 @@ static Event console_feed(Console *c, const char *data, size_t size, const regex
                 }
                 c->partial[c->partial_len++] = data[i];
         }
-        if (ev == EVENT_NONE && want && c->partial_len > 0) {
-                c->partial[c->partial_len] = 0;
-                if (matches(want, c->partial)) {
-                        *ret_line = xstrdup(c->partial);
-                        /* A prompt must not match twice: consume it. */
-                        console_push_line(c);
-                        ev = EVENT_MATCH;
-                }
-        }
         return ev;
+}
+
+/* A prompt ("login: ") never gets its newline, so the partial line is tried too, but only once
+ * the console has been quiet for a moment: a marker arriving in pieces still matches whole. */
+static bool console_match_partial(Console *c, const regex_t *want, char **ret_line) {
+        if (!want || c->partial_len == 0)
+                return false;
+        c->partial[c->partial_len] = 0;
+        if (!matches(want, c->partial))
+                return false;
+        *ret_line = xstrdup(c->partial);
+        console_push_line(c); /* consumed: a prompt must not match twice */
+        return true;
 }
 
 typedef struct Qemu {
@@ -430,7 +434,8 @@ int boot_run(const BootOptions *o, BootResult *ret) {
                         break;
                 }
                 struct pollfd pfd[] = { { .fd = q.out_fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-                int k = poll(pfd, 2, (int) MIN((timeout - elapsed) / 1000 + 1, (uint64_t) 1000));
+                uint64_t wait_ms = console.partial_len > 0 ? 200 : 1000;
+                int k = poll(pfd, 2, (int) MIN((timeout - elapsed) / 1000 + 1, wait_ms));
                 if (k < 0 && errno != EINTR) {
                         r = log_error_errno(-errno, "poll failed: %m");
                         break;
@@ -440,27 +445,31 @@ int boot_run(const BootOptions *o, BootResult *ret) {
                         r = -EINTR;
                         break;
                 }
-                if (!(pfd[0].revents & (POLLIN | POLLHUP)))
-                        continue;
-                ssize_t got = read(q.out_fd, buf, sizeof buf);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got <= 0) {
-                        int status = 0;
-                        waitpid(q.pid, &status, 0);
-                        q.pid = 0;
-                        _cleanup_free_ char *err = NULL;
-                        (void) read_full_file(qemu_stderr, &err, NULL);
-                        const char *last = err ? process_last_lines(err, 3) : "";
-                        failure = xasprintf("qemu exited (status %d) before the console showed '%s'%s%s",
-                                            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-                                            o->expect ?: "login:", *last ? ": " : "", last);
-                        break;
-                }
                 _cleanup_free_ char *line = NULL;
-                Event ev = console_feed(&console, buf, (size_t) got, want, &panic->re, &line);
+                Event ev = EVENT_NONE;
+                if (k == 0 && console_match_partial(&console, want, &line))
+                        ev = EVENT_MATCH;
+                else if (pfd[0].revents & (POLLIN | POLLHUP)) {
+                        ssize_t got = read(q.out_fd, buf, sizeof buf);
+                        if (got < 0 && errno == EINTR)
+                                continue;
+                        if (got <= 0) {
+                                int status = 0;
+                                waitpid(q.pid, &status, 0);
+                                q.pid = 0;
+                                _cleanup_free_ char *err = NULL;
+                                (void) read_full_file(qemu_stderr, &err, NULL);
+                                const char *last = err ? process_last_lines(err, 3) : "";
+                                failure = xasprintf("qemu exited (status %d) before the console showed '%s'%s%s",
+                                                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                                                    o->expect ?: "login:", *last ? ": " : "", last);
+                                break;
+                        }
+                        ev = console_feed(&console, buf, (size_t) got, want, &panic->re, &line);
+                }
                 if (ev == EVENT_PANIC) {
-                        failure = xstrdup("kernel panic");
+                        /* The lines before the panic say why (no root, no init): they are the tail. */
+                        failure = xasprintf("kernel panic: %s", console_last_line(&console));
                         break;
                 }
                 if (ev != EVENT_MATCH)

@@ -3,6 +3,7 @@
  *
  * usage: disk-assemble IMAGE ROOTDIR [--size MIB] [--esp-size MIB] [--table gpt|mbr]
  *                      [--bootloader syslinux|systemd-boot|hybrid|none] [--cmdline STR] [--seed STR]
+ *                      [--no-initrd]   (the kernel alone cannot mount the root: a panic, for tests)
  * Prints "root-partuuid <uuid>" and "disk-guid <guid>". */
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,10 +21,12 @@ int main(int argc, char **argv) {
                 { "size", required_argument, NULL, 's' },    { "esp-size", required_argument, NULL, 'e' },
                 { "table", required_argument, NULL, 't' },   { "bootloader", required_argument, NULL, 'b' },
                 { "cmdline", required_argument, NULL, 'c' }, { "seed", required_argument, NULL, 'S' },
+                { "no-initrd", no_argument, NULL, 'n' },
                 {},
         };
         uint64_t size_mib = 256, esp_mib = 64, epoch = 1700000000;
         const char *table = "gpt", *bootloader = "hybrid", *cmdline = "console=ttyS0", *seed_text = "baker-test";
+        bool no_initrd = false;
         int c;
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 switch (c) {
@@ -33,6 +36,7 @@ int main(int argc, char **argv) {
                 case 'b': bootloader = optarg; break;
                 case 'c': cmdline = optarg; break;
                 case 'S': seed_text = optarg; break;
+                case 'n': no_initrd = true; break;
                 default: return 2;
                 }
         }
@@ -88,7 +92,7 @@ int main(int argc, char **argv) {
                 if (bootloader_find_kernel(rootdir, &kernel, &initrd) < 0)
                         return 1;
                 BootloaderOptions bo = { .type = bootloader_type_from_string(bootloader), .kernel = kernel,
-                                         .initrd = initrd, .cmdline = cmdline, .epoch = epoch };
+                                         .initrd = no_initrd ? NULL : initrd, .cmdline = cmdline, .epoch = epoch };
                 if (bootloader_install(image, l, &bo) < 0)
                         return 1;
         }
