@@ -33,6 +33,9 @@ static const Verb verbs[] = {
           "  --var NAME=VALUE     set a variable (repeatable)\n"
           "  --var-file FILE      NAME=VALUE lines, '#' comments\n"
           "  --json               print one JSON document on stdout\n" },
+        { "test", 1, 1, verb_test, "boot an image in qemu and wait for a console marker",
+          "baker test IMAGE [--firmware bios|uefi] [--expect REGEX] [--timeout DURATION] [--log FILE]\n"
+          "                 [--prompt REGEX] [--command SEND[=>EXPECT]]... [--memory MIB] [--echo] [--json]\n" },
         {},
 };
 

@@ -1,0 +1,516 @@
+#include "boot.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "accel.h"
+#include "log.h"
+#include "process.h"
+
+#define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
+#define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
+#define QEMU "qemu-system-x86_64"
+/* A kernel that panics never reaches the marker: fail at once instead of waiting for the timeout. */
+#define PANIC_REGEX "Kernel panic - not syncing"
+
+static const char *const firmware_names[_BOOT_FIRMWARE_MAX] = {
+        [BOOT_FIRMWARE_BIOS] = "bios",
+        [BOOT_FIRMWARE_UEFI] = "uefi",
+};
+
+const char *boot_firmware_to_string(BootFirmware f) {
+        return f >= 0 && f < _BOOT_FIRMWARE_MAX ? firmware_names[f] : NULL;
+}
+
+BootFirmware boot_firmware_from_string(const char *s) {
+        for (int i = 0; s && i < _BOOT_FIRMWARE_MAX; i++)
+                if (streq(s, firmware_names[i]))
+                        return i;
+        return _BOOT_FIRMWARE_INVALID;
+}
+
+void boot_result_done(BootResult *r) {
+        free(r->failure);
+        free(r->matched);
+        free(r->tail);
+        *r = (BootResult) {};
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static bool in_path(const char *name) {
+        const char *path = getenv("PATH") ?: "/usr/bin:/bin";
+        _cleanup_free_ char *copy = xstrdup(path);
+        for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *p = path_join(dir, name);
+                if (access(p, X_OK) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static int copy_file(const char *from, const char *to) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r = read_full_file(from, &data, &size);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, data, size) != (ssize_t) size)
+                return errno ? -errno : -EIO;
+        return 0;
+}
+
+static const char *detect_format(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        uint8_t magic[4] = {};
+        if (fd >= 0 && read(fd, magic, 4) == 4 && memcmp(magic, "QFI\xfb", 4) == 0)
+                return "qcow2";
+        return "raw";
+}
+
+/* The console, line by line: a ring of the last lines for the failure report, the log file, and
+ * the partial line (a prompt like "login: " has no newline yet). */
+typedef struct Console {
+        char *lines[BOOT_TAIL_LINES];
+        size_t next;
+        char partial[4096];
+        size_t partial_len;
+        FILE *log;
+        bool echo;
+} Console;
+
+static void console_done(Console *c) {
+        for (size_t i = 0; i < BOOT_TAIL_LINES; i++)
+                free(c->lines[i]);
+        if (c->log)
+                fclose(c->log);
+}
+
+static char *console_tail(const Console *c) {
+        size_t size = 0;
+        char *buf = NULL;
+        FILE *f = open_memstream(&buf, &size);
+        if (!f)
+                abort();
+        for (size_t i = 0; i < BOOT_TAIL_LINES; i++) {
+                const char *l = c->lines[(c->next + i) % BOOT_TAIL_LINES];
+                if (l)
+                        fprintf(f, "%s\n", l);
+        }
+        if (c->partial_len > 0)
+                fprintf(f, "%.*s\n", (int) c->partial_len, c->partial);
+        fclose(f);
+        return buf;
+}
+
+static void console_push_line(Console *c) {
+        /* Drop carriage returns and other control bytes serial consoles are full of. */
+        size_t k = 0;
+        for (size_t i = 0; i < c->partial_len; i++) {
+                unsigned char ch = (unsigned char) c->partial[i];
+                if (ch >= 0x20 || ch == '\t')
+                        c->partial[k++] = (char) ch;
+        }
+        free(c->lines[c->next]);
+        c->lines[c->next] = xstrndup(c->partial, k);
+        c->next = (c->next + 1) % BOOT_TAIL_LINES;
+        c->partial_len = 0;
+}
+
+static const char *console_last_line(const Console *c) {
+        return c->lines[(c->next + BOOT_TAIL_LINES - 1) % BOOT_TAIL_LINES];
+}
+
+typedef struct Waiter {
+        regex_t re;
+        bool compiled;
+} Waiter;
+
+static bool matches(const regex_t *re, const char *s) {
+        return regexec(re, s, 0, NULL, 0) == 0;
+}
+
+typedef enum Event {
+        EVENT_NONE,
+        EVENT_MATCH,
+        EVENT_PANIC,
+} Event;
+
+/* Feeds bytes; returns EVENT_MATCH when `want` matched a completed line or the partial line. The
+ * matched line is copied to *ret_line. */
+static Event console_feed(Console *c, const char *data, size_t size, const regex_t *want, const regex_t *panic,
+                          char **ret_line) {
+        if (c->log) {
+                fwrite(data, 1, size, c->log);
+                fflush(c->log);
+        }
+        if (c->echo)
+                fwrite(data, 1, size, stderr);
+        Event ev = EVENT_NONE;
+        for (size_t i = 0; i < size; i++) {
+                if (data[i] == '\n' || c->partial_len == sizeof c->partial - 1) {
+                        console_push_line(c);
+                        const char *line = console_last_line(c);
+                        if (ev == EVENT_NONE && want && matches(want, line)) {
+                                *ret_line = xstrdup(line);
+                                ev = EVENT_MATCH;
+                        } else if (ev == EVENT_NONE && matches(panic, line))
+                                ev = EVENT_PANIC;
+                        if (data[i] == '\n')
+                                continue;
+                }
+                c->partial[c->partial_len++] = data[i];
+        }
+        return ev;
+}
+
+/* A prompt ("login: ") never gets its newline, so the partial line is tried too, but only once
+ * the console has been quiet for a moment: a marker arriving in pieces still matches whole. */
+static bool console_match_partial(Console *c, const regex_t *want, char **ret_line) {
+        if (!want || c->partial_len == 0)
+                return false;
+        c->partial[c->partial_len] = 0;
+        if (!matches(want, c->partial))
+                return false;
+        *ret_line = xstrdup(c->partial);
+        console_push_line(c); /* consumed: a prompt must not match twice */
+        return true;
+}
+
+typedef struct Qemu {
+        pid_t pid;
+        int in_fd, out_fd;
+} Qemu;
+
+static void qemu_stop(Qemu *q) {
+        if (q->pid > 0) {
+                /* Ask first (qemu flushes the overlay and exits), then insist. */
+                kill(q->pid, SIGTERM);
+                for (int i = 0; i < 40; i++) {
+                        if (waitpid(q->pid, NULL, WNOHANG) == q->pid) {
+                                q->pid = 0;
+                                break;
+                        }
+                        nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+                }
+                if (q->pid > 0) {
+                        kill(q->pid, SIGKILL);
+                        waitpid(q->pid, NULL, 0);
+                        q->pid = 0;
+                }
+        }
+        closep(&q->in_fd);
+        closep(&q->out_fd);
+        q->in_fd = q->out_fd = -1;
+}
+
+static int qemu_start(char **argv, const char *stderr_path, const sigset_t *default_mask, Qemu *ret) {
+        int in[2], out[2];
+        if (pipe2(in, O_CLOEXEC) < 0)
+                return -errno;
+        if (pipe2(out, O_CLOEXEC) < 0) {
+                close(in[0]), close(in[1]);
+                return -errno;
+        }
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+        posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        /* Its own process group: a Ctrl-C reaches baker, which stops qemu itself. */
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+        posix_spawnattr_setpgroup(&attr, 0);
+        posix_spawnattr_setsigmask(&attr, default_mask);
+        extern char **environ;
+        pid_t pid;
+        int r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        close(in[0]);
+        close(out[1]);
+        if (r != 0) {
+                close(in[1]);
+                close(out[0]);
+                return -r;
+        }
+        *ret = (Qemu) { .pid = pid, .in_fd = in[1], .out_fd = out[0] };
+        return 0;
+}
+
+static void strv_push(char ***v, size_t *n, char *s) {
+        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
+        (*v)[(*n)++] = s;
+        (*v)[*n] = NULL;
+}
+
+static void strv_freep(char ***v) {
+        for (char **p = *v; p && *p; p++)
+                free(*p);
+        free(*v);
+}
+
+static void rm_rfp(char **dir) {
+        if (*dir) {
+                (void) rm_rf(*dir);
+                free(*dir);
+        }
+}
+
+static void sigmask_restorep(sigset_t **old) {
+        if (*old)
+                sigprocmask(SIG_SETMASK, *old, NULL);
+}
+
+static int compile(Waiter *w, const char *regex, const char *what) {
+        int r = regcomp(&w->re, regex, REG_EXTENDED | REG_NOSUB);
+        if (r != 0) {
+                char msg[256];
+                regerror(r, &w->re, msg, sizeof msg);
+                log_error("invalid %s regular expression '%s': %s", what, regex, msg);
+                return -EINVAL;
+        }
+        w->compiled = true;
+        return 0;
+}
+
+static void waiter_done(Waiter *w) {
+        if (w->compiled)
+                regfree(&w->re);
+}
+
+typedef struct Waiters {
+        Waiter *w;
+        size_t n;
+} Waiters;
+
+static void waiters_done(Waiters *ws) {
+        for (size_t i = 0; i < ws->n; i++)
+                waiter_done(ws->w + i);
+        free(ws->w);
+}
+
+int boot_run(const BootOptions *o, BootResult *ret) {
+        int r;
+        if (!o->image)
+                return log_error_errno(-EINVAL, "no image to boot");
+        if (access(o->image, R_OK) < 0)
+                return log_error_errno(-errno, "image '%s' is not readable: %m", o->image);
+        if (!in_path(QEMU))
+                return log_error_errno(-ENOENT, "'" QEMU "' is not installed (Debian package 'qemu-system-x86')");
+        if (!in_path("qemu-img"))
+                return log_error_errno(-ENOENT, "'qemu-img' is not installed (Debian package 'qemu-utils')");
+        if (o->firmware == BOOT_FIRMWARE_UEFI && (access(OVMF_CODE, R_OK) < 0 || access(OVMF_VARS, R_OK) < 0))
+                return log_error_errno(-ENOENT, "uefi firmware '%s' is not installed (Debian package 'ovmf')",
+                                       OVMF_CODE);
+        if (o->firmware < 0 || o->firmware >= _BOOT_FIRMWARE_MAX)
+                return log_error_errno(-EINVAL, "unknown firmware");
+
+        /* Regular expressions first: a typo is a usage error, not a failed boot. */
+        size_t n_waiters = 2 + 2 * o->n_commands;
+        _cleanup_(waiters_done) Waiters waiters = { .w = xcalloc(n_waiters, sizeof(Waiter)), .n = n_waiters };
+        Waiter *w = waiters.w;
+        Waiter *panic = w, *expect = w + 1;
+        r = compile(panic, PANIC_REGEX, "panic");
+        if (r >= 0)
+                r = compile(expect, o->expect ?: "login:", "expect");
+        for (size_t i = 0; r >= 0 && i < o->n_commands; i++) {
+                if (o->prompt)
+                        r = compile(w + 2 + 2 * i, o->prompt, "prompt");
+                if (r >= 0 && o->commands[i].expect)
+                        r = compile(w + 3 + 2 * i, o->commands[i].expect, "command's expect");
+        }
+        if (r < 0)
+                return r;
+
+        _cleanup_(rm_rfp) char *dir = xasprintf("%s/baker-boot-XXXXXX", getenv("TMPDIR") ?: "/tmp");
+        if (!mkdtemp(dir)) {
+                r = log_error_errno(-errno, "failed to create a temporary directory: %m");
+                free(TAKE_PTR(dir));
+                return r;
+        }
+        char image_abs[PATH_MAX];
+        if (!realpath(o->image, image_abs)) {
+                r = log_error_errno(-errno, "failed to resolve '%s': %m", o->image);
+                return r;
+        }
+        /* The overlay takes every write, so the image stays as baked (and may be read-only). */
+        _cleanup_free_ char *overlay = path_join(dir, "overlay.qcow2");
+        {
+                char *argv[] = { (char *) "qemu-img", (char *) "create", (char *) "-q", (char *) "-f", (char *) "qcow2",
+                                 (char *) "-b", image_abs, (char *) "-F", (char *) detect_format(image_abs), overlay,
+                                 NULL };
+                r = process_run_checked(argv, NULL, "create the overlay of the image", "qemu-utils");
+                if (r < 0)
+                        return r;
+        }
+        _cleanup_free_ char *vars = path_join(dir, "OVMF_VARS.fd");
+        if (o->firmware == BOOT_FIRMWARE_UEFI) {
+                r = copy_file(OVMF_VARS, vars);
+                if (r < 0)
+                        return log_error_errno(r, "failed to copy '%s': %m", OVMF_VARS);
+        }
+
+        bool kvm = accel_kvm_usable();
+        ret->accel = kvm ? "kvm" : "tcg";
+        _cleanup_(strv_freep) char **argv = NULL;
+        size_t n = 0;
+        const char *fixed[] = { QEMU, "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none",
+                                "-no-reboot", "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
+                                "-device", "virtio-rng-pci", "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max",
+                                "-machine", o->firmware == BOOT_FIRMWARE_UEFI ? "q35" : "pc" };
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                strv_push(&argv, &n, xstrdup(fixed[i]));
+        strv_push(&argv, &n, xstrdup("-m"));
+        strv_push(&argv, &n, xasprintf("%u", o->memory_mib ?: 1024));
+        strv_push(&argv, &n, xstrdup("-smp"));
+        strv_push(&argv, &n, xasprintf("%u", o->cpus ?: 2));
+        strv_push(&argv, &n, xstrdup("-drive"));
+        strv_push(&argv, &n, xasprintf("file=%s,format=qcow2,if=virtio,cache=unsafe", overlay));
+        if (o->firmware == BOOT_FIRMWARE_UEFI) {
+                strv_push(&argv, &n, xstrdup("-drive"));
+                strv_push(&argv, &n, xstrdup("if=pflash,format=raw,unit=0,readonly=on,file=" OVMF_CODE));
+                strv_push(&argv, &n, xstrdup("-drive"));
+                strv_push(&argv, &n, xasprintf("if=pflash,format=raw,unit=1,file=%s", vars));
+        }
+
+        /* SIGINT/SIGTERM arrive through a signalfd, so the loop below stops qemu before returning. */
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        _cleanup_(sigmask_restorep) sigset_t *restore = &old;
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+                r = log_error_errno(-errno, "failed to create signalfd: %m");
+                return r;
+        }
+
+        _cleanup_free_ char *qemu_stderr = path_join(dir, "qemu.stderr");
+        _cleanup_(console_done) Console console = { .echo = o->echo };
+        if (o->log_path) {
+                console.log = fopen(o->log_path, "we");
+                if (!console.log) {
+                        r = log_error_errno(-errno, "failed to open console log '%s': %m", o->log_path);
+                        return r;
+                }
+        }
+        log_info("booting '%s' with %s firmware under %s", o->image, boot_firmware_to_string(o->firmware),
+                 ret->accel);
+        uint64_t start = now_usec(), timeout = o->timeout_usec ?: UINT64_C(600) * 1000000;
+        Qemu q = { .pid = 0, .in_fd = -1, .out_fd = -1 };
+        r = qemu_start(argv, qemu_stderr, &old, &q);
+        if (r < 0)
+                return log_error_errno(r, "failed to start '" QEMU "': %m");
+
+        /* Stages: 0 = expect; then per command: prompt (when set), send, its expect. */
+        size_t stage_command = 0;
+        bool waiting_prompt = false;
+        const regex_t *want = &expect->re;
+        _cleanup_free_ char *failure = NULL;
+        char buf[4096];
+        for (;;) {
+                uint64_t elapsed = now_usec() - start;
+                if (elapsed >= timeout) {
+                        failure = xasprintf("timed out after %" PRIu64 " s", timeout / 1000000);
+                        break;
+                }
+                struct pollfd pfd[] = { { .fd = q.out_fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+                uint64_t wait_ms = console.partial_len > 0 ? 200 : 1000;
+                int k = poll(pfd, 2, (int) MIN((timeout - elapsed) / 1000 + 1, wait_ms));
+                if (k < 0 && errno != EINTR) {
+                        r = log_error_errno(-errno, "poll failed: %m");
+                        break;
+                }
+                if (pfd[1].revents & POLLIN) {
+                        log_error("interrupted: stopping qemu");
+                        r = -EINTR;
+                        break;
+                }
+                _cleanup_free_ char *line = NULL;
+                Event ev = EVENT_NONE;
+                if (k == 0 && console_match_partial(&console, want, &line))
+                        ev = EVENT_MATCH;
+                else if (pfd[0].revents & (POLLIN | POLLHUP)) {
+                        ssize_t got = read(q.out_fd, buf, sizeof buf);
+                        if (got < 0 && errno == EINTR)
+                                continue;
+                        if (got <= 0) {
+                                int status = 0;
+                                waitpid(q.pid, &status, 0);
+                                q.pid = 0;
+                                _cleanup_free_ char *err = NULL;
+                                (void) read_full_file(qemu_stderr, &err, NULL);
+                                const char *last = err ? process_last_lines(err, 3) : "";
+                                failure = xasprintf("qemu exited (status %d) before the console showed '%s'%s%s",
+                                                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                                                    o->expect ?: "login:", *last ? ": " : "", last);
+                                break;
+                        }
+                        ev = console_feed(&console, buf, (size_t) got, want, &panic->re, &line);
+                }
+                if (ev == EVENT_PANIC) {
+                        /* The lines before the panic say why (no root, no init): they are the tail. */
+                        failure = xasprintf("kernel panic: %s", console_last_line(&console));
+                        break;
+                }
+                if (ev != EVENT_MATCH)
+                        continue;
+                if (want == &expect->re)
+                        ret->matched = xstrdup(line);
+                log_debug("console matched: %s", line);
+
+                /* Next stage. */
+                want = NULL;
+                while (!want && stage_command < o->n_commands) {
+                        const BootCommand *c = o->commands + stage_command;
+                        Waiter *pw = w + 2 + 2 * stage_command, *ew = w + 3 + 2 * stage_command;
+                        if (o->prompt && !waiting_prompt && pw->compiled) {
+                                waiting_prompt = true;
+                                want = &pw->re;
+                                break;
+                        }
+                        waiting_prompt = false;
+                        _cleanup_free_ char *send = xasprintf("%s\n", c->send);
+                        if (write(q.in_fd, send, strlen(send)) < 0) {
+                                failure = xasprintf("failed to send '%s' to the console: %m", c->send);
+                                break;
+                        }
+                        stage_command++;
+                        if (ew->compiled)
+                                want = &ew->re;
+                }
+                if (failure)
+                        break;
+                if (!want) {
+                        ret->passed = true;
+                        break;
+                }
+        }
+        ret->duration_usec = now_usec() - start;
+        qemu_stop(&q);
+        if (r >= 0 && !ret->passed) {
+                ret->failure = TAKE_PTR(failure);
+                ret->tail = console_tail(&console);
+        }
+
+        return r < 0 ? r : 0;
+}

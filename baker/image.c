@@ -1,0 +1,345 @@
+#include "image.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <zstd.h>
+
+#include "log.h"
+#include "process.h"
+
+static const char *const format_names[_IMAGE_FORMAT_MAX] = {
+        [IMAGE_FORMAT_RAW] = "raw",
+        [IMAGE_FORMAT_QCOW2] = "qcow2",
+};
+static const char *const compression_names[_IMAGE_COMPRESSION_MAX] = {
+        [IMAGE_COMPRESSION_NONE] = "none",
+        [IMAGE_COMPRESSION_ZSTD] = "zstd",
+};
+
+const char *image_format_to_string(ImageFormat f) {
+        return f >= 0 && f < _IMAGE_FORMAT_MAX ? format_names[f] : NULL;
+}
+ImageFormat image_format_from_string(const char *s) {
+        for (int i = 0; s && i < _IMAGE_FORMAT_MAX; i++)
+                if (streq(s, format_names[i]))
+                        return i;
+        return _IMAGE_FORMAT_INVALID;
+}
+const char *image_compression_to_string(ImageCompression c) {
+        return c >= 0 && c < _IMAGE_COMPRESSION_MAX ? compression_names[c] : NULL;
+}
+ImageCompression image_compression_from_string(const char *s) {
+        for (int i = 0; s && i < _IMAGE_COMPRESSION_MAX; i++)
+                if (streq(s, compression_names[i]))
+                        return i;
+        return _IMAGE_COMPRESSION_INVALID;
+}
+
+void image_outputs_free(ImageOutput *outputs, size_t n) {
+        for (size_t i = 0; outputs && i < n; i++)
+                free(outputs[i].path);
+        free(outputs);
+}
+
+char *image_output_filename(const char *basename, const ImageOutputSpec *spec) {
+        return xasprintf("%s.%s%s", basename, image_format_to_string(spec->format),
+                         spec->compression == IMAGE_COMPRESSION_ZSTD ? ".zst" : "");
+}
+
+static int write_all(int fd, const void *buf, size_t size) {
+        const uint8_t *p = buf;
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n, size -= (size_t) n;
+        }
+        return 0;
+}
+
+/* Calls fn on each data extent of fd [pos, end); holes come as (NULL, length). Filesystems without
+ * SEEK_DATA give one extent of everything. */
+typedef int (*ExtentFunction)(const void *data, size_t size, void *userdata);
+
+static int for_each_chunk(int fd, uint64_t file_size, ExtentFunction fn, void *userdata) {
+        const size_t bufsize = 4u << 20;
+        _cleanup_free_ uint8_t *buf = xmalloc(bufsize);
+        uint64_t pos = 0;
+        int r;
+        while (pos < file_size) {
+                off_t data = lseek(fd, (off_t) pos, SEEK_DATA);
+                uint64_t data_start, data_end;
+                if (data < 0 && errno == ENXIO)
+                        data_start = data_end = file_size;
+                else if (data < 0 && (errno == EINVAL || errno == EOPNOTSUPP))
+                        data_start = pos, data_end = file_size;
+                else if (data < 0)
+                        return -errno;
+                else {
+                        data_start = (uint64_t) data;
+                        off_t hole = lseek(fd, data, SEEK_HOLE);
+                        if (hole < 0)
+                                return -errno;
+                        data_end = MIN((uint64_t) hole, file_size);
+                }
+                if (data_start > pos) {
+                        r = fn(NULL, data_start - pos, userdata);
+                        if (r < 0)
+                                return r;
+                }
+                for (pos = data_start; pos < data_end;) {
+                        size_t want = (size_t) MIN((uint64_t) bufsize, data_end - pos);
+                        ssize_t n = pread(fd, buf, want, (off_t) pos);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0)
+                                return -errno;
+                        if (n == 0)
+                                return -EIO; /* shrank under us */
+                        r = fn(buf, (size_t) n, userdata);
+                        if (r < 0)
+                                return r;
+                        pos += (uint64_t) n;
+                }
+                pos = MAX(pos, data_end);
+        }
+        return 0;
+}
+
+typedef struct ZstdSink {
+        ZSTD_CCtx *cctx;
+        int fd;
+        Digest *digest;
+        uint64_t written;
+        uint8_t *out;
+        size_t out_size;
+        const uint8_t *zeros;
+        size_t zeros_size;
+} ZstdSink;
+
+static int zstd_feed(ZstdSink *s, const void *data, size_t size, ZSTD_EndDirective mode) {
+        ZSTD_inBuffer in = { data, size, 0 };
+        for (;;) {
+                ZSTD_outBuffer out = { s->out, s->out_size, 0 };
+                size_t remaining = ZSTD_compressStream2(s->cctx, &out, &in, mode);
+                if (ZSTD_isError(remaining)) {
+                        log_error("zstd compression failed: %s", ZSTD_getErrorName(remaining));
+                        return -EIO;
+                }
+                if (out.pos > 0) {
+                        int r = write_all(s->fd, s->out, out.pos);
+                        if (r < 0)
+                                return r;
+                        digest_update(s->digest, s->out, out.pos);
+                        s->written += out.pos;
+                }
+                bool done = mode == ZSTD_e_end ? remaining == 0 : in.pos == in.size;
+                if (done)
+                        return 0;
+        }
+}
+
+static int zstd_chunk(const void *data, size_t size, void *userdata) {
+        ZstdSink *s = userdata;
+        if (data)
+                return zstd_feed(s, data, size, ZSTD_e_continue);
+        while (size > 0) { /* a hole: zeros, without reading the disk */
+                size_t n = MIN(size, s->zeros_size);
+                int r = zstd_feed(s, s->zeros, n, ZSTD_e_continue);
+                if (r < 0)
+                        return r;
+                size -= n;
+        }
+        return 0;
+}
+
+static void zstd_cctxp(ZSTD_CCtx **p) {
+        ZSTD_freeCCtx(*p);
+}
+
+int image_zstd_compress(const char *src_path, int dst_fd, int level, uint8_t ret_sha256[DIGEST_SIZE],
+                        uint64_t *ret_size) {
+        _cleanup_close_ int fd = open(src_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        (void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+        _cleanup_(zstd_cctxp) ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        if (!cctx)
+                return -ENOMEM;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level ?: 3);
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+        /* With nbWorkers >= 1 the output does not depend on the number of workers, so the bytes stay
+         * reproducible across machines; a library built without threads refuses, and we go on with one. */
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, (int) MAX(cpus, 1));
+        ZSTD_CCtx_setPledgedSrcSize(cctx, (unsigned long long) st.st_size);
+
+        _cleanup_(digest_freep) Digest *digest = digest_new();
+        _cleanup_free_ uint8_t *out = xmalloc(ZSTD_CStreamOutSize());
+        _cleanup_free_ uint8_t *zeros = xcalloc(1, 1u << 20);
+        ZstdSink sink = { .cctx = cctx, .fd = dst_fd, .digest = digest, .out = out,
+                          .out_size = ZSTD_CStreamOutSize(), .zeros = zeros, .zeros_size = 1u << 20 };
+        int r = for_each_chunk(fd, (uint64_t) st.st_size, zstd_chunk, &sink);
+        if (r < 0)
+                return r;
+        r = zstd_feed(&sink, NULL, 0, ZSTD_e_end);
+        if (r < 0)
+                return r;
+        digest_final(digest, ret_sha256);
+        if (ret_size)
+                *ret_size = sink.written;
+        return 0;
+}
+
+typedef struct CopySink {
+        int fd;
+        uint64_t pos;
+} CopySink;
+
+static int copy_chunk(const void *data, size_t size, void *userdata) {
+        CopySink *s = userdata;
+        if (data) {
+                const uint8_t *p = data;
+                size_t left = size;
+                while (left > 0) {
+                        ssize_t n = pwrite(s->fd, p, left, (off_t) s->pos);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0)
+                                return -errno;
+                        p += n, left -= (size_t) n, s->pos += (uint64_t) n;
+                }
+        } else
+                s->pos += size; /* leave the hole a hole */
+        return 0;
+}
+
+/* reflink when the filesystem can (instant, shares blocks), else a copy that keeps holes. */
+static int copy_sparse(const char *src_path, int dst_fd) {
+        _cleanup_close_ int fd = open(src_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (ioctl(dst_fd, FICLONE, fd) == 0)
+                return 0;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        CopySink sink = { .fd = dst_fd };
+        int r = for_each_chunk(fd, (uint64_t) st.st_size, copy_chunk, &sink);
+        if (r < 0)
+                return r;
+        if (ftruncate(dst_fd, st.st_size) < 0)
+                return -errno;
+        return 0;
+}
+
+static int qcow2_convert(const char *src_path, const char *dst_path) {
+        /* qemu-img's qcow2 writer is deterministic for a given input and version: same raw, same
+         * bytes. */
+        char *argv[] = { (char *) "qemu-img", (char *) "convert", (char *) "-f", (char *) "raw", (char *) "-O",
+                         (char *) "qcow2", (char *) src_path, (char *) dst_path, NULL };
+        return process_run_checked(argv, NULL, "convert the image to qcow2", "qemu-utils");
+}
+
+/* Makes one output under a temporary name and renames it into place. */
+static int write_output(const char *raw_path, const char *final_path, const ImageOutputSpec *spec,
+                        ImageOutput *ret) {
+        _cleanup_unlink_ char *tmp = tmp_sibling(final_path);
+        _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0) {
+                free(TAKE_PTR(tmp));
+                return log_error_errno(-errno, "failed to create a temporary file beside '%s': %m", final_path);
+        }
+        int r;
+        /* For a compressed qcow2 the uncompressed one is an intermediate, also under a temp name. */
+        _cleanup_unlink_ char *intermediate = NULL;
+        const char *source = raw_path;
+        if (spec->format == IMAGE_FORMAT_QCOW2) {
+                if (spec->compression == IMAGE_COMPRESSION_NONE)
+                        r = qcow2_convert(raw_path, tmp);
+                else {
+                        intermediate = tmp_sibling(final_path);
+                        _cleanup_close_ int ifd = mkostemp(intermediate, O_CLOEXEC);
+                        if (ifd < 0) {
+                                free(TAKE_PTR(intermediate));
+                                return log_error_errno(-errno, "failed to create a temporary file: %m");
+                        }
+                        r = qcow2_convert(raw_path, intermediate);
+                        source = intermediate;
+                }
+                if (r < 0)
+                        return r;
+        }
+
+        if (spec->compression == IMAGE_COMPRESSION_ZSTD) {
+                r = image_zstd_compress(source, fd, spec->level, ret->sha256, &ret->size);
+                if (r < 0)
+                        return log_error_errno(r, "failed to compress '%s' with zstd: %m", source);
+        } else if (spec->format == IMAGE_FORMAT_RAW) {
+                r = copy_sparse(raw_path, fd);
+                if (r < 0)
+                        return log_error_errno(r, "failed to copy '%s' to '%s': %m", raw_path, final_path);
+        }
+        if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+                return log_error_errno(-errno, "failed to finish '%s': %m", final_path);
+        if (spec->compression == IMAGE_COMPRESSION_NONE) {
+                r = digest_file(tmp, ret->sha256, &ret->size);
+                if (r < 0)
+                        return log_error_errno(r, "failed to hash '%s': %m", tmp);
+        }
+        if (rename(tmp, final_path) < 0)
+                return log_error_errno(-errno, "failed to rename '%s' to '%s': %m", tmp, final_path);
+        free(TAKE_PTR(tmp));
+        ret->path = xstrdup(final_path);
+        ret->format = spec->format;
+        ret->compression = spec->compression;
+        return 0;
+}
+
+int image_write_outputs(const char *raw_path, const char *output_dir, const char *basename,
+                        const ImageOutputSpec *specs, size_t n_specs, ImageOutput **ret_outputs, size_t *ret_n) {
+        int r = mkdir_p(output_dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "failed to create output directory '%s': %m", output_dir);
+        ImageOutput *outputs = xcalloc(n_specs ?: 1, sizeof(ImageOutput));
+        size_t n = 0;
+        for (; n < n_specs; n++) {
+                const ImageOutputSpec *s = specs + n;
+                if (!image_format_to_string(s->format) || !image_compression_to_string(s->compression)) {
+                        r = log_error_errno(-EINVAL, "unknown output format or compression");
+                        break;
+                }
+                _cleanup_free_ char *name = image_output_filename(basename, s);
+                _cleanup_free_ char *path = path_join(output_dir, name);
+                for (size_t k = 0; k < n; k++)
+                        if (streq(outputs[k].path, path)) {
+                                r = log_error_errno(-EEXIST, "output '%s' is listed twice", name);
+                                goto fail;
+                        }
+                r = write_output(raw_path, path, s, outputs + n);
+                if (r < 0)
+                        break;
+                log_info("wrote '%s' (%" PRIu64 " bytes)", path, outputs[n].size);
+        }
+fail:
+        if (r < 0) {
+                /* All or nothing: a half set of outputs must not look like a finished bake. */
+                for (size_t k = 0; k < n; k++)
+                        (void) unlink(outputs[k].path);
+                image_outputs_free(outputs, n);
+                return r;
+        }
+        *ret_outputs = outputs;
+        *ret_n = n;
+        return 0;
+}

@@ -1,0 +1,60 @@
+#pragma once
+/* Output formats made from the finished raw disk image: raw (reflink or sparse copy), qcow2
+ * (qemu-img convert, deterministic), each optionally zstd-compressed (libzstd, multi-threaded).
+ * Every output is written under a temporary name in the output directory and renamed into place
+ * only when complete; its SHA-256 and size are returned for the manifest. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+
+typedef enum ImageFormat {
+        IMAGE_FORMAT_RAW,
+        IMAGE_FORMAT_QCOW2,
+        _IMAGE_FORMAT_MAX,
+        _IMAGE_FORMAT_INVALID = -EINVAL,
+} ImageFormat;
+
+typedef enum ImageCompression {
+        IMAGE_COMPRESSION_NONE,
+        IMAGE_COMPRESSION_ZSTD,
+        _IMAGE_COMPRESSION_MAX,
+        _IMAGE_COMPRESSION_INVALID = -EINVAL,
+} ImageCompression;
+
+const char *image_format_to_string(ImageFormat f);
+ImageFormat image_format_from_string(const char *s);
+const char *image_compression_to_string(ImageCompression c);
+/* "none" or "zstd" */
+ImageCompression image_compression_from_string(const char *s);
+
+typedef struct ImageOutputSpec {
+        ImageFormat format;
+        ImageCompression compression;
+        int level;            /* zstd level; 0 = 3 (zstd's default) */
+} ImageOutputSpec;
+
+typedef struct ImageOutput {
+        char *path;           /* OUTPUT_DIR/BASENAME.raw, .qcow2, .raw.zst, .qcow2.zst */
+        ImageFormat format;
+        ImageCompression compression;
+        uint64_t size;        /* bytes of the file (apparent size) */
+        uint8_t sha256[DIGEST_SIZE];
+} ImageOutput;
+
+void image_outputs_free(ImageOutput *outputs, size_t n);
+
+/* The file name an output gets: BASENAME + ".raw"/".qcow2" + ".zst" (newly allocated). */
+char *image_output_filename(const char *basename, const ImageOutputSpec *spec);
+
+/* Writes every spec'd output of the raw image into output_dir (created if missing). On error
+ * no temporary file stays behind and the outputs already renamed into place in the same call are
+ * removed again: a half set must not look like a finished bake. Logs errors. */
+int image_write_outputs(const char *raw_path, const char *output_dir, const char *basename,
+                        const ImageOutputSpec *specs, size_t n_specs, ImageOutput **ret_outputs, size_t *ret_n);
+
+/* Compresses `src_path` (read sparse-aware: holes are fed as zeros without reading them) into the
+ * open fd as one zstd frame with the content size and a checksum, on nproc threads. Returns the
+ * SHA-256 and size of the compressed bytes. */
+int image_zstd_compress(const char *src_path, int dst_fd, int level, uint8_t ret_sha256[DIGEST_SIZE],
+                        uint64_t *ret_size);

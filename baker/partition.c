@@ -1,0 +1,383 @@
+/* GPT and MBR tables, written byte by byte (UEFI 2.10 §5), so that no tool's random GUIDs or
+ * defaults end up in the image. */
+#include "partition.h"
+
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#include "digest.h"
+#include "log.h"
+
+#define SECTOR 512
+#define GPT_ENTRIES 128
+#define GPT_ENTRY_SIZE 128
+#define GPT_ARRAY_SECTORS (GPT_ENTRIES * GPT_ENTRY_SIZE / SECTOR) /* 32 */
+#define GPT_ATTR_LEGACY_BIOS_BOOTABLE (UINT64_C(1) << 2)
+#define GPT_NAME_MAX 36
+
+static const char *const table_type_names[_PARTITION_TABLE_TYPE_MAX] = {
+        [PARTITION_TABLE_GPT] = "gpt",
+        [PARTITION_TABLE_MBR] = "mbr",
+};
+
+static const struct {
+        const char *name;
+        const char *gpt_type;
+        uint8_t mbr_type; /* 0: not possible on MBR */
+} partition_types[_PARTITION_TYPE_MAX] = {
+        [PARTITION_ESP] = { "esp", "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", 0xef },
+        [PARTITION_ROOT] = { "root", "4f68bce3-e8cd-4db1-96e7-fbcaf984b709", 0x83 },
+        [PARTITION_LINUX] = { "linux", "0fc63daf-8483-4772-8e79-3d69d8477de4", 0x83 },
+        [PARTITION_SWAP] = { "swap", "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", 0x82 },
+        [PARTITION_BIOS_BOOT] = { "bios-boot", "21686148-6449-6e6f-744e-656564454649", 0 },
+        [PARTITION_XBOOTLDR] = { "xbootldr", "bc13c2ff-59e6-4262-a352-b275fd6f7172", 0xea },
+};
+
+const char *partition_table_type_to_string(PartitionTableType t) {
+        return t >= 0 && t < _PARTITION_TABLE_TYPE_MAX ? table_type_names[t] : NULL;
+}
+
+PartitionTableType partition_table_type_from_string(const char *s) {
+        for (int i = 0; i < _PARTITION_TABLE_TYPE_MAX; i++)
+                if (s && streq(s, table_type_names[i]))
+                        return i;
+        return _PARTITION_TABLE_TYPE_INVALID;
+}
+
+const char *partition_type_to_string(PartitionType t) {
+        return t >= 0 && t < _PARTITION_TYPE_MAX ? partition_types[t].name : NULL;
+}
+
+PartitionType partition_type_from_string(const char *s) {
+        for (int i = 0; i < _PARTITION_TYPE_MAX; i++)
+                if (s && streq(s, partition_types[i].name))
+                        return i;
+        return _PARTITION_TYPE_INVALID;
+}
+
+uint32_t partition_crc32(const void *data, size_t size) {
+        static uint32_t table[256];
+        static bool initialized;
+        if (!initialized) {
+                for (uint32_t i = 0; i < 256; i++) {
+                        uint32_t c = i;
+                        for (int k = 0; k < 8; k++)
+                                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+                        table[i] = c;
+                }
+                initialized = true;
+        }
+        uint32_t crc = 0xffffffffu;
+        for (const uint8_t *p = data; size > 0; p++, size--)
+                crc = table[(crc ^ *p) & 0xff] ^ (crc >> 8);
+        return crc ^ 0xffffffffu;
+}
+
+void partition_guid_to_string(const uint8_t g[16], char ret[37]) {
+        snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[0], g[1],
+                 g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+}
+
+static int unhex(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int partition_guid_from_string(const char *s, uint8_t ret[16]) {
+        uint8_t g[16];
+        size_t n = 0;
+        for (size_t i = 0; s[i]; i++) {
+                if (i == 8 || i == 13 || i == 18 || i == 23) {
+                        if (s[i] != '-')
+                                return -EINVAL;
+                        continue;
+                }
+                int hi = unhex(s[i]), lo = s[i + 1] ? unhex(s[i + 1]) : -1;
+                if (hi < 0 || lo < 0 || n >= 16)
+                        return -EINVAL;
+                g[n++] = (uint8_t) (hi << 4 | lo);
+                i++;
+        }
+        if (n != 16 || strlen(s) != 36)
+                return -EINVAL;
+        memcpy(ret, g, 16);
+        return 0;
+}
+
+/* GPT stores the first three GUID fields little-endian ("mixed endian"). */
+static void guid_to_gpt(const uint8_t g[16], uint8_t out[16]) {
+        out[0] = g[3], out[1] = g[2], out[2] = g[1], out[3] = g[0];
+        out[4] = g[5], out[5] = g[4];
+        out[6] = g[7], out[7] = g[6];
+        memcpy(out + 8, g + 8, 8);
+}
+
+/* SHA-256(seed, purpose, index) cut to a version-4, variant-1 GUID: random-looking, but a pure
+ * function of the seed. */
+static void derive_guid(const uint8_t seed[PARTITION_SEED_SIZE], const char *purpose, uint64_t index,
+                        uint8_t ret[16]) {
+        _cleanup_(digest_freep) Digest *d = digest_new();
+        uint8_t h[DIGEST_SIZE], le[8];
+        digest_update(d, seed, PARTITION_SEED_SIZE);
+        digest_update_string(d, purpose);
+        for (int i = 0; i < 8; i++)
+                le[i] = (uint8_t) (index >> (8 * i));
+        digest_update(d, le, sizeof le);
+        digest_final(d, h);
+        memcpy(ret, h, 16);
+        ret[6] = (ret[6] & 0x0f) | 0x40;
+        ret[8] = (ret[8] & 0x3f) | 0x80;
+}
+
+DiskLayout *disk_layout_free(DiskLayout *l) {
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < l->n_partitions; i++)
+                free(l->partitions[i].label);
+        free(l->partitions);
+        free(l);
+        return NULL;
+}
+
+static uint64_t align_up(uint64_t v) {
+        return (v + PARTITION_ALIGNMENT - 1) / PARTITION_ALIGNMENT * PARTITION_ALIGNMENT;
+}
+
+int disk_layout_new(PartitionTableType table, uint64_t disk_size, const PartitionSpec *specs, size_t n_specs,
+                    const uint8_t seed[PARTITION_SEED_SIZE], DiskLayout **ret) {
+        if (table < 0 || table >= _PARTITION_TABLE_TYPE_MAX)
+                return log_error_errno(-EINVAL, "unknown partition table type");
+        if (disk_size % SECTOR != 0 || disk_size < 2 * PARTITION_ALIGNMENT)
+                return log_error_errno(-EINVAL, "disk size %" PRIu64 " is not a multiple of 512 of at least 2 MiB",
+                                       disk_size);
+        if (table == PARTITION_TABLE_MBR && n_specs > 4)
+                return log_error_errno(-EINVAL, "an mbr table holds at most 4 partitions, %zu given", n_specs);
+        if (table == PARTITION_TABLE_MBR && disk_size > UINT64_C(0xffffffff) * SECTOR)
+                return log_error_errno(-EINVAL, "an mbr table addresses at most 2 TiB");
+
+        /* End of the usable area: GPT keeps its backup array and header in the last 33 sectors. */
+        uint64_t usable_end = table == PARTITION_TABLE_GPT ? disk_size - (GPT_ARRAY_SECTORS + 1) * SECTOR : disk_size;
+        uint64_t available = usable_end / PARTITION_ALIGNMENT * PARTITION_ALIGNMENT - PARTITION_ALIGNMENT;
+
+        uint64_t fixed = 0;
+        ssize_t rest = -1;
+        for (size_t i = 0; i < n_specs; i++) {
+                const PartitionSpec *s = specs + i;
+                const char *label = s->label ?: "";
+                if (s->type < 0 || s->type >= _PARTITION_TYPE_MAX)
+                        return log_error_errno(-EINVAL, "partition %zu: unknown type", i + 1);
+                if (table == PARTITION_TABLE_MBR && partition_types[s->type].mbr_type == 0)
+                        return log_error_errno(-EINVAL, "partition '%s': type '%s' needs a gpt table", label,
+                                               partition_types[s->type].name);
+                if (strlen(label) > GPT_NAME_MAX)
+                        return log_error_errno(-EINVAL, "partition label '%s' is longer than %d characters", label,
+                                               GPT_NAME_MAX);
+                for (const char *c = label; *c; c++)
+                        if ((unsigned char) *c < 0x20 || (unsigned char) *c >= 0x7f)
+                                return log_error_errno(-EINVAL, "partition label '%s' is not printable ascii", label);
+                if (s->size == PARTITION_SIZE_REST) {
+                        if (rest >= 0)
+                                return log_error_errno(-EINVAL, "partition '%s': only one partition can take the rest",
+                                                       label);
+                        rest = (ssize_t) i;
+                } else
+                        fixed += align_up(s->size);
+        }
+        if (fixed > available || (rest >= 0 && fixed + PARTITION_ALIGNMENT > available))
+                return log_error_errno(-ENOSPC,
+                                       "partitions need %" PRIu64 " MiB but the disk has %" PRIu64 " MiB of room",
+                                       (fixed + (rest >= 0 ? PARTITION_ALIGNMENT : 0)) >> 20, available >> 20);
+
+        _cleanup_(disk_layout_freep) DiskLayout *l = xcalloc(1, sizeof *l);
+        l->table = table;
+        l->disk_size = disk_size;
+        l->partitions = xcalloc(n_specs ?: 1, sizeof(Partition));
+        derive_guid(seed, "disk", 0, l->disk_guid);
+        partition_guid_to_string(l->disk_guid, l->disk_guid_string);
+        uint8_t sig[16];
+        derive_guid(seed, "mbr-signature", 0, sig);
+        l->mbr_signature = (uint32_t) sig[0] | (uint32_t) sig[1] << 8 | (uint32_t) sig[2] << 16 |
+                           (uint32_t) sig[3] << 24;
+        if (l->mbr_signature == 0) /* 0 means "none" to some tools */
+                l->mbr_signature = 1;
+
+        uint64_t offset = PARTITION_ALIGNMENT;
+        for (size_t i = 0; i < n_specs; i++) {
+                const PartitionSpec *s = specs + i;
+                Partition *p = l->partitions + l->n_partitions++;
+                p->label = xstrdup(s->label ?: "");
+                p->type = s->type;
+                p->legacy_bios_bootable = s->legacy_bios_bootable;
+                p->offset = offset;
+                p->size = (ssize_t) i == rest ? available - fixed : align_up(s->size);
+                offset += p->size;
+                if (table == PARTITION_TABLE_GPT) {
+                        derive_guid(seed, "partition", i, p->uuid);
+                        partition_guid_to_string(p->uuid, p->uuid_string);
+                } else
+                        snprintf(p->uuid_string, sizeof p->uuid_string, "%08x-%02zx", l->mbr_signature, i + 1);
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+const Partition *disk_layout_find(const DiskLayout *l, const char *label) {
+        for (size_t i = 0; i < l->n_partitions; i++)
+                if (streq(l->partitions[i].label, label))
+                        return l->partitions + i;
+        return NULL;
+}
+
+const Partition *disk_layout_find_type(const DiskLayout *l, PartitionType t) {
+        for (size_t i = 0; i < l->n_partitions; i++)
+                if (l->partitions[i].type == t)
+                        return l->partitions + i;
+        return NULL;
+}
+
+static void put_le16(uint8_t *p, uint16_t v) {
+        p[0] = (uint8_t) v, p[1] = (uint8_t) (v >> 8);
+}
+static void put_le32(uint8_t *p, uint32_t v) {
+        for (int i = 0; i < 4; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+static void put_le64(uint8_t *p, uint64_t v) {
+        for (int i = 0; i < 8; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+
+/* CHS fields are meaningless on disks this size; 0xfeffff ("beyond 1024 cylinders") is what
+ * fdisk writes for anything past the limit, and the LBA fields are what everyone reads. */
+static void mbr_entry(uint8_t *e, bool active, uint8_t type, uint64_t lba, uint64_t sectors) {
+        e[0] = active ? 0x80 : 0x00;
+        e[1] = 0xfe, e[2] = 0xff, e[3] = 0xff;
+        e[4] = type;
+        e[5] = 0xfe, e[6] = 0xff, e[7] = 0xff;
+        put_le32(e + 8, (uint32_t) MIN(lba, UINT64_C(0xffffffff)));
+        put_le32(e + 12, (uint32_t) MIN(sectors, UINT64_C(0xffffffff)));
+}
+
+static int pwrite_all(int fd, const void *buf, size_t size, uint64_t offset) {
+        const uint8_t *p = buf;
+        while (size > 0) {
+                ssize_t n = pwrite(fd, p, size, (off_t) offset);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n, size -= (size_t) n, offset += (uint64_t) n;
+        }
+        return 0;
+}
+
+static int read_mbr(int fd, uint8_t mbr[SECTOR]) {
+        ssize_t n = pread(fd, mbr, SECTOR, 0);
+        if (n < 0)
+                return -errno;
+        if (n < SECTOR)
+                memset(mbr + n, 0, SECTOR - (size_t) n);
+        return 0;
+}
+
+static int write_mbr(const DiskLayout *l, int fd) {
+        uint8_t mbr[SECTOR];
+        int r = read_mbr(fd, mbr); /* keep boot code in bytes 0-439 */
+        if (r < 0)
+                return r;
+        memset(mbr + 440, 0, SECTOR - 440);
+        put_le32(mbr + 440, l->mbr_signature);
+        for (size_t i = 0; i < l->n_partitions; i++) {
+                const Partition *p = l->partitions + i;
+                mbr_entry(mbr + 446 + 16 * i, p->legacy_bios_bootable, partition_types[p->type].mbr_type,
+                          p->offset / SECTOR, p->size / SECTOR);
+        }
+        mbr[510] = 0x55, mbr[511] = 0xaa;
+        return pwrite_all(fd, mbr, SECTOR, 0);
+}
+
+static void gpt_header(const DiskLayout *l, uint8_t h[SECTOR], uint64_t my_lba, uint64_t alternate_lba,
+                       uint64_t entries_lba, uint32_t entries_crc) {
+        uint64_t last_lba = l->disk_size / SECTOR - 1;
+        memset(h, 0, SECTOR);
+        memcpy(h, "EFI PART", 8);
+        put_le32(h + 8, 0x00010000);
+        put_le32(h + 12, 92);
+        put_le64(h + 24, my_lba);
+        put_le64(h + 32, alternate_lba);
+        put_le64(h + 40, 2 + GPT_ARRAY_SECTORS);                 /* first usable */
+        put_le64(h + 48, last_lba - GPT_ARRAY_SECTORS - 1);      /* last usable */
+        guid_to_gpt(l->disk_guid, h + 56);
+        put_le64(h + 72, entries_lba);
+        put_le32(h + 80, GPT_ENTRIES);
+        put_le32(h + 84, GPT_ENTRY_SIZE);
+        put_le32(h + 88, entries_crc);
+        put_le32(h + 16, partition_crc32(h, 92));
+}
+
+static int write_gpt(const DiskLayout *l, int fd) {
+        uint64_t last_lba = l->disk_size / SECTOR - 1;
+        int r;
+
+        /* Protective MBR: one 0xee entry over the whole disk; boot code (gptmbr.bin) is kept. */
+        uint8_t mbr[SECTOR];
+        r = read_mbr(fd, mbr);
+        if (r < 0)
+                return r;
+        memset(mbr + 440, 0, SECTOR - 440);
+        mbr_entry(mbr + 446, false, 0xee, 1, last_lba);
+        /* The protective entry's CHS start is 0/0/2 (LBA 1) by the spec. */
+        mbr[447] = 0x00, mbr[448] = 0x02, mbr[449] = 0x00;
+        mbr[510] = 0x55, mbr[511] = 0xaa;
+
+        _cleanup_free_ uint8_t *entries = xcalloc(GPT_ENTRIES, GPT_ENTRY_SIZE);
+        for (size_t i = 0; i < l->n_partitions; i++) {
+                const Partition *p = l->partitions + i;
+                uint8_t *e = entries + i * GPT_ENTRY_SIZE, type[16];
+                if (partition_guid_from_string(partition_types[p->type].gpt_type, type) < 0)
+                        return -EINVAL;
+                guid_to_gpt(type, e);
+                guid_to_gpt(p->uuid, e + 16);
+                put_le64(e + 32, p->offset / SECTOR);
+                put_le64(e + 40, (p->offset + p->size) / SECTOR - 1);
+                put_le64(e + 48, p->legacy_bios_bootable ? GPT_ATTR_LEGACY_BIOS_BOOTABLE : 0);
+                for (size_t k = 0; p->label[k]; k++) /* ASCII, checked in disk_layout_new() */
+                        put_le16(e + 56 + 2 * k, (uint16_t) (unsigned char) p->label[k]);
+        }
+        uint32_t entries_crc = partition_crc32(entries, GPT_ENTRIES * GPT_ENTRY_SIZE);
+        uint64_t backup_entries_lba = last_lba - GPT_ARRAY_SECTORS;
+
+        uint8_t primary[SECTOR], backup[SECTOR];
+        gpt_header(l, primary, 1, last_lba, 2, entries_crc);
+        gpt_header(l, backup, last_lba, 1, backup_entries_lba, entries_crc);
+
+        r = pwrite_all(fd, mbr, SECTOR, 0);
+        if (r >= 0)
+                r = pwrite_all(fd, primary, SECTOR, SECTOR);
+        if (r >= 0)
+                r = pwrite_all(fd, entries, GPT_ENTRIES * GPT_ENTRY_SIZE, 2 * SECTOR);
+        if (r >= 0)
+                r = pwrite_all(fd, entries, GPT_ENTRIES * GPT_ENTRY_SIZE, backup_entries_lba * SECTOR);
+        if (r >= 0)
+                r = pwrite_all(fd, backup, SECTOR, last_lba * SECTOR);
+        return r;
+}
+
+int partition_table_write(const DiskLayout *l, int fd) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(-errno, "failed to stat disk image: %m");
+        if ((uint64_t) st.st_size < l->disk_size && ftruncate(fd, (off_t) l->disk_size) < 0)
+                return log_error_errno(-errno, "failed to grow disk image to %" PRIu64 " bytes: %m", l->disk_size);
+        int r = l->table == PARTITION_TABLE_GPT ? write_gpt(l, fd) : write_mbr(l, fd);
+        if (r < 0)
+                return log_error_errno(r, "failed to write %s partition table: %m",
+                                       partition_table_type_to_string(l->table));
+        return 0;
+}

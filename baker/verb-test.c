@@ -1,0 +1,157 @@
+/* baker test IMAGE: boots an image (BIOS or UEFI) in qemu and passes when the console shows a
+ * regular expression before the timeout. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+
+#include "boot.h"
+#include "log.h"
+#include "outcome.h"
+#include "verbs.h"
+
+/* "90", "90s", "10m", "1h", "500ms" */
+static int parse_duration(const char *s, uint64_t *ret_usec) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno != 0 || end == s || v < 0)
+                return -EINVAL;
+        double mult;
+        if (!*end || streq(end, "s"))
+                mult = 1e6;
+        else if (streq(end, "ms"))
+                mult = 1e3;
+        else if (streq(end, "m") || streq(end, "min"))
+                mult = 60e6;
+        else if (streq(end, "h"))
+                mult = 3600e6;
+        else
+                return -EINVAL;
+        *ret_usec = (uint64_t) (v * mult);
+        return 0;
+}
+
+static void commands_freep(BootCommand **c) {
+        free(*c);
+}
+
+int verb_test(int argc, char **argv) {
+        enum { ARG_FIRMWARE = 0x100, ARG_EXPECT, ARG_TIMEOUT, ARG_LOG, ARG_JSON, ARG_PROMPT, ARG_COMMAND,
+               ARG_MEMORY, ARG_ECHO };
+        static const struct option options[] = {
+                { "firmware", required_argument, NULL, ARG_FIRMWARE },
+                { "expect", required_argument, NULL, ARG_EXPECT },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "log", required_argument, NULL, ARG_LOG },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "prompt", required_argument, NULL, ARG_PROMPT },
+                { "command", required_argument, NULL, ARG_COMMAND },
+                { "memory", required_argument, NULL, ARG_MEMORY },
+                { "echo", no_argument, NULL, ARG_ECHO },
+                {},
+        };
+        BootOptions o = { .firmware = BOOT_FIRMWARE_BIOS, .timeout_usec = UINT64_C(600) * 1000000 };
+        _cleanup_(commands_freep) BootCommand *commands = NULL;
+        bool json = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_FIRMWARE:
+                        o.firmware = boot_firmware_from_string(optarg);
+                        if (o.firmware < 0) {
+                                log_error("unknown firmware '%s' (bios or uefi)", optarg);
+                                return OUTCOME_USAGE;
+                        }
+                        break;
+                case ARG_EXPECT:
+                        o.expect = optarg;
+                        break;
+                case ARG_TIMEOUT:
+                        if (parse_duration(optarg, &o.timeout_usec) < 0 || o.timeout_usec == 0) {
+                                log_error("invalid duration '%s' (e.g. 90s, 10m)", optarg);
+                                return OUTCOME_USAGE;
+                        }
+                        break;
+                case ARG_LOG:
+                        o.log_path = optarg;
+                        break;
+                case ARG_JSON:
+                        json = true;
+                        break;
+                case ARG_PROMPT:
+                        o.prompt = optarg;
+                        break;
+                case ARG_COMMAND: {
+                        commands = xrealloc(commands, (o.n_commands + 1) * sizeof(BootCommand));
+                        char *sep = strstr(optarg, "=>");
+                        if (sep)
+                                *sep = 0;
+                        commands[o.n_commands++] = (BootCommand) { .send = optarg, .expect = sep ? sep + 2 : NULL };
+                        break;
+                }
+                case ARG_MEMORY:
+                        o.memory_mib = (unsigned) strtoul(optarg, NULL, 10);
+                        if (o.memory_mib < 64) {
+                                log_error("invalid memory size '%s' (MiB, at least 64)", optarg);
+                                return OUTCOME_USAGE;
+                        }
+                        break;
+                case ARG_ECHO:
+                        o.echo = true;
+                        break;
+                default:
+                        return OUTCOME_USAGE;
+                }
+        }
+        if (verb_check_args("test", argc - optind) < 0)
+                return OUTCOME_USAGE;
+        o.image = argv[optind];
+        o.commands = commands;
+
+        BootResult res = {};
+        int r = boot_run(&o, &res);
+        if (r == -EINTR)
+                return OUTCOME_INTERRUPTED;
+        if (r == -EINVAL)
+                return OUTCOME_USAGE;
+        if (r == -ENOENT || r == -EACCES)
+                return access(o.image, R_OK) < 0 ? OUTCOME_INPUT : OUTCOME_TEST;
+        if (r < 0)
+                return OUTCOME_INTERNAL;
+
+        double seconds = (double) res.duration_usec / 1e6;
+        if (json) {
+                json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:f}", "image", o.image, "firmware",
+                                        boot_firmware_to_string(o.firmware), "accel", res.accel, "status",
+                                        res.passed ? "passed" : "failed", "duration", seconds);
+                if (o.log_path)
+                        json_object_set_new(doc, "log", json_string(o.log_path));
+                if (res.matched)
+                        json_object_set_new(doc, "matched", json_string(res.matched));
+                if (res.failure)
+                        json_object_set_new(doc, "failure", json_string(res.failure));
+                if (res.tail) {
+                        json_t *lines = json_array();
+                        _cleanup_free_ char *copy = xstrdup(res.tail);
+                        for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                                json_array_append_new(lines, json_string(l));
+                        json_object_set_new(doc, "console_tail", lines);
+                }
+                json_dumpf(doc, stdout, JSON_INDENT(2));
+                fputc('\n', stdout);
+                json_decref(doc);
+        }
+        if (res.passed) {
+                if (!json)
+                        printf("boot test passed: %s, %s, %.1f s: %s\n", boot_firmware_to_string(o.firmware), res.accel,
+                               seconds, res.matched ?: "");
+                boot_result_done(&res);
+                return OUTCOME_OK;
+        }
+        log_error("boot test failed (%s, %s, after %.1f s): %s", boot_firmware_to_string(o.firmware), res.accel,
+                  seconds, res.failure);
+        if (res.tail)
+                fprintf(stderr, "last console lines:\n%s", res.tail);
+        boot_result_done(&res);
+        return OUTCOME_TEST;
+}
