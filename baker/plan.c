@@ -178,7 +178,7 @@ static char *layout_json(const Template *t, const Vars *vars) {
         json_object_set_new(o, "epoch", t->has_epoch ? json_integer((json_int_t) t->epoch) : json_null());
         json_t *disk = json_object();
         json_object_set_new(disk, "size", json_integer((json_int_t) t->disk.size));
-        json_object_set_new(disk, "table", json_string(partition_table_to_string(t->disk.table)));
+        json_object_set_new(disk, "table", json_string(partition_table_type_to_string(t->disk.table)));
         json_t *parts = json_array();
         for (size_t i = 0; i < t->disk.n_partitions; i++) {
                 const TemplatePartition *p = &t->disk.partitions[i];
@@ -196,8 +196,8 @@ static char *layout_json(const Template *t, const Vars *vars) {
         json_t *outs = json_array();
         for (size_t i = 0; i < t->n_outputs; i++) {
                 json_t *oo = json_object();
-                json_object_set_new(oo, "format", json_string(output_format_to_string(t->outputs[i].format)));
-                json_object_set_new(oo, "compress", json_string(compression_to_string(t->outputs[i].compress)));
+                json_object_set_new(oo, "format", json_string(image_format_to_string(t->outputs[i].format)));
+                json_object_set_new(oo, "compress", json_string(image_compression_to_string(t->outputs[i].compress)));
                 json_array_append_new(outs, oo);
         }
         json_object_set_new(o, "outputs", outs);

@@ -36,41 +36,15 @@ static int lookup(const char *const *table, int n, const char *s) {
 
 DEFINE_STRING_TABLE(input_kind, InputKind, _INPUT_KIND_MAX,
                     [INPUT_URL] = "url", [INPUT_FILE] = "file", [INPUT_PATH] = "path");
-DEFINE_STRING_TABLE(partition_table, PartitionTable, _PARTITION_TABLE_MAX,
-                    [PARTITION_TABLE_GPT] = "gpt", [PARTITION_TABLE_MBR] = "mbr");
-DEFINE_STRING_TABLE(partition_type, PartitionType, _PARTITION_TYPE_MAX,
-                    [PARTITION_ESP] = "esp", [PARTITION_ROOT] = "root", [PARTITION_LINUX] = "linux",
-                    [PARTITION_SWAP] = "swap", [PARTITION_BIOS_BOOT] = "bios-boot",
-                    [PARTITION_XBOOTLDR] = "xbootldr");
 DEFINE_STRING_TABLE(fs_type, FsType, _FS_TYPE_MAX,
                     [FS_EXT4] = "ext4", [FS_VFAT] = "vfat", [FS_XFS] = "xfs", [FS_SWAP] = "swap",
                     [FS_NONE] = "none");
 DEFINE_STRING_TABLE(step_kind, StepKind, _STEP_KIND_MAX,
                     [STEP_UNPACK] = "unpack", [STEP_COPY] = "copy", [STEP_FILE] = "file",
                     [STEP_RUN] = "run", [STEP_SYSPREP] = "sysprep", [STEP_BOOTLOADER] = "bootloader");
-DEFINE_STRING_TABLE(output_format, OutputFormat, _OUTPUT_FORMAT_MAX,
-                    [OUTPUT_RAW] = "raw", [OUTPUT_QCOW2] = "qcow2");
-DEFINE_STRING_TABLE(compression, Compression, _COMPRESSION_MAX,
-                    [COMPRESSION_NONE] = "none", [COMPRESSION_ZSTD] = "zstd");
-DEFINE_STRING_TABLE(firmware, Firmware, _FIRMWARE_MAX,
-                    [FIRMWARE_BIOS] = "bios", [FIRMWARE_UEFI] = "uefi");
 DEFINE_STRING_TABLE(publish_kind, PublishKind, _PUBLISH_KIND_MAX,
                     [PUBLISH_OCI] = "oci", [PUBLISH_OCI_LAYOUT] = "oci-layout");
 
-static const char *const bootloader_type_table[_BOOTLOADER_TYPE_MAX] = {
-        [BOOTLOADER_SYSLINUX] = "syslinux",
-        [BOOTLOADER_SYSTEMD_BOOT] = "systemd-boot",
-        [BOOTLOADER_GRUB] = "grub",
-        [BOOTLOADER_HYBRID] = "hybrid",
-};
-const char *bootloader_type_to_string(BootloaderType t) {
-        return (int) t >= 0 && t < _BOOTLOADER_TYPE_MAX ? bootloader_type_table[t] : NULL;
-}
-BootloaderType bootloader_type_from_string(const char *s) {
-        if (s && streq(s, "extlinux")) /* syslinux's ext* installer: the same loader for us */
-                return BOOTLOADER_SYSLINUX;
-        return (BootloaderType) lookup(bootloader_type_table, _BOOTLOADER_TYPE_MAX, s);
-}
 
 /* ---- errors --------------------------------------------------------------------------------- */
 
@@ -789,13 +763,13 @@ static int get_enum(Template *t, const Node *m, const char *key, const char *(*t
 #define GET_ENUM(t, m, key, prefix, def, pos)                                                          \
         get_enum(t, m, key, (const char *(*)(int)) prefix##_to_string, _##prefix##_MAX_FOR_GET_ENUM, \
                  (int (*)(const char *)) prefix##_from_string, def, pos)
-#define _partition_table_MAX_FOR_GET_ENUM _PARTITION_TABLE_MAX
+#define _partition_table_type_MAX_FOR_GET_ENUM _PARTITION_TABLE_TYPE_MAX
 #define _partition_type_MAX_FOR_GET_ENUM _PARTITION_TYPE_MAX
 #define _fs_type_MAX_FOR_GET_ENUM _FS_TYPE_MAX
 #define _bootloader_type_MAX_FOR_GET_ENUM _BOOTLOADER_TYPE_MAX
-#define _output_format_MAX_FOR_GET_ENUM _OUTPUT_FORMAT_MAX
-#define _compression_MAX_FOR_GET_ENUM _COMPRESSION_MAX
-#define _firmware_MAX_FOR_GET_ENUM _FIRMWARE_MAX
+#define _image_format_MAX_FOR_GET_ENUM _IMAGE_FORMAT_MAX
+#define _image_compression_MAX_FOR_GET_ENUM _IMAGE_COMPRESSION_MAX
+#define _boot_firmware_MAX_FOR_GET_ENUM _BOOT_FIRMWARE_MAX
 
 static bool get_size(Template *t, const Node *v, const char *what, uint64_t *ret) {
         if (!expect_type(t, v, NODE_SCALAR, what))
@@ -822,7 +796,7 @@ static void convert_disk(Template *t, const Node *m) {
         bool have_size = size && get_size(t, size, "disk size", &d->size);
         if (size)
                 d->size_pos = size->pos;
-        d->table = GET_ENUM(t, m, "table", partition_table, PARTITION_TABLE_GPT, &d->table_pos);
+        d->table = GET_ENUM(t, m, "table", partition_table_type, PARTITION_TABLE_GPT, &d->table_pos);
         if (!node_get(m, "table"))
                 d->table_pos = m->pos;
         const Node *parts = require_key(t, m, "partitions", "disk");
@@ -1125,8 +1099,8 @@ static void convert_outputs(Template *t, const Node *seq) {
                 out->pos = o->pos;
                 if (!require_key(t, o, "format", "output"))
                         continue;
-                out->format = GET_ENUM(t, o, "format", output_format, _OUTPUT_FORMAT_INVALID, NULL);
-                out->compress = GET_ENUM(t, o, "compress", compression, COMPRESSION_NONE, NULL);
+                out->format = GET_ENUM(t, o, "format", image_format, _IMAGE_FORMAT_INVALID, NULL);
+                out->compress = GET_ENUM(t, o, "compress", image_compression, IMAGE_COMPRESSION_NONE, NULL);
                 if ((int) out->format < 0 || (int) out->compress < 0)
                         continue;
                 bool dup = false;
@@ -1134,7 +1108,7 @@ static void convert_outputs(Template *t, const Node *seq) {
                         dup = dup || (t->outputs[j].format == out->format && t->outputs[j].compress == out->compress);
                 if (dup) {
                         template_add_error(t, o->pos, "duplicate output '%s' (compress '%s')",
-                                           output_format_to_string(out->format), compression_to_string(out->compress));
+                                           image_format_to_string(out->format), image_compression_to_string(out->compress));
                         continue;
                 }
                 t->n_outputs++;
@@ -1152,7 +1126,7 @@ static void convert_test(Template *t, const Node *m) {
         tt->has_boot = true;
         tt->pos = b->pos;
         check_keys(t, b, KEYS("firmware", "expect", "timeout", "commands"), "boot test");
-        tt->firmware = GET_ENUM(t, b, "firmware", firmware, FIRMWARE_BIOS, NULL);
+        tt->firmware = GET_ENUM(t, b, "firmware", boot_firmware, BOOT_FIRMWARE_BIOS, NULL);
         if (require_key(t, b, "expect", "boot test") && get_string(t, b, "expect", &tt->expect, &tt->expect_pos)) {
                 regex_t re;
                 int r = regcomp(&re, tt->expect, REG_EXTENDED | REG_NOSUB);
@@ -1364,7 +1338,7 @@ static void convert_template(Template *t, const Node *root, const TemplateOption
                 /* no outputs: one raw image */
                 free(t->outputs);
                 t->outputs = xcalloc(1, sizeof(TemplateOutput));
-                t->outputs[0] = (TemplateOutput) { .pos = root->pos, .format = OUTPUT_RAW, .compress = COMPRESSION_NONE };
+                t->outputs[0] = (TemplateOutput) { .pos = root->pos, .format = IMAGE_FORMAT_RAW, .compress = IMAGE_COMPRESSION_NONE };
                 t->n_outputs = 1;
         }
         if ((v = node_get(root, "test")))

@@ -10,7 +10,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "boot.h"
+#include "bootloader.h"
 #include "digest.h"
+#include "image.h"
+#include "partition.h"
 #include "util.h"
 
 #define TEMPLATE_FORMAT 1               /* the only "baker:" version understood */
@@ -30,24 +34,6 @@ typedef enum InputKind {
         _INPUT_KIND_MAX,
         _INPUT_KIND_INVALID = -EINVAL,
 } InputKind;
-
-typedef enum PartitionTable {
-        PARTITION_TABLE_GPT,
-        PARTITION_TABLE_MBR,
-        _PARTITION_TABLE_MAX,
-        _PARTITION_TABLE_INVALID = -EINVAL,
-} PartitionTable;
-
-typedef enum PartitionType {
-        PARTITION_ESP,
-        PARTITION_ROOT,
-        PARTITION_LINUX,
-        PARTITION_SWAP,
-        PARTITION_BIOS_BOOT,
-        PARTITION_XBOOTLDR,
-        _PARTITION_TYPE_MAX,
-        _PARTITION_TYPE_INVALID = -EINVAL,
-} PartitionType;
 
 typedef enum FsType {
         FS_EXT4,
@@ -70,36 +56,6 @@ typedef enum StepKind {
         _STEP_KIND_INVALID = -EINVAL,
 } StepKind;
 
-typedef enum BootloaderType {
-        BOOTLOADER_SYSLINUX, /* "extlinux" is accepted as a synonym */
-        BOOTLOADER_SYSTEMD_BOOT,
-        BOOTLOADER_GRUB,
-        BOOTLOADER_HYBRID, /* syslinux for BIOS + systemd-boot for UEFI on one disk */
-        _BOOTLOADER_TYPE_MAX,
-        _BOOTLOADER_TYPE_INVALID = -EINVAL,
-} BootloaderType;
-
-typedef enum OutputFormat {
-        OUTPUT_RAW,
-        OUTPUT_QCOW2,
-        _OUTPUT_FORMAT_MAX,
-        _OUTPUT_FORMAT_INVALID = -EINVAL,
-} OutputFormat;
-
-typedef enum Compression {
-        COMPRESSION_NONE,
-        COMPRESSION_ZSTD,
-        _COMPRESSION_MAX,
-        _COMPRESSION_INVALID = -EINVAL,
-} Compression;
-
-typedef enum Firmware {
-        FIRMWARE_BIOS,
-        FIRMWARE_UEFI,
-        _FIRMWARE_MAX,
-        _FIRMWARE_INVALID = -EINVAL,
-} Firmware;
-
 typedef enum PublishKind {
         PUBLISH_OCI,        /* "host:port/repo" on an OCI Distribution registry */
         PUBLISH_OCI_LAYOUT, /* an OCI image-layout directory */
@@ -109,22 +65,10 @@ typedef enum PublishKind {
 
 const char *input_kind_to_string(InputKind k);
 InputKind input_kind_from_string(const char *s);
-const char *partition_table_to_string(PartitionTable t);
-PartitionTable partition_table_from_string(const char *s);
-const char *partition_type_to_string(PartitionType t);
-PartitionType partition_type_from_string(const char *s);
 const char *fs_type_to_string(FsType t);
 FsType fs_type_from_string(const char *s);
 const char *step_kind_to_string(StepKind k);
 StepKind step_kind_from_string(const char *s);
-const char *bootloader_type_to_string(BootloaderType t);
-BootloaderType bootloader_type_from_string(const char *s);
-const char *output_format_to_string(OutputFormat f);
-OutputFormat output_format_from_string(const char *s);
-const char *compression_to_string(Compression c);
-Compression compression_from_string(const char *s);
-const char *firmware_to_string(Firmware f);
-Firmware firmware_from_string(const char *s);
 const char *publish_kind_to_string(PublishKind k);
 PublishKind publish_kind_from_string(const char *s);
 
@@ -171,7 +115,7 @@ typedef struct TemplateDisk {
         SourcePos pos;
         uint64_t size;
         SourcePos size_pos;
-        PartitionTable table;
+        PartitionTableType table;
         SourcePos table_pos;
         TemplatePartition *partitions;
         size_t n_partitions;
@@ -228,8 +172,8 @@ typedef struct TemplateStep {
 
 typedef struct TemplateOutput {
         SourcePos pos;
-        OutputFormat format;
-        Compression compress;
+        ImageFormat format;
+        ImageCompression compress;
 } TemplateOutput;
 
 typedef struct TemplateBootCommand {
@@ -241,7 +185,7 @@ typedef struct TemplateBootCommand {
 typedef struct TemplateTest {
         bool has_boot;
         SourcePos pos;
-        Firmware firmware;
+        BootFirmware firmware;
         char *expect; /* POSIX extended regex matched against the serial console */
         SourcePos expect_pos;
         uint64_t timeout_usec; /* 10 min unless given */

@@ -84,7 +84,7 @@ static void test_good(void) {
         assert(t->steps[3].network && t->steps[3].n_env == 2 && streq(t->steps[3].env[0].name, "A"));
         assert(t->steps[4].kind == STEP_SYSPREP && t->steps[4].n_keep == 1);
         assert(t->steps[5].kind == STEP_BOOTLOADER && t->steps[5].bootloader == BOOTLOADER_SYSLINUX);
-        assert(t->n_outputs == 2 && t->outputs[1].compress == COMPRESSION_ZSTD);
+        assert(t->n_outputs == 2 && t->outputs[1].compress == IMAGE_COMPRESSION_ZSTD);
         assert(t->test.has_boot && t->test.timeout_usec == UINT64_C(5400) * 1000000 && t->test.n_commands == 1);
         assert(t->n_publish == 2 && t->publish[1].kind == PUBLISH_OCI && t->publish[1].insecure);
         assert(t->n_channels == 2);
