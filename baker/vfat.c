@@ -75,9 +75,13 @@ static int make_dirs(const char *img, char **env, DirSet *known, const char *dir
                         char *argv[] = { (char *) "mmd", (char *) "-i", (char *) img, target, NULL };
                         _cleanup_free_ char *out = NULL;
                         int r = process_run(argv, env, &out);
-                        /* An existing directory (vfat_add on a filled filesystem) is fine. */
-                        if (r > 0 && !strstr(out, "already exists"))
-                                r = -EPROTO;
+                        /* mmd fails quietly on an existing directory (vfat_add on a filled
+                         * filesystem): that is fine when mdir can list it. */
+                        if (r > 0) {
+                                char *probe[] = { (char *) "mdir", (char *) "-b", (char *) "-i", (char *) img, target,
+                                                  NULL };
+                                r = process_run(probe, env, NULL) == 0 ? 0 : -EPROTO;
+                        }
                         if (r == -ENOENT)
                                 return log_error_errno(r, "'mmd' is not installed (Debian package 'mtools')");
                         if (r < 0) {
