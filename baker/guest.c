@@ -1,0 +1,832 @@
+/* The libguestfs appliance session (see guest.h). The only file that includes <guestfs.h>.
+ *
+ * How a run step works: the script and a small wrapper are written to /tmp inside the mounted
+ * root and the wrapper is run with guestfs_command(), which chroots into the root after binding
+ * /dev, /proc and /sys (and, with a network, the appliance's resolv.conf over the image's for the
+ * duration of the command). libguestfs calls are synchronous, so to stream the output the wrapper
+ * copies each line to the appliance's console tagged with a per-run marker; libguestfs reads the
+ * console while it waits for the daemon's reply and hands it to GUESTFS_EVENT_APPLIANCE, where the
+ * tagged lines are picked out and delivered at once. The wrapper also keeps the output in a log
+ * file, which makes up for anything the console had not delivered when the command returned. The
+ * exit status comes back as the wrapper's stdout. */
+#include "guest.h"
+
+#include <guestfs.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "accel.h"
+#include "log.h"
+
+struct GuestSession {
+        guestfs_h *g;
+        char **devices; /* kernel device of each drive, in the order added */
+        unsigned n_runs;
+
+        /* Console bytes not yet ending in a newline. */
+        char *partial;
+        size_t partial_len, partial_alloc;
+
+        /* The run in progress: output lines carrying marker are its own. */
+        const char *step_name;
+        GuestOutputFn out;
+        void *userdata;
+        char marker[64];
+        size_t marker_len;
+        bool running, end_seen;
+        size_t delivered;
+
+        char *tail[GUEST_TAIL_LINES]; /* ring of the last lines */
+        size_t tail_next, tail_count;
+        char *tail_text;
+};
+
+static const char *last_error(GuestSession *s) {
+        const char *e = guestfs_last_error(s->g);
+        return e ? e : "unknown libguestfs error";
+}
+
+/* Logs what baker was doing and libguestfs' own error text, once, and returns -EIO. */
+_printf_(2, 3) static int guest_fail(GuestSession *s, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *what = NULL;
+        if (vasprintf(&what, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        log_error("%s: %s", what, last_error(s));
+        return -EIO;
+}
+
+static void free_strings(char **l) {
+        if (!l)
+                return;
+        for (char **p = l; *p; p++)
+                free(*p);
+        free(l);
+}
+
+static void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+static double now_sec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *guest_appliance_path(void) {
+        static bool done;
+        static char *path;
+        if (done)
+                return path;
+        done = true;
+        const char *e = getenv("BAKER_APPLIANCE");
+        if (e && *e) {
+                path = xstrdup(e);
+                return path;
+        }
+        /* A fixed appliance is recognised by the README.fixed that libguestfs-make-fixed-appliance
+         * writes into it; libguestfs looks for the same file. */
+        _cleanup_free_ char *xdg = NULL;
+        const char *cache = getenv("XDG_CACHE_HOME");
+        const char *home = getenv("HOME");
+        if (cache && *cache)
+                xdg = xasprintf("%s/baker/appliance", cache);
+        else if (home && *home)
+                xdg = xasprintf("%s/.cache/baker/appliance", home);
+        const char *candidates[] = { "/var/cache/baker/appliance", xdg };
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                if (!candidates[i])
+                        continue;
+                _cleanup_free_ char *readme = path_join(candidates[i], "README.fixed");
+                if (access(readme, R_OK) == 0) {
+                        path = xstrdup(candidates[i]);
+                        break;
+                }
+        }
+        return path;
+}
+
+/* ---- run step output ---------------------------------------------------------------------- */
+
+static void tail_push(GuestSession *s, const char *line) {
+        free(s->tail[s->tail_next]);
+        s->tail[s->tail_next] = xstrdup(line);
+        s->tail_next = (s->tail_next + 1) % GUEST_TAIL_LINES;
+        if (s->tail_count < GUEST_TAIL_LINES)
+                s->tail_count++;
+}
+
+static void tail_reset(GuestSession *s) {
+        for (size_t i = 0; i < GUEST_TAIL_LINES; i++)
+                s->tail[i] = mfree(s->tail[i]);
+        s->tail_next = s->tail_count = 0;
+        s->tail_text = mfree(s->tail_text);
+}
+
+const char *guest_output_tail(GuestSession *s) {
+        if (!s->tail_text) {
+                size_t start = (s->tail_next + GUEST_TAIL_LINES - s->tail_count) % GUEST_TAIL_LINES;
+                char *t = xstrdup("");
+                for (size_t i = 0; i < s->tail_count; i++) {
+                        char *n = xasprintf("%s%s%s", t, i ? "\n" : "", s->tail[(start + i) % GUEST_TAIL_LINES]);
+                        free(t);
+                        t = n;
+                }
+                s->tail_text = t;
+        }
+        return s->tail_text;
+}
+
+static void deliver(GuestSession *s, const char *line) {
+        s->delivered++;
+        tail_push(s, line);
+        s->tail_text = mfree(s->tail_text);
+        if (s->out)
+                s->out(s->step_name, line, s->userdata);
+        else
+                log_notice("[%s] %s", s->step_name, line);
+}
+
+static void console_line(GuestSession *s, char *line, size_t len) {
+        /* The console's tty turns "\n" into "\r\n". */
+        while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+                line[--len] = 0;
+        if (s->running && s->marker_len > 0 && len > s->marker_len &&
+            memcmp(line, s->marker, s->marker_len) == 0) {
+                char kind = line[s->marker_len];
+                if (kind == 'L')
+                        deliver(s, line + s->marker_len + 1);
+                else if (kind == 'E')
+                        s->end_seen = true;
+                return;
+        }
+        if (len > 0)
+                log_debug("appliance: %s", line);
+}
+
+static void on_event(guestfs_h *g, void *opaque, uint64_t event, int event_handle, int flags, const char *buf,
+                     size_t buf_len, const uint64_t *array, size_t array_len) {
+        GuestSession *s = opaque;
+        if (event != GUESTFS_EVENT_APPLIANCE) {
+                /* Library and trace messages: only with -vv, as libguestfs' own verbose output. */
+                log_debug("libguestfs: %.*s", (int) buf_len, buf);
+                return;
+        }
+        for (size_t i = 0; i < buf_len; i++) {
+                if (s->partial_len + 1 >= s->partial_alloc) {
+                        s->partial_alloc = MAX(s->partial_alloc * 2, (size_t) 256);
+                        s->partial = xrealloc(s->partial, s->partial_alloc);
+                }
+                /* A line longer than 64 KiB is cut rather than held forever. */
+                if (buf[i] == '\n' || s->partial_len >= 65536) {
+                        s->partial[s->partial_len] = 0;
+                        console_line(s, s->partial, s->partial_len);
+                        s->partial_len = 0;
+                        if (buf[i] == '\n')
+                                continue;
+                }
+                s->partial[s->partial_len++] = buf[i];
+        }
+}
+
+/* ---- session ------------------------------------------------------------------------------ */
+
+/* The kernel names disks in the order their probes finish, which on a loaded host is not always
+ * the order they were added (libguestfs issue #69): /dev/sda may be the second drive. libguestfs
+ * gives drive N the SCSI serial "hdN", so resolve each drive through its /dev/disk/by-id link. */
+static int resolve_drives(GuestSession *s, size_t n) {
+        s->devices = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *cmd = xasprintf("readlink -f /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd%zu", i);
+                _cleanup_free_ char *out = guestfs_debug(s->g, "sh", (char *[]) { cmd, NULL });
+                if (!out)
+                        return guest_fail(s, "failed to find the appliance's device for drive %zu", i);
+                out[strcspn(out, "\n")] = 0;
+                /* readlink -f of a missing link prints the path itself */
+                if (!startswith(out, "/dev/") || startswith(out, "/dev/disk/")) {
+                        log_error("failed to find the appliance's device for drive %zu: '%s'", i, out);
+                        return -ENODEV;
+                }
+                s->devices[i] = TAKE_PTR(out);
+                log_debug("drive %zu is '%s'", i, s->devices[i]);
+        }
+        return 0;
+}
+
+int guest_open(const char *disk_image, const GuestOptions *o, GuestSession **ret) {
+        static const GuestOptions defaults = {};
+        if (!o)
+                o = &defaults;
+
+        _cleanup_(guest_closep) GuestSession *s = xcalloc(1, sizeof(GuestSession));
+        s->g = guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT);
+        if (!s->g)
+                return log_error_errno(-errno ?: -ENOMEM, "failed to create a libguestfs handle: %m");
+        /* Errors are reported through baker's log, with context, not printed by libguestfs. */
+        guestfs_set_error_handler(s->g, NULL, NULL);
+        /* LIBGUESTFS_BACKEND, LIBGUESTFS_DEBUG, TMPDIR, … still apply; LIBGUESTFS_PATH is decided
+         * below so that $BAKER_APPLIANCE wins. */
+        if (guestfs_parse_environment(s->g) < 0)
+                return guest_fail(s, "failed to read the libguestfs environment");
+
+        uint64_t events = GUESTFS_EVENT_APPLIANCE;
+        if (log_get_max_level() >= LOG_LEVEL_DEBUG) {
+                guestfs_set_verbose(s->g, 1);
+                events |= GUESTFS_EVENT_LIBRARY | GUESTFS_EVENT_WARNING | GUESTFS_EVENT_TRACE;
+        }
+        if (guestfs_set_event_callback(s->g, on_event, events, 0, s) < 0)
+                return guest_fail(s, "failed to register the appliance output callback");
+
+        const char *appliance = guest_appliance_path();
+        if (appliance) {
+                log_debug("using the fixed appliance in '%s'", appliance);
+                if (guestfs_set_path(s->g, appliance) < 0)
+                        return guest_fail(s, "failed to use the appliance in '%s'", appliance);
+        }
+        if (!accel_kvm_usable() &&
+            guestfs_set_backend_settings(s->g, (char *[]) { (char *) "force_tcg", NULL }) < 0)
+                return guest_fail(s, "failed to force TCG");
+        if (o->memory_mb > 0 && guestfs_set_memsize(s->g, (int) MIN(o->memory_mb, (uint64_t) INT32_MAX)) < 0)
+                return guest_fail(s, "failed to set the appliance memory to %" PRIu64 " MiB", o->memory_mb);
+        if (o->network && guestfs_set_network(s->g, 1) < 0)
+                return guest_fail(s, "failed to enable the appliance network");
+
+        if (guestfs_add_drive_opts(s->g, disk_image, GUESTFS_ADD_DRIVE_OPTS_FORMAT, o->format ?: "raw",
+                                   GUESTFS_ADD_DRIVE_OPTS_READONLY, (int) o->readonly, -1) < 0)
+                return guest_fail(s, "failed to add disk image '%s'", disk_image);
+        for (const char *const *d = o->extra_drives_readonly; d && *d; d++)
+                if (guestfs_add_drive_opts(s->g, *d, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1) < 0)
+                        return guest_fail(s, "failed to add disk image '%s'", *d);
+
+        double t0 = now_sec();
+        if (guestfs_launch(s->g) < 0)
+                return guest_fail(s, "failed to launch the appliance");
+        log_info("appliance launched in %.1f s", now_sec() - t0);
+
+        size_t n_drives = 1;
+        for (const char *const *d = o->extra_drives_readonly; d && *d; d++)
+                n_drives++;
+        int r = resolve_drives(s, n_drives);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int guest_shutdown(GuestSession *s) {
+        if (!s->g)
+                return 0;
+        if (guestfs_umount_all(s->g) < 0)
+                return guest_fail(s, "failed to unmount the filesystems");
+        if (guestfs_shutdown(s->g) < 0)
+                return guest_fail(s, "failed to shut the appliance down");
+        return 0;
+}
+
+GuestSession *guest_close(GuestSession *s) {
+        if (!s)
+                return NULL;
+        if (s->g) {
+                /* guestfs_close() syncs and stops qemu too, but silently; report what went wrong. */
+                if (guestfs_shutdown(s->g) < 0)
+                        log_warning("failed to shut the appliance down: %s", last_error(s));
+                guestfs_close(s->g);
+        }
+        free_strings(s->devices);
+        free(s->partial);
+        tail_reset(s);
+        free(s);
+        return NULL;
+}
+
+char *guest_device(GuestSession *s, unsigned drive, unsigned partition) {
+        size_t n = 0;
+        while (s->devices[n])
+                n++;
+        if (drive >= n)
+                return NULL;
+        if (partition == 0)
+                return xstrdup(s->devices[drive]);
+        /* /dev/sda → /dev/sda2, but /dev/nvme0n1 → /dev/nvme0n1p2 */
+        const char *d = s->devices[drive];
+        bool digit = *d && d[strlen(d) - 1] >= '0' && d[strlen(d) - 1] <= '9';
+        return xasprintf("%s%s%u", d, digit ? "p" : "", partition);
+}
+
+int guest_mount(GuestSession *s, const char *device, const char *mountpoint) {
+        if (guestfs_mount(s->g, device, mountpoint) < 0)
+                return guest_fail(s, "failed to mount '%s' on '%s'", device, mountpoint);
+        return 0;
+}
+
+int guest_mount_ro(GuestSession *s, const char *device, const char *mountpoint) {
+        if (guestfs_mount_ro(s->g, device, mountpoint) < 0)
+                return guest_fail(s, "failed to mount '%s' read-only on '%s'", device, mountpoint);
+        return 0;
+}
+
+int guest_umount_all(GuestSession *s) {
+        if (guestfs_umount_all(s->g) < 0)
+                return guest_fail(s, "failed to unmount the filesystems");
+        return 0;
+}
+
+/* ---- run steps ---------------------------------------------------------------------------- */
+
+/* The environment every run step starts from: nothing of the appliance's leaks in. */
+static const char *const base_env[] = {
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME=/root",
+        "LANG=C.UTF-8",
+        "TZ=UTC",
+        "TERM=dumb",
+        "SHELL=/bin/sh",
+        "USER=root",
+        "LOGNAME=root",
+};
+
+/* What guestfsd's environment holds (libguestfs 1.48); unset where `env -i` is not available. */
+static const char appliance_env[] =
+        "HOME LC_ALL LANG LVM_SYSTEM_DIR PREVLEVEL RUNLEVEL SHELL SHLVL TERM PWD OLDPWD _ edd "
+        "guestfs_network guestfs_verbose guestfs_boot_analysis guestfs_noreboot selinux udevtimeout "
+        "udev_log udevtimeout";
+
+static bool env_entry_valid(const char *e) {
+        const char *eq = strchr(e, '=');
+        if (!eq || eq == e)
+                return false;
+        for (const char *p = e; p < eq; p++)
+                if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                      (p > e && *p >= '0' && *p <= '9')))
+                        return false;
+        return true;
+}
+
+static bool env_has_key(const char *const *env, const char *entry) {
+        size_t k = strcspn(entry, "=");
+        for (const char *const *e = env; e && *e; e++)
+                if (strncmp(*e, entry, k) == 0 && (*e)[k] == '=')
+                        return true;
+        return false;
+}
+
+/* Appends s to buf as one single-quoted shell word. */
+static void append_quoted(char **buf, const char *s) {
+        size_t extra = 3;
+        for (const char *p = s; *p; p++)
+                extra += *p == '\'' ? 4 : 1;
+        size_t len = strlen(*buf);
+        *buf = xrealloc(*buf, len + extra + 1);
+        char *o = *buf + len;
+        *o++ = ' ';
+        *o++ = '\'';
+        for (const char *p = s; *p; p++) {
+                if (*p == '\'') {
+                        memcpy(o, "'\\''", 4);
+                        o += 4;
+                } else
+                        *o++ = *p;
+        }
+        *o++ = '\'';
+        *o = 0;
+}
+
+static char *make_wrapper(GuestSession *s, const char *base, bool shebang, const char *const *env) {
+        /* The environment as words: the fixed base, unless the step overrides a key, then the step's. */
+        char *assign = xstrdup("");
+        for (size_t i = 0; i < ELEMENTSOF(base_env); i++)
+                if (!env_has_key(env, base_env[i]))
+                        append_quoted(&assign, base_env[i]);
+        for (const char *const *e = env; e && *e; e++)
+                append_quoted(&assign, *e);
+
+        _cleanup_free_ char *cmd = shebang ? xasprintf("'%s.sh'", base) : xasprintf("/bin/sh '%s.sh'", base);
+        char *w = xasprintf("# generated by baker: runs one step and streams its output to the console\n"
+                            "b='%s'\n"
+                            "if [ -c /dev/console ] && [ -w /dev/console ]; then exec 3>/dev/console; "
+                            "else exec 3>/dev/null; fi\n"
+                            "cd /\n"
+                            "{\n"
+                            "        (\n"
+                            "                if command -v env >/dev/null 2>&1; then\n"
+                            "                        exec env -i%s %s\n"
+                            "                fi\n"
+                            "                unset %s\n"
+                            "                export%s\n"
+                            "                exec %s\n"
+                            "        ) </dev/null 2>&1\n"
+                            "        echo $? >\"$b.status\"\n"
+                            "} | while IFS= read -r l || [ -n \"$l\" ]; do\n"
+                            "        printf '%%s\\n' \"$l\" >>\"$b.log\"\n"
+                            "        printf '%sL%%s\\n' \"$l\" >&3\n"
+                            "done\n"
+                            "printf '%sE\\n' >&3\n"
+                            "cat \"$b.status\"\n",
+                            base, assign, cmd, appliance_env, assign, cmd, s->marker, s->marker);
+        free(assign);
+        return w;
+}
+
+/* libguestfs only reads the console while it waits for the daemon: after the command returned,
+ * ask it for cheap round trips until the wrapper's end marker has come through. */
+static void drain_console(GuestSession *s) {
+        double deadline = now_sec() + 3;
+        while (!s->end_seen && now_sec() < deadline) {
+                if (guestfs_ping_daemon(s->g) < 0)
+                        break;
+                if (!s->end_seen)
+                        nanosleep(&(struct timespec) { .tv_nsec = 20 * 1000 * 1000 }, NULL);
+        }
+}
+
+static int guest_rm_f(GuestSession *s, const char *path) {
+        if (guestfs_rm_f(s->g, path) < 0)
+                return guest_fail(s, "failed to remove '%s'", path);
+        return 0;
+}
+
+int guest_run(GuestSession *s, const char *step_name, const char *script_text, const char *const *env,
+              GuestOutputFn out, void *userdata, int *ret_exit_status) {
+        for (const char *const *e = env; e && *e; e++)
+                if (!env_entry_valid(*e)) {
+                        _cleanup_free_ char *key = xstrndup(*e, strcspn(*e, "="));
+                        log_error("step '%s': invalid environment entry '%s' (want NAME=value)", step_name, key);
+                        return -EINVAL;
+                }
+        tail_reset(s);
+        if (strspn(script_text, " \t\r\n") == strlen(script_text)) {
+                log_debug("step '%s': empty script, nothing to run", step_name);
+                if (ret_exit_status)
+                        *ret_exit_status = 0;
+                return 0;
+        }
+
+        int r = guestfs_exists(s->g, "/bin/sh");
+        if (r < 0)
+                return guest_fail(s, "step '%s': failed to look for '/bin/sh' in the image", step_name);
+        if (r == 0) {
+                log_error("step '%s': the image has no '/bin/sh' to run the script with", step_name);
+                return -ENOENT;
+        }
+        r = guestfs_is_dir_opts(s->g, "/tmp", GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1);
+        if (r < 0)
+                return guest_fail(s, "step '%s': failed to look at '/tmp' in the image", step_name);
+        bool made_tmp = r == 0;
+        if (made_tmp && (guestfs_mkdir(s->g, "/tmp") < 0 || guestfs_chmod(s->g, 01777, "/tmp") < 0))
+                return guest_fail(s, "step '%s': failed to create '/tmp' in the image", step_name);
+
+        unsigned n = ++s->n_runs;
+        _cleanup_free_ char *base = xasprintf("/tmp/.baker-step-%u", n);
+        _cleanup_free_ char *script = xasprintf("%s.sh", base), *wrapper = xasprintf("%s.run", base),
+                            *logf = xasprintf("%s.log", base), *status = xasprintf("%s.status", base);
+        snprintf(s->marker, sizeof s->marker, "@baker-%ld-%u@", (long) getpid(), n);
+        s->marker_len = strlen(s->marker);
+
+        _cleanup_free_ char *result = NULL;
+        bool shebang = startswith(script_text, "#!");
+        _cleanup_free_ char *wrapper_text = make_wrapper(s, base, shebang, env);
+        if (guestfs_write(s->g, script, script_text, strlen(script_text)) < 0 ||
+            guestfs_chmod(s->g, 0700, script) < 0 ||
+            guestfs_write(s->g, wrapper, wrapper_text, strlen(wrapper_text)) < 0) {
+                r = guest_fail(s, "step '%s': failed to upload the script", step_name);
+                goto finish;
+        }
+
+        s->step_name = step_name;
+        s->out = out;
+        s->userdata = userdata;
+        s->delivered = 0;
+        s->end_seen = false;
+        s->running = true;
+        double t0 = now_sec();
+        result = guestfs_command(s->g, (char *[]) { (char *) "/bin/sh", wrapper, NULL });
+        if (!result) {
+                s->running = false;
+                r = guest_fail(s, "step '%s': failed to run the script", step_name);
+                goto finish;
+        }
+        drain_console(s);
+        s->running = false;
+        if (!s->end_seen) {
+                /* The console fell behind: deliver the rest from the log the wrapper kept. */
+                size_t size = 0;
+                _cleanup_free_ char *log = NULL;
+                if (guest_exists(s, logf) > 0 && guest_read_file(s, logf, &log, &size) < 0)
+                        log = NULL;
+                size_t i = 0;
+                for (char *p = log, *end = log ? log + size : NULL; p && p < end; i++) {
+                        char *nl = memchr(p, '\n', end - p);
+                        if (nl)
+                                *nl = 0;
+                        if (i >= s->delivered)
+                                deliver(s, p);
+                        p = nl ? nl + 1 : end;
+                }
+        }
+        log_debug("step '%s' ran in %.1f s", step_name, now_sec() - t0);
+
+        char *endp;
+        errno = 0;
+        long code = strtol(result, &endp, 10);
+        if (errno != 0 || endp == result || (*endp && *endp != '\n') || code < 0 || code > 255) {
+                log_error("step '%s': the script's exit status could not be read: '%s'", step_name, result);
+                r = -EIO;
+                goto finish;
+        }
+        if (ret_exit_status)
+                *ret_exit_status = (int) code;
+        if (code != 0) {
+                const char *tail = guest_output_tail(s);
+                log_error("step '%s' failed with exit code %ld%s%s", step_name, code,
+                          *tail ? "; last lines:\n" : " and printed nothing", tail);
+                r = GUEST_STEP_FAILED;
+        } else
+                r = 0;
+
+finish:
+        /* Leave the tree as the script left it: remove baker's files, and /tmp if baker made it. */
+        (void) guest_rm_f(s, script);
+        (void) guest_rm_f(s, wrapper);
+        (void) guest_rm_f(s, logf);
+        (void) guest_rm_f(s, status);
+        if (made_tmp && guestfs_rmdir(s->g, "/tmp") < 0)
+                log_debug("failed to remove the '/tmp' baker made: %s", last_error(s));
+        return r;
+}
+
+/* ---- files and filesystems ---------------------------------------------------------------- */
+
+int guest_tar_out(GuestSession *s, const char *dir, const char *out_tar_path) {
+        _cleanup_unlink_ char *tmp = tmp_sibling(out_tar_path);
+        double t0 = now_sec();
+        if (guestfs_tar_out_opts(s->g, dir, tmp, GUESTFS_TAR_OUT_OPTS_NUMERICOWNER, 1,
+                                 GUESTFS_TAR_OUT_OPTS_XATTRS, 1, GUESTFS_TAR_OUT_OPTS_ACLS, 1, -1) < 0)
+                return guest_fail(s, "failed to write '%s' of the image as tar '%s'", dir, out_tar_path);
+        if (rename(tmp, out_tar_path) < 0)
+                return log_error_errno(-errno, "failed to rename '%s' to '%s': %m", tmp, out_tar_path);
+        tmp = mfree(tmp);
+        log_debug("tar-out of '%s' took %.1f s", dir, now_sec() - t0);
+        return 0;
+}
+
+int guest_tar_in(GuestSession *s, const char *tar_path, const char *dir) {
+        if (guestfs_tar_in_opts(s->g, tar_path, dir, GUESTFS_TAR_IN_OPTS_XATTRS, 1, GUESTFS_TAR_IN_OPTS_ACLS, 1,
+                                -1) < 0)
+                return guest_fail(s, "failed to extract '%s' into '%s' of the image", tar_path, dir);
+        return 0;
+}
+
+int guest_mkfs(GuestSession *s, const char *fstype, const char *device, const char *label, const char *uuid) {
+        int r = label ? guestfs_mkfs_opts(s->g, fstype, device, GUESTFS_MKFS_OPTS_LABEL, label, -1)
+                      : guestfs_mkfs_opts(s->g, fstype, device, -1);
+        if (r < 0)
+                return guest_fail(s, "failed to make a '%s' filesystem on '%s'", fstype, device);
+        if (uuid && guestfs_set_uuid(s->g, device, uuid) < 0)
+                return guest_fail(s, "failed to set the UUID of '%s' to '%s'", device, uuid);
+        return 0;
+}
+
+int guest_fsck(GuestSession *s, const char *fstype, const char *device) {
+        if (startswith(fstype, "ext")) {
+                /* libguestfs' e2fsck call always repairs (-p or -y) or, with neither, refuses to run
+                 * without a terminal; a check must not change what it checks, so run `e2fsck -fn`
+                 * through the daemon's debug shell. The device name is quoted-safe by construction. */
+                if (strspn(device, "/abcdefghijklmnopqrstuvwxyz0123456789") != strlen(device)) {
+                        log_error("refusing to check device with unexpected name '%s'", device);
+                        return -EINVAL;
+                }
+                _cleanup_free_ char *cmd = xasprintf("e2fsck -fn %s 2>&1", device);
+                _cleanup_free_ char *out = guestfs_debug(s->g, "sh", (char *[]) { cmd, NULL });
+                if (!out) {
+                        log_error("filesystem '%s' on '%s' is not clean: %s", fstype, device, last_error(s));
+                        return -EUCLEAN;
+                }
+                log_debug("%s", out);
+                return 0;
+        }
+        if (streq(fstype, "xfs")) {
+                int r = guestfs_xfs_repair(s->g, device, GUESTFS_XFS_REPAIR_NOMODIFY, 1, -1);
+                if (r < 0)
+                        return guest_fail(s, "failed to check '%s' filesystem on '%s'", fstype, device);
+                if (r != 0) {
+                        log_error("filesystem '%s' on '%s' is not clean (xfs_repair -n status %d)", fstype, device, r);
+                        return -EUCLEAN;
+                }
+                return 0;
+        }
+        int status = guestfs_fsck(s->g, fstype, device);
+        if (status < 0)
+                return guest_fail(s, "failed to check '%s' filesystem on '%s'", fstype, device);
+        if (status != 0) {
+                log_error("filesystem '%s' on '%s' is not clean (fsck status %d)", fstype, device, status);
+                return -EUCLEAN;
+        }
+        return 0;
+}
+
+int guest_upload(GuestSession *s, const char *host_path, const char *guest_path) {
+        if (guestfs_upload(s->g, host_path, guest_path) < 0)
+                return guest_fail(s, "failed to upload '%s' to '%s'", host_path, guest_path);
+        return 0;
+}
+
+int guest_write_file(GuestSession *s, const char *path, const void *data, size_t size, unsigned mode) {
+        if (guestfs_write(s->g, path, data, size) < 0 || guestfs_chmod(s->g, (int) mode, path) < 0)
+                return guest_fail(s, "failed to write '%s' in the image", path);
+        return 0;
+}
+
+int guest_read_file(GuestSession *s, const char *path, char **ret, size_t *ret_size) {
+        size_t size = 0;
+        _cleanup_free_ char *data = guestfs_read_file(s->g, path, &size);
+        if (!data)
+                return guest_fail(s, "failed to read '%s' from the image", path);
+        /* libguestfs does not promise a terminating NUL. */
+        char *copy = xmalloc(size + 1);
+        memcpy(copy, data, size);
+        copy[size] = 0;
+        *ret = copy;
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}
+
+int guest_exists(GuestSession *s, const char *path) {
+        /* lstat, not access(): a dangling symlink exists too. */
+        struct guestfs_statns *st = guestfs_lstatns(s->g, path);
+        if (st) {
+                guestfs_free_statns(st);
+                return 1;
+        }
+        if (guestfs_last_errno(s->g) == ENOENT || guestfs_last_errno(s->g) == ENOTDIR)
+                return 0;
+        return guest_fail(s, "failed to look for '%s' in the image", path);
+}
+
+/* ---- metadata ----------------------------------------------------------------------------- */
+
+void guest_entry_done(GuestEntry *e) {
+        free(e->path);
+        free(e->link);
+        for (size_t i = 0; i < e->n_xattrs; i++) {
+                free(e->xattrs[i].name);
+                free(e->xattrs[i].value);
+        }
+        free(e->xattrs);
+        *e = (GuestEntry) {};
+}
+
+GuestEntry *guest_entries_free(GuestEntry *e, size_t n) {
+        for (size_t i = 0; e && i < n; i++)
+                guest_entry_done(&e[i]);
+        free(e);
+        return NULL;
+}
+
+static void entry_from_statns(GuestEntry *e, const struct guestfs_statns *st) {
+        e->mode = (uint32_t) st->st_mode;
+        e->uid = (uint32_t) st->st_uid;
+        e->gid = (uint32_t) st->st_gid;
+        e->size = (uint64_t) st->st_size;
+        e->nlink = (uint64_t) st->st_nlink;
+        e->ino = (uint64_t) st->st_ino;
+        e->rdev = (uint64_t) st->st_rdev;
+        e->mtime_sec = st->st_mtime_sec;
+        e->mtime_nsec = st->st_mtime_nsec;
+}
+
+static void entry_add_xattr(GuestEntry *e, const struct guestfs_xattr *x) {
+        e->xattrs = xrealloc(e->xattrs, (e->n_xattrs + 1) * sizeof(GuestXattr));
+        GuestXattr *n = &e->xattrs[e->n_xattrs++];
+        n->name = xstrdup(x->attrname);
+        n->size = x->attrval_len;
+        n->value = xmalloc(x->attrval_len + 1);
+        memcpy(n->value, x->attrval, x->attrval_len);
+        ((char *) n->value)[x->attrval_len] = 0;
+}
+
+int guest_stat(GuestSession *s, const char *path, GuestEntry *ret) {
+        struct guestfs_statns *st = guestfs_lstatns(s->g, path);
+        if (!st)
+                return guest_fail(s, "failed to stat '%s' in the image", path);
+        GuestEntry e = { .path = xstrdup(path) };
+        entry_from_statns(&e, st);
+        guestfs_free_statns(st);
+        if (S_ISLNK(e.mode)) {
+                e.link = guestfs_readlink(s->g, path);
+                if (!e.link) {
+                        guest_entry_done(&e);
+                        return guest_fail(s, "failed to read link '%s' in the image", path);
+                }
+        }
+        struct guestfs_xattr_list *xl = guestfs_lgetxattrs(s->g, path);
+        if (!xl) {
+                guest_entry_done(&e);
+                return guest_fail(s, "failed to read the xattrs of '%s' in the image", path);
+        }
+        for (uint32_t i = 0; i < xl->len; i++)
+                entry_add_xattr(&e, &xl->val[i]);
+        guestfs_free_xattr_list(xl);
+        *ret = e;
+        return 0;
+}
+
+/* lstatnslist/lxattrlist/readlinklist take one directory and names in it; group the paths that
+ * find returned by parent directory. Batches stay small enough for the protocol's 4 MB limit. */
+static int list_batch(GuestSession *s, const char *parent, char **names, GuestEntry *entries) {
+        struct guestfs_statns_list *sl = guestfs_lstatnslist(s->g, parent, names);
+        if (!sl)
+                return guest_fail(s, "failed to stat files in '%s' of the image", parent);
+        size_t n = 0;
+        while (names[n])
+                n++;
+        bool any_link = false;
+        for (size_t i = 0; i < n && i < sl->len; i++) {
+                entry_from_statns(&entries[i], &sl->val[i]);
+                any_link = any_link || S_ISLNK(entries[i].mode);
+        }
+        guestfs_free_statns_list(sl);
+
+        if (any_link) {
+                char **links = guestfs_readlinklist(s->g, parent, names);
+                if (!links)
+                        return guest_fail(s, "failed to read links in '%s' of the image", parent);
+                for (size_t i = 0; i < n && links[i]; i++)
+                        if (S_ISLNK(entries[i].mode))
+                                entries[i].link = xstrdup(links[i]);
+                free_strings(links);
+        }
+
+        struct guestfs_xattr_list *xl = guestfs_lxattrlist(s->g, parent, names);
+        if (!xl)
+                return guest_fail(s, "failed to read xattrs in '%s' of the image", parent);
+        /* Per file: a record with an empty name whose value is the count, then that many xattrs. */
+        size_t file = 0;
+        for (uint32_t i = 0; i < xl->len && file <= n;) {
+                if (xl->val[i].attrname[0] != 0)
+                        break;
+                _cleanup_free_ char *cnt = xstrndup(xl->val[i].attrval, xl->val[i].attrval_len);
+                size_t k = (size_t) strtoul(cnt, NULL, 10);
+                i++;
+                for (size_t j = 0; j < k && i < xl->len; j++, i++)
+                        if (file < n)
+                                entry_add_xattr(&entries[file], &xl->val[i]);
+                file++;
+        }
+        guestfs_free_xattr_list(xl);
+        return 0;
+}
+
+int guest_list(GuestSession *s, const char *dir, GuestEntry **ret, size_t *ret_n) {
+        char **found = guestfs_find(s->g, dir);
+        if (!found)
+                return guest_fail(s, "failed to list '%s' in the image", dir);
+        size_t n = 0;
+        while (found[n])
+                n++;
+
+        GuestEntry *entries = xcalloc(n + 1, sizeof(GuestEntry));
+        int r = guest_stat(s, dir, &entries[0]);
+        if (r < 0)
+                goto fail;
+        const char *d = streq(dir, "/") ? "" : dir;
+        for (size_t i = 0; i < n; i++)
+                entries[i + 1].path = xasprintf("%s/%s", d, found[i]);
+
+        /* Runs of consecutive entries with the same parent directory go in one batch. */
+        for (size_t i = 1; i <= n;) {
+                const char *slash = strrchr(entries[i].path, '/');
+                size_t plen = (size_t) (slash - entries[i].path);
+                _cleanup_free_ char *parent = plen == 0 ? xstrdup("/") : xstrndup(entries[i].path, plen);
+                size_t j = i;
+                while (j <= n && j - i < 1000) {
+                        const char *sl = strrchr(entries[j].path, '/');
+                        if ((size_t) (sl - entries[j].path) != plen || strncmp(entries[j].path, entries[i].path, plen) != 0)
+                                break;
+                        j++;
+                }
+                char **names = xcalloc(j - i + 1, sizeof(char *));
+                for (size_t k = i; k < j; k++)
+                        names[k - i] = strrchr(entries[k].path, '/') + 1;
+                r = list_batch(s, parent, names, &entries[i]);
+                free(names);
+                if (r < 0)
+                        goto fail;
+                i = j;
+        }
+        free_strings(found);
+        *ret = entries;
+        *ret_n = n + 1;
+        return 0;
+fail:
+        free_strings(found);
+        guest_entries_free(entries, n + 1);
+        return r;
+}
