@@ -1,0 +1,40 @@
+#pragma once
+/* Assembly: the final root Tree and the template's disk layout turned into a raw disk image,
+ * offline. Every identifier (disk GUID, PARTUUIDs, filesystem UUIDs and hash seeds, FAT volume
+ * ids) is derived from a 32-byte seed (the bake key), so the same bake gives the same bytes. */
+#include <jansson.h>
+
+#include "partition.h"
+#include "template.h"
+#include "tree.h"
+
+typedef struct AssemblyFs {
+        char uuid[37];      /* ext4/swap: RFC 4122 string; vfat: "XXXX-XXXX"; "" = none */
+        uint8_t uuid_bytes[16];
+        uint8_t hash_seed[16];
+        uint32_t vfat_id;
+} AssemblyFs;
+
+typedef struct Assembly {
+        const Template *template; /* borrowed */
+        uint8_t seed[32];
+        DiskLayout *layout;
+        AssemblyFs *fs;           /* one per partition, same order */
+} Assembly;
+
+/* Computes the layout and every identifier; writes nothing. Logs errors with the template's
+ * position of the disk section. */
+int assembly_new(const Template *t, const uint8_t seed[32], Assembly **ret);
+Assembly *assembly_free(Assembly *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Assembly *, assembly_free);
+
+/* /etc/fstab for the layout: mounted filesystems by UUID (root first, then by mount depth), swap. */
+char *assembly_fstab(const Assembly *a);
+
+/* Writes the raw image at raw_path (created or truncated): partition table, each filesystem
+ * from its part of the tree, then the bootloader if the template has a bootloader step (kernel
+ * and initrd taken from the tree's /boot). Logs errors naming the partition. */
+int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw_path);
+
+/* The "layout" object of manifest.json. */
+json_t *assembly_to_json(const Assembly *a);

@@ -1,0 +1,38 @@
+#pragma once
+/* The bake pipeline (DESIGN.md, "The data's way through"): template → plan → finished-bake check →
+ * fetch → steps (each state cached by its step key; run steps share one appliance) → stamp →
+ * assembly → outputs → digest + manifest → boot test → publish. Verbs call bake_run(); the
+ * pipeline's modules never call back up into it. */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "outcome.h"
+#include "template-args.h"
+
+typedef struct BakeOptions {
+        const char *template_path;
+        const TemplateArgs *args;  /* --var, --var-file, --allow-unpinned, --json */
+        const char *output_dir;    /* NULL = "output" */
+        const char *cache_dir;     /* NULL = $BAKER_CACHE or the XDG default */
+        bool rebuild;              /* ignore a finished bake with the same key (steps still cached) */
+        bool skip_test;            /* do not boot-test (and allow publishing untested) */
+        bool no_publish;
+} BakeOptions;
+
+typedef struct BakeResult {
+        bool unchanged;            /* a finished bake had this key: nothing was rebuilt */
+        uint8_t bake_key[DIGEST_SIZE];
+        uint8_t image_digest[DIGEST_SIZE];
+        char *manifest_path;       /* OUTPUT_DIR/manifest.json */
+        char *raw_path;            /* the raw image when one was kept (verify), else NULL */
+} BakeResult;
+
+void bake_result_done(BakeResult *r);
+
+/* Runs the whole bake and returns its outcome (an exit code), having reported every error. */
+Outcome bake_run(const BakeOptions *o, BakeResult *ret);
+
+/* For verify: like bake_run, but into output_dir with a private empty cache, keeping the raw image
+ * (its path in ret->raw_path), without test or publish. */
+Outcome bake_fresh(const BakeOptions *o, BakeResult *ret);
