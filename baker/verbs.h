@@ -16,3 +16,13 @@ const Verb *verb_find(const char *name);
 const Verb *verb_table(void);
 /* Number of positional arguments left after getopt, checked against the table; prints usage. */
 int verb_check_args(const char *name, int n_positional);
+
+int verb_push(int argc, char **argv);
+int verb_pull(int argc, char **argv);
+int verb_promote(int argc, char **argv);
+int verb_rollback(int argc, char **argv);
+int verb_history(int argc, char **argv);
+int verb_resolve(int argc, char **argv);
+int verb_revoke(int argc, char **argv);
+int verb_gc(int argc, char **argv);
+int verb_login(int argc, char **argv);
