@@ -1,0 +1,665 @@
+/* HTTP through libcurl. The only file that includes <curl/curl.h>; see http.h for the contract. */
+#include "http.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+
+typedef struct HttpHeader {
+        char *name, *value;
+} HttpHeader;
+
+struct HttpResponse {
+        long status;
+        char *reason;
+        HttpHeader *headers;
+        size_t n_headers;
+        char *body;
+        size_t body_size, body_alloc;
+        char *url;
+};
+
+static _Thread_local char last_error[1024];
+
+static char **insecure_hosts;
+static size_t n_insecure_hosts;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+                abort();
+}
+
+void http_add_insecure_host(const char *host) {
+        insecure_hosts = xrealloc(insecure_hosts, (n_insecure_hosts + 1) * sizeof(char *));
+        insecure_hosts[n_insecure_hosts++] = xstrdup(host);
+}
+
+const char *http_last_error(void) {
+        return last_error;
+}
+
+/* Returns pointers to the authority part of a URL: [*ret_begin, *ret_end). */
+static void url_authority(const char *url, const char **ret_begin, const char **ret_end) {
+        const char *p = strstr(url, "://");
+        p = p ? p + 3 : url;
+        *ret_begin = p;
+        *ret_end = p + strcspn(p, "/?#");
+}
+
+char *http_url_display(const char *url) {
+        if (!url)
+                return xstrdup("(null)");
+        const char *a, *e;
+        url_authority(url, &a, &e);
+        const char *at = memrchr(a, '@', e - a);
+        if (!at)
+                return xstrdup(url);
+        return xasprintf("%.*s%s", (int) (a - url), url, at + 1);
+}
+
+/* Registers a password in the URL's userinfo as a secret, so no log line shows it. */
+static void url_register_secret(const char *url) {
+        const char *a, *e;
+        url_authority(url, &a, &e);
+        const char *at = memrchr(a, '@', e - a);
+        if (!at)
+                return;
+        const char *colon = memchr(a, ':', at - a);
+        if (!colon)
+                return;
+        _cleanup_free_ char *pw = xstrndup(colon + 1, at - colon - 1);
+        log_add_secret(pw);
+}
+
+/* "host" or "host:port" of the URL, lower-cased, without userinfo. */
+static bool url_host_is_insecure(const char *url) {
+        if (n_insecure_hosts == 0)
+                return false;
+        const char *a, *e;
+        url_authority(url, &a, &e);
+        const char *at = memrchr(a, '@', e - a);
+        if (at)
+                a = at + 1;
+        _cleanup_free_ char *hostport = xstrndup(a, e - a);
+        const char *colon = strrchr(hostport, ':');
+        size_t host_len = colon && !strchr(colon, ']') ? (size_t) (colon - hostport) : strlen(hostport);
+        for (size_t i = 0; i < n_insecure_hosts; i++) {
+                const char *h = insecure_hosts[i];
+                if (strcasecmp(h, hostport) == 0)
+                        return true;
+                if (!strchr(h, ':') && strlen(h) == host_len && strncasecmp(h, hostport, host_len) == 0)
+                        return true;
+        }
+        return false;
+}
+
+HttpResponse *http_response_free(HttpResponse *resp) {
+        if (!resp)
+                return NULL;
+        for (size_t i = 0; i < resp->n_headers; i++) {
+                free(resp->headers[i].name);
+                free(resp->headers[i].value);
+        }
+        free(resp->headers);
+        free(resp->reason);
+        free(resp->body);
+        free(resp->url);
+        free(resp);
+        return NULL;
+}
+
+static void response_reset(HttpResponse *resp) {
+        for (size_t i = 0; i < resp->n_headers; i++) {
+                free(resp->headers[i].name);
+                free(resp->headers[i].value);
+        }
+        resp->n_headers = 0;
+        resp->body_size = 0;
+        if (resp->body)
+                resp->body[0] = 0;
+        resp->status = 0;
+        free(resp->reason);
+        resp->reason = NULL;
+}
+
+long http_response_status(const HttpResponse *resp) {
+        return resp->status;
+}
+
+static const char *status_reason(long status) {
+        switch (status) {
+        case 200: return "OK";
+        case 201: return "Created";
+        case 202: return "Accepted";
+        case 204: return "No Content";
+        case 206: return "Partial Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 303: return "See Other";
+        case 307: return "Temporary Redirect";
+        case 308: return "Permanent Redirect";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 416: return "Range Not Satisfiable";
+        case 429: return "Too Many Requests";
+        case 500: return "Internal Server Error";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        default: return "";
+        }
+}
+
+const char *http_response_reason(const HttpResponse *resp) {
+        if (resp->reason && resp->reason[0])
+                return resp->reason;
+        return status_reason(resp->status);
+}
+
+const char *http_response_header_n(const HttpResponse *resp, const char *name, size_t n) {
+        for (size_t i = 0; i < resp->n_headers; i++)
+                if (strcasecmp(resp->headers[i].name, name) == 0 && n-- == 0)
+                        return resp->headers[i].value;
+        return NULL;
+}
+
+const char *http_response_header(const HttpResponse *resp, const char *name) {
+        return http_response_header_n(resp, name, 0);
+}
+
+const char *http_response_body(const HttpResponse *resp, size_t *ret_size) {
+        if (ret_size)
+                *ret_size = resp->body_size;
+        return resp->body ? resp->body : "";
+}
+
+const char *http_response_url(const HttpResponse *resp) {
+        return resp->url;
+}
+
+long http_response_retry_after(const HttpResponse *resp) {
+        const char *v = http_response_header(resp, "Retry-After");
+        if (!v || !*v)
+                return -1;
+        char *end;
+        errno = 0;
+        long s = strtol(v, &end, 10);
+        if (errno == 0 && *end == 0 && s >= 0)
+                return s;
+        time_t t = curl_getdate(v, NULL);
+        if (t < 0)
+                return -1;
+        time_t now = time(NULL);
+        return t > now ? (long) (t - now) : 0;
+}
+
+int http_sink_fd(const void *data, size_t size, void *userdata) {
+        int fd = *(int *) userdata;
+        const char *p = data;
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+/* State of one attempt. */
+typedef struct Transfer {
+        const HttpRequest *req;
+        HttpResponse *resp;
+        uint64_t upload_pos;
+        uint64_t delivered; /* body bytes handed to the sink */
+        bool headers_done;  /* on_headers called for this response */
+        int sink_error;     /* < 0 when the sink or on_headers aborted */
+        bool too_big;
+        bool progress;
+        struct timespec progress_last, started;
+} Transfer;
+
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata) {
+        Transfer *t = userdata;
+        size_t len = size * nitems;
+        HttpResponse *resp = t->resp;
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+                len--;
+        if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+                /* A new response (interim 1xx, redirect, or the final one): keep only its headers. */
+                response_reset(resp);
+                t->headers_done = false;
+                const char *sp = memchr(buf, ' ', len);
+                if (sp) {
+                        resp->status = strtol(sp + 1, NULL, 10);
+                        const char *sp2 = memchr(sp + 1, ' ', len - (sp + 1 - buf));
+                        if (sp2)
+                                resp->reason = xstrndup(sp2 + 1, len - (sp2 + 1 - buf));
+                }
+                return size * nitems;
+        }
+        const char *colon = memchr(buf, ':', len);
+        if (!colon || colon == buf)
+                return size * nitems;
+        const char *v = colon + 1, *e = buf + len;
+        while (v < e && (*v == ' ' || *v == '\t'))
+                v++;
+        while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+        resp->headers = xrealloc(resp->headers, (resp->n_headers + 1) * sizeof(HttpHeader));
+        resp->headers[resp->n_headers++] = (HttpHeader) {
+                .name = xstrndup(buf, colon - buf),
+                .value = xstrndup(v, e - v),
+        };
+        return size * nitems;
+}
+
+static bool status_ok(long s) {
+        return s >= 200 && s < 300;
+}
+
+static bool following_redirect(const Transfer *t) {
+        long s = t->resp->status;
+        return (t->req->flags & HTTP_FOLLOW_REDIRECTS) && s >= 300 && s < 400 && s != 304 &&
+                http_response_header(t->resp, "Location");
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        const HttpRequest *req = t->req;
+        size_t len = size * nmemb;
+        if (following_redirect(t))
+                return len; /* the body of a redirect we follow is of no interest */
+        if (req->sink && status_ok(t->resp->status)) {
+                if (!t->headers_done) {
+                        t->headers_done = true;
+                        if (req->on_headers) {
+                                int r = req->on_headers(t->resp, req->userdata);
+                                if (r < 0) {
+                                        t->sink_error = r;
+                                        return CURL_WRITEFUNC_ERROR;
+                                }
+                        }
+                }
+                int r = req->sink(data, len, req->userdata);
+                if (r < 0) {
+                        t->sink_error = r;
+                        return CURL_WRITEFUNC_ERROR;
+                }
+                t->delivered += len;
+                return len;
+        }
+        HttpResponse *resp = t->resp;
+        size_t cap = req->max_body ? req->max_body : 1024 * 1024;
+        if (resp->body_size + len > cap) {
+                t->too_big = true;
+                return CURL_WRITEFUNC_ERROR;
+        }
+        if (resp->body_size + len + 1 > resp->body_alloc) {
+                resp->body_alloc = MAX(resp->body_alloc * 2, resp->body_size + len + 1);
+                resp->body = xrealloc(resp->body, resp->body_alloc);
+        }
+        memcpy(resp->body + resp->body_size, data, len);
+        resp->body_size += len;
+        resp->body[resp->body_size] = 0;
+        return len;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *userdata) {
+        Transfer *t = userdata;
+        const HttpRequest *req = t->req;
+        size_t want = size * nitems;
+        if (req->body_kind == HTTP_BODY_MEMORY) {
+                size_t left = req->body_size - (size_t) t->upload_pos;
+                size_t n = MIN(want, left);
+                memcpy(buf, (const char *) req->body + t->upload_pos, n);
+                t->upload_pos += n;
+                return n;
+        }
+        if (req->body_kind == HTTP_BODY_FD) {
+                uint64_t left = req->body_length - t->upload_pos;
+                size_t n = (size_t) MIN((uint64_t) want, left);
+                if (n == 0)
+                        return 0;
+                for (;;) {
+                        ssize_t k = pread(req->body_fd, buf, n, (off_t) (req->body_offset + t->upload_pos));
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0) {
+                                t->sink_error = k < 0 ? -errno : -EIO; /* file shrank under us */
+                                return CURL_READFUNC_ABORT;
+                        }
+                        t->upload_pos += (uint64_t) k;
+                        return (size_t) k;
+                }
+        }
+        return 0;
+}
+
+/* Rewinds the upload on a redirect or auth retry that curl does by itself. */
+static int seek_cb(void *userdata, curl_off_t offset, int origin) {
+        Transfer *t = userdata;
+        if (origin != SEEK_SET)
+                return CURL_SEEKFUNC_CANTSEEK;
+        t->upload_pos = (uint64_t) offset;
+        return CURL_SEEKFUNC_OK;
+}
+
+static void format_bytes(double b, char *buf, size_t n) {
+        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        size_t u = 0;
+        while (b >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                b /= 1024;
+                u++;
+        }
+        snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+}
+
+static double elapsed(const struct timespec *a, const struct timespec *b) {
+        return (double) (b->tv_sec - a->tv_sec) + (double) (b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void progress_draw(Transfer *t, curl_off_t now_bytes, curl_off_t total, bool final) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (!final && elapsed(&t->progress_last, &now) < 0.2)
+                return;
+        t->progress_last = now;
+        double secs = elapsed(&t->started, &now);
+        double done = (double) now_bytes + (double) t->req->progress_offset;
+        double all = total > 0 ? (double) total + (double) t->req->progress_offset : 0;
+        char a[32], b[32], r[32];
+        format_bytes(done, a, sizeof a);
+        format_bytes(all, b, sizeof b);
+        format_bytes(secs > 0 ? (double) now_bytes / secs : 0, r, sizeof r);
+        _cleanup_free_ char *label = NULL;
+        if (t->req->progress_label)
+                label = log_mask(t->req->progress_label);
+        else {
+                _cleanup_free_ char *d = http_url_display(t->req->url);
+                d[strcspn(d, "?#")] = 0;
+                const char *slash = strrchr(d, '/');
+                label = log_mask(slash && slash[1] ? slash + 1 : d);
+        }
+        if (all > 0)
+                fprintf(stderr, "\r\033[K%.40s  %s / %s  %3.0f%%  %s/s", label, a, b, 100.0 * done / all, r);
+        else
+                fprintf(stderr, "\r\033[K%.40s  %s  %s/s", label, a, r);
+        if (final)
+                fputs("\r\033[K", stderr);
+        fflush(stderr);
+}
+
+static int xferinfo_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+        Transfer *t = userdata;
+        if (ultotal > 0)
+                progress_draw(t, ulnow, ultotal, false);
+        else if (dlnow > 0)
+                progress_draw(t, dlnow, dltotal, false);
+        return 0;
+}
+
+static bool method_idempotent(const char *m) {
+        return streq(m, "GET") || streq(m, "HEAD") || streq(m, "PUT") || streq(m, "DELETE") ||
+                streq(m, "OPTIONS");
+}
+
+static int curl_code_to_errno(CURLcode c) {
+        switch (c) {
+        case CURLE_COULDNT_CONNECT: return -ECONNREFUSED;
+        case CURLE_OPERATION_TIMEDOUT: return -ETIMEDOUT;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY: return -EHOSTUNREACH;
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_GOT_NOTHING: return -ECONNRESET;
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_URL_MALFORMAT:
+        case CURLE_WEIRD_SERVER_REPLY:
+        case CURLE_TOO_MANY_REDIRECTS: return -EPROTO;
+        default: return -EIO;
+        }
+}
+
+static bool curl_code_retryable(CURLcode c) {
+        switch (c) {
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_GOT_NOTHING:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+        case CURLE_SSL_CONNECT_ERROR: /* often a reset during the handshake */
+                return true;
+        default:
+                return false;
+        }
+}
+
+static bool status_retryable(long s) {
+        return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+static unsigned env_unsigned(const char *name, unsigned def) {
+        const char *v = getenv(name);
+        if (!v || !*v)
+                return def;
+        char *end;
+        unsigned long n = strtoul(v, &end, 10);
+        return *end == 0 ? (unsigned) n : def;
+}
+
+static void sleep_ms(uint64_t ms) {
+        struct timespec ts = { .tv_sec = (time_t) (ms / 1000), .tv_nsec = (long) (ms % 1000) * 1000000 };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static void set_last_error(const char *method, const char *url, const char *fmt, ...) _printf_(3, 4);
+static void set_last_error(const char *method, const char *url, const char *fmt, ...) {
+        _cleanup_free_ char *d = http_url_display(url);
+        char text[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        snprintf(last_error, sizeof last_error, "%s %s: %s", method, d, text);
+}
+
+static void log_request_debug(const char *method, const char *url, const char *const *headers) {
+        if (log_get_max_level() < LOG_LEVEL_DEBUG)
+                return;
+        _cleanup_free_ char *d = http_url_display(url);
+        log_debug("http: %s %s", method, d);
+        for (const char *const *h = headers; h && *h; h++) {
+                if (strncasecmp(*h, "Authorization:", 14) == 0 || strncasecmp(*h, "Proxy-Authorization:", 20) == 0)
+                        log_debug("http:   %.*s ***", (int) strcspn(*h, ":") + 1, *h);
+                else
+                        log_debug("http:   %s", *h);
+        }
+}
+
+static void slist_freep(struct curl_slist **l) {
+        curl_slist_free_all(*l);
+}
+static void easy_cleanupp(CURL **c) {
+        if (*c)
+                curl_easy_cleanup(*c);
+}
+
+int http_request(const HttpRequest *req, HttpResponse **ret_resp) {
+        pthread_once(&curl_once, curl_init_once);
+        const char *method = req->method ? req->method : "GET";
+        bool head = streq(method, "HEAD");
+        url_register_secret(req->url);
+        log_request_debug(method, req->url, req->headers);
+        last_error[0] = 0;
+
+        _cleanup_(slist_freep) struct curl_slist *hl = NULL;
+        for (const char *const *h = req->headers; h && *h; h++)
+                hl = curl_slist_append(hl, *h);
+        /* No "Expect: 100-continue" round trip before uploads. */
+        hl = curl_slist_append(hl, "Expect:");
+
+        unsigned max_attempts = req->max_attempts ? req->max_attempts : env_unsigned("BAKER_HTTP_ATTEMPTS", 5);
+        if (req->flags & HTTP_NO_RETRY)
+                max_attempts = 1;
+        if (!method_idempotent(method) && !(req->flags & HTTP_RETRY_UNSAFE))
+                max_attempts = 1;
+        unsigned backoff_ms = env_unsigned("BAKER_HTTP_BACKOFF_MS", 1000);
+        unsigned timeout_s = env_unsigned("BAKER_HTTP_TIMEOUT", 60);
+        bool progress = (req->flags & HTTP_PROGRESS) && log_is_tty() && log_get_max_level() >= LOG_LEVEL_NOTICE;
+
+        _cleanup_(http_response_freep) HttpResponse *resp = xcalloc(1, sizeof(HttpResponse));
+        for (unsigned attempt = 1;; attempt++) {
+                _cleanup_(easy_cleanupp) CURL *c = curl_easy_init();
+                if (!c)
+                        return log_error_errno(-ENOMEM, "failed to create a curl handle");
+                response_reset(resp);
+                Transfer t = { .req = req, .resp = resp, .progress = progress };
+                clock_gettime(CLOCK_MONOTONIC, &t.started);
+                char errbuf[CURL_ERROR_SIZE] = "";
+
+                curl_easy_setopt(c, CURLOPT_URL, req->url);
+                curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+                curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+                curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+                curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+                curl_easy_setopt(c, CURLOPT_USERAGENT, "baker");
+                curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+                curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+                curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+                curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+                curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+                curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+                /* A stalled transfer counts as a timeout: less than 1 byte/s for timeout_s seconds. */
+                curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+                curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) timeout_s);
+                curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+                curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+                if (url_host_is_insecure(req->url)) {
+                        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+                        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+                }
+                if (req->flags & HTTP_FOLLOW_REDIRECTS) {
+                        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+                        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+                }
+                if (head)
+                        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+                else if (streq(method, "GET") && req->body_kind == HTTP_BODY_NONE)
+                        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+                else {
+                        /* Every other method goes out as an upload, so a body-less POST or PUT still
+                         * carries "Content-Length: 0" (registries insist). */
+                        uint64_t len = req->body_kind == HTTP_BODY_MEMORY ? req->body_size :
+                                req->body_kind == HTTP_BODY_FD             ? req->body_length :
+                                                                             0;
+                        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+                        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t) len);
+                        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+                        curl_easy_setopt(c, CURLOPT_READDATA, &t);
+                        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
+                        curl_easy_setopt(c, CURLOPT_SEEKDATA, &t);
+                        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+                }
+                if (progress) {
+                        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+                        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+                        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+                }
+
+                CURLcode code = curl_easy_perform(c);
+                if (progress && t.delivered + t.upload_pos > 0) {
+                        curl_off_t dl = 0;
+                        curl_easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &dl);
+                        progress_draw(&t, dl, 0, true);
+                }
+                if (t.sink_error < 0)
+                        return t.sink_error; /* the caller's own error, reported by the caller */
+                if (t.too_big) {
+                        set_last_error(method, req->url, "response body larger than %zu bytes",
+                                       req->max_body ? req->max_body : (size_t) 1024 * 1024);
+                        return log_error_errno(-EFBIG, "%s", last_error);
+                }
+
+                bool retry = false;
+                long wait_s = -1;
+                if (code == CURLE_OK) {
+                        char *eff = NULL;
+                        curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
+                        free(resp->url);
+                        resp->url = xstrdup(eff ? eff : req->url);
+                        if (!status_retryable(resp->status)) {
+                                if (req->sink && status_ok(resp->status) && !t.headers_done && req->on_headers) {
+                                        int r = req->on_headers(resp, req->userdata);
+                                        if (r < 0)
+                                                return r;
+                                }
+                                *ret_resp = TAKE_PTR(resp);
+                                return 0;
+                        }
+                        if (attempt >= max_attempts) {
+                                *ret_resp = TAKE_PTR(resp);
+                                return 0;
+                        }
+                        retry = true;
+                        wait_s = http_response_retry_after(resp);
+                        _cleanup_free_ char *d = http_url_display(resp->url);
+                        log_info("%s %s: status %ld %s, retrying (attempt %u of %u)", method,
+                                 d, resp->status, http_response_reason(resp), attempt + 1, max_attempts);
+                } else {
+                        const char *text = errbuf[0] ? errbuf : curl_easy_strerror(code);
+                        char lower[CURL_ERROR_SIZE + 1];
+                        snprintf(lower, sizeof lower, "%s", text);
+                        lower[0] = (char) tolower((unsigned char) lower[0]);
+                        set_last_error(method, req->url, "%s", lower);
+                        /* Bytes already in the sink can't be taken back: the caller resumes. */
+                        retry = curl_code_retryable(code) && t.delivered == 0 && attempt < max_attempts;
+                        if (!retry) {
+                                int r = curl_code_to_errno(code);
+                                if (req->flags & HTTP_QUIET)
+                                        return log_debug_errno(r, "%s", last_error);
+                                return log_error_errno(r, "%s", last_error);
+                        }
+                        log_info("%s, retrying (attempt %u of %u)", last_error, attempt + 1, max_attempts);
+                }
+                uint64_t ms = (uint64_t) backoff_ms << MIN(attempt - 1, 5u);
+                if (wait_s >= 0)
+                        ms = (uint64_t) MIN(wait_s, 300L) * 1000;
+                sleep_ms(MIN(ms, (uint64_t) 300000));
+        }
+}
+
+int http_response_check(const HttpRequest *req, const HttpResponse *resp) {
+        if (status_ok(resp->status))
+                return 0;
+        int r = resp->status == 404                          ? -ENOENT :
+                resp->status == 401 || resp->status == 403   ? -EACCES :
+                resp->status == 429 || resp->status == 503   ? -EAGAIN :
+                                                               -EIO;
+        _cleanup_free_ char *d = http_url_display(req->url);
+        return log_error_errno(r, "%s %s: status %ld %s", req->method ? req->method : "GET", d, resp->status,
+                               http_response_reason(resp));
+}
