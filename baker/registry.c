@@ -415,6 +415,13 @@ int registry_manifest_get(Registry *r, const char *reference, RegistryManifest *
 int registry_manifest_head(Registry *r, const char *reference, char **ret_digest) {
         char *digest = NULL;
         int k = r->backend->manifest_head(r->userdata, reference, &digest);
+        if (k == -EOPNOTSUPP) {
+                /* The registry gave no digest header: fetch and hash. */
+                _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
+                k = registry_manifest_get(r, reference, &m);
+                if (k >= 0)
+                        digest = xstrdup(m->digest);
+        }
         if (k == -ENOENT)
                 return 0;
         if (k < 0)
