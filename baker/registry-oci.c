@@ -391,7 +391,7 @@ static int upload_status(Oci *o, const char *location, uint64_t *ret_next, char 
         if (k < 0)
                 return k;
         long st = http_response_status(resp);
-        if (st == 404)
+        if (st == 404 || st == 400) /* unknown or invalid (e.g. the registry's secret changed) */
                 return 0;
         if (st != 204 && st != 202)
                 return oci_fail("GET", location, resp, NULL);
