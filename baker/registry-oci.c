@@ -327,6 +327,8 @@ static int oci_fail(const char *method, const char *url, const HttpResponse *res
         }
         json_decref(j);
         _cleanup_free_ char *disp = http_url_display(url);
+        if (!hint && status == 401)
+                hint = "check the credentials (baker login, $BAKER_REGISTRY_USER/$BAKER_REGISTRY_PASSWORD, ~/.docker/config.json)";
         int k = status == 404 ? -ENOENT : status == 401 || status == 403 ? -EACCES : status == 405 ? -EOPNOTSUPP
                 : status == 429 || status == 503                      ? -EAGAIN
                                                                       : -EIO;
