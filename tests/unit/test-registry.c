@@ -114,7 +114,7 @@ int main(void) {
         _cleanup_free_ char *again = push(r, img1, "1.0");
         assert(streq(again, d1) && st->blobs_skipped == 2 && st->blobs_sent == 4);
 
-        _cleanup_free_ char *got = NULL;
+        char *got = NULL;
         assert(channel_promote(r, "prod", d1, NULL) == 1);
         assert(channel_promote(r, "prod", d1, NULL) == 0);
         assert(channel_promote(r, "prod", d2, NULL) == 1);
