@@ -98,3 +98,13 @@ for d in $(jq -r '.deleted[]' gc.json); do
 done
 skopeo inspect --raw "oci:registry/web:1.0" >/dev/null || fail "layout unreadable after gc"
 pass "gc"
+
+# push --channel: the channel moves only after the manifest is in.
+make_v3() { truncate -s 4M v3.raw; printf 'v3' | dd of=v3.raw bs=1 seek=77 conv=notrunc status=none; }
+make_v3
+"$BAKER" push --json --channel nightly v3.raw "$L:3.0" > p3.json
+jq -e '.channels[0].name == "nightly" and .channels[0].moved' p3.json >/dev/null || fail "push --channel"
+[ "$("$BAKER" resolve "$L:nightly" | head -1)" = "$(jq -r .digest p3.json)" ] || fail "nightly not at the pushed digest"
+"$BAKER" push --json --channel nightly v3.raw "$L:3.0" | jq -e '.status == "unchanged" and (.channels[0].moved|not)' >/dev/null \
+  || fail "unchanged push moved the channel"
+pass "push --channel"

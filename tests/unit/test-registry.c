@@ -7,6 +7,7 @@
 #include "artifact.h"
 #include "channel.h"
 #include "digest.h"
+#include "publish.h"
 #include "registry.h"
 
 static const struct {
@@ -71,6 +72,9 @@ int main(void) {
         assert(channel_name_valid("prod") && channel_name_valid("nightly-2"));
         assert(!channel_name_valid("sha256-abc") && !channel_name_valid("baker.x") && !channel_name_valid("1.0") &&
                !channel_name_valid("Prod"));
+
+        _cleanup_free_ char *t1 = publish_target("oci-layout", "./registry/", "web"), *t2 = publish_target("oci", "localhost:5000/images/web", "web");
+        assert(streq(t1, "oci-layout:./registry/web") && streq(t2, "localhost:5000/images/web"));
 
         char dir[] = "/tmp/test-registry-XXXXXX";
         assert(mkdtemp(dir));
