@@ -110,7 +110,7 @@ static void load_credentials(Oci *o) {
 }
 
 /* Parses 'Bearer realm="…",service="…",scope="…",error="…"' into a json object of its params. */
-static json_t *parse_challenge(const char *h, char **ret_scheme) {
+json_t *registry_oci_parse_challenge(const char *h, char **ret_scheme) {
         const char *p = h;
         while (*p && *p != ' ')
                 p++;
@@ -270,7 +270,7 @@ static int oci_call(Oci *o, const OciCall *call, HttpResponse **ret) {
                         return 0;
                 }
                 _cleanup_free_ char *scheme = NULL;
-                json_t *ch = parse_challenge(h, &scheme);
+                json_t *ch = registry_oci_parse_challenge(h, &scheme);
                 if (strcasecmp(scheme, "Basic") == 0) {
                         load_credentials(o);
                         json_decref(ch);
@@ -675,7 +675,7 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* Extracts the target of 'Link: <URL>; rel="next"'. */
-static char *link_next(const char *link) {
+char *registry_oci_link_next(const char *link) {
         if (!link || !strstr(link, "rel=\"next\"") || link[0] != '<')
                 return NULL;
         const char *end = strchr(link, '>');
@@ -716,7 +716,7 @@ static int oci_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
                                 tags[n++] = xstrdup(json_string_value(t));
                         }
                 json_decref(j);
-                _cleanup_free_ char *next = link_next(http_response_header(resp, "Link"));
+                _cleanup_free_ char *next = registry_oci_link_next(http_response_header(resp, "Link"));
                 free(url);
                 url = next ? resolve_location(o, next) : NULL;
         }

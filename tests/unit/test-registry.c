@@ -8,6 +8,7 @@
 #include "channel.h"
 #include "digest.h"
 #include "publish.h"
+#include "registry-oci.h"
 #include "registry.h"
 
 static const struct {
@@ -75,6 +76,21 @@ int main(void) {
 
         _cleanup_free_ char *t1 = publish_target("oci-layout", "./registry/", "web"), *t2 = publish_target("oci", "localhost:5000/images/web", "web");
         assert(streq(t1, "oci-layout:./registry/web") && streq(t2, "localhost:5000/images/web"));
+
+        char *scheme = NULL;
+        json_t *ch = registry_oci_parse_challenge(
+                "Bearer realm=\"https://auth.example/token\",service=\"reg\",scope=\"repository:a/b:pull,push\",error=\"insufficient_scope\"",
+                &scheme);
+        assert(streq(scheme, "Bearer"));
+        assert(streq(json_string_value(json_object_get(ch, "realm")), "https://auth.example/token"));
+        assert(streq(json_string_value(json_object_get(ch, "scope")), "repository:a/b:pull,push"));
+        assert(streq(json_string_value(json_object_get(ch, "error")), "insufficient_scope"));
+        json_decref(ch);
+        free(scheme);
+        char *next = registry_oci_link_next("</v2/a/tags/list?last=x&n=2>; rel=\"next\"");
+        assert(streq(next, "/v2/a/tags/list?last=x&n=2"));
+        free(next);
+        assert(!registry_oci_link_next("</v2/a>; rel=\"prev\""));
 
         char dir[] = "/tmp/test-registry-XXXXXX";
         assert(mkdtemp(dir));
