@@ -131,6 +131,11 @@ int registry_ref_parse(const char *s, RegistryRef **ret) {
         if (!slash || slash == p)
                 return -EINVAL;
         ref->host = xstrndup(p, slash - p);
+        /* Like docker: the first component is a host only if it looks like one. No implicit
+         * docker.io: baker names where it publishes. */
+        if (!strchr(ref->host, '.') && !strchr(ref->host, ':') && !streq(ref->host, "localhost") &&
+            !startswith(ref->host, "["))
+                return -EINVAL;
         copy = xstrdup(slash + 1);
         r = split_tag_digest(copy, &ref->tag, &ref->digest);
         if (r < 0 || !repository_valid(copy))

@@ -26,6 +26,8 @@ static const struct {
         { "oci-layout:./registry/web:1.4.0", 1, REGISTRY_LAYOUT, NULL, "./registry/web", "1.4.0", NULL, false },
         { "oci-layout:/srv/reg:8080/x", 1, REGISTRY_LAYOUT, NULL, "/srv/reg:8080/x", NULL, NULL, false },
         { .in = "web:1.0", .ok = 0 },
+        { .in = "acme/web:1.0", .ok = 0 },
+        { "localhost/web", 1, REGISTRY_OCI, "localhost", "web", NULL, NULL, true },
         { .in = "host/Upper", .ok = 0 },
         { .in = "host/web:bad/tag", .ok = 0 },
         { .in = "host/web@sha256:1234", .ok = 0 },
