@@ -467,6 +467,12 @@ static int collect_blobs(Registry *r, const char *digest, json_t *set) {
         return 0;
 }
 
+/* Unreferenced layout blobs younger than this may belong to a push in progress. */
+static unsigned channel_gc_min_age(void) {
+        const char *e = getenv("BAKER_GC_MIN_AGE");
+        return e ? (unsigned) strtoul(e, NULL, 10) : 3600;
+}
+
 int channel_gc(Registry *r, unsigned keep, bool dry_run, json_t **ret_report) {
         json_t *versions = NULL, *deleted = json_array(), *kept = json_array();
         json_t *doomed_blobs = json_object(), *live_blobs = json_object();
@@ -539,6 +545,11 @@ int channel_gc(Registry *r, unsigned keep, bool dry_run, json_t **ret_report) {
                         goto finish;
                 blobs_deleted++;
         }
+        /* A layout also drops what earlier history/referrer manifests left behind. */
+        uint64_t swept = 0, swept_bytes = 0;
+        k = registry_sweep(r, channel_gc_min_age(), &swept, &swept_bytes);
+        if (k >= 0)
+                blobs_deleted += swept;
         k = 0;
 finish:
         strv_free(tags, n_tags);

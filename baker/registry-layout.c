@@ -9,7 +9,9 @@
  * under an flock on DIR/oci-layout so concurrent bakers don't lose each other's tags. */
 #include "registry-layout.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -367,7 +369,78 @@ static int layout_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
         return 0;
 }
 
+/* Marks the blobs a manifest (or index) names, recursively. */
+static void mark(Layout *l, const char *digest, json_t *live, unsigned depth) {
+        if (json_object_get(live, digest) || depth > 8)
+                return;
+        json_object_set_new(live, digest, json_true());
+        _cleanup_free_ char *p = blob_path(l, digest), *data = NULL;
+        size_t size;
+        if (read_full_file(p, &data, &size) < 0)
+                return;
+        json_t *m = json_loadb(data, size, 0, NULL), *e;
+        size_t i;
+        const char *c = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+        if (c)
+                json_object_set_new(live, c, json_true());
+        json_array_foreach(json_object_get(m, "layers"), i, e)
+                if (json_string_value(json_object_get(e, "digest")))
+                        json_object_set_new(live, json_string_value(json_object_get(e, "digest")), json_true());
+        json_array_foreach(json_object_get(m, "manifests"), i, e)
+                if (json_string_value(json_object_get(e, "digest")))
+                        mark(l, json_string_value(json_object_get(e, "digest")), live, depth + 1);
+        json_decref(m);
+}
+
+static int layout_sweep(void *userdata, unsigned min_age_s, uint64_t *ret_blobs, uint64_t *ret_bytes) {
+        Layout *l = userdata;
+        _cleanup_close_ int lock = layout_lock(l);
+        if (lock < 0)
+                return lock;
+        json_t *index, *e, *live = json_object();
+        size_t i;
+        int k = index_load(l, &index);
+        if (k < 0) {
+                json_decref(live);
+                return k;
+        }
+        json_array_foreach(json_object_get(index, "manifests"), i, e)
+                if (entry_digest(e))
+                        mark(l, entry_digest(e), live, 0);
+        json_decref(index);
+
+        _cleanup_free_ char *dir = path_join(l->dir, "blobs/sha256");
+        DIR *d = opendir(dir);
+        if (!d) {
+                json_decref(live);
+                return log_error_errno(-errno, "failed to open '%s': %m", dir);
+        }
+        uint64_t blobs = 0, bytes = 0;
+        time_t now = time(NULL);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strlen(de->d_name) != 64)
+                        continue; /* ".", "..", temporaries of a push in progress */
+                _cleanup_free_ char *digest = xasprintf("sha256:%s", de->d_name);
+                if (json_object_get(live, digest))
+                        continue;
+                struct stat st;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || now - st.st_mtime < (time_t) min_age_s)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+                        continue;
+                blobs++;
+                bytes += (uint64_t) st.st_size;
+        }
+        closedir(d);
+        json_decref(live);
+        *ret_blobs = blobs;
+        *ret_bytes = bytes;
+        return 0;
+}
+
 static const RegistryBackend layout_backend = {
+        .sweep = layout_sweep,
         .name = "oci-layout",
         .blob_exists = layout_blob_exists,
         .blob_push = layout_blob_push,

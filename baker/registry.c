@@ -444,6 +444,12 @@ int registry_manifest_delete(Registry *r, const char *digest) {
         return r->backend->manifest_delete(r->userdata, digest);
 }
 
+int registry_sweep(Registry *r, unsigned min_age_s, uint64_t *ret_blobs, uint64_t *ret_bytes) {
+        if (!r->backend->sweep)
+                return -EOPNOTSUPP;
+        return r->backend->sweep(r->userdata, min_age_s, ret_blobs, ret_bytes);
+}
+
 int registry_tags_list(Registry *r, char ***ret_tags, size_t *ret_n) {
         return r->backend->tags_list(r->userdata, ret_tags, ret_n);
 }

@@ -94,6 +94,10 @@ typedef struct RegistryBackend {
         /* The referrers API: an image index (json) of manifests whose subject is digest.
          * -EOPNOTSUPP when the registry has none (the fallback tag is used). */
         int (*referrers)(void *b, const char *digest, json_t **ret_index);
+        /* Removes blobs nothing references any more (layout only: a registry collects its own
+         * garbage). Blobs younger than min_age_s are left alone, so a concurrent push whose blobs
+         * are not yet named by a manifest loses nothing. */
+        int (*sweep)(void *b, unsigned min_age_s, uint64_t *ret_blobs, uint64_t *ret_bytes);
         void (*free)(void *b);
 } RegistryBackend;
 
@@ -136,6 +140,8 @@ int registry_manifest_get(Registry *r, const char *reference, RegistryManifest *
 int registry_manifest_head(Registry *r, const char *reference, char **ret_digest);
 int registry_manifest_delete(Registry *r, const char *digest);
 int registry_tags_list(Registry *r, char ***ret_tags, size_t *ret_n);
+/* See RegistryBackend.sweep; -EOPNOTSUPP for registries. */
+int registry_sweep(Registry *r, unsigned min_age_s, uint64_t *ret_blobs, uint64_t *ret_bytes);
 /* Descriptors (json array, new reference) of manifests whose subject is digest, optionally only
  * those of artifact_type. Uses the referrers API, else the "sha256-<hex>" fallback tag. */
 int registry_referrers(Registry *r, const char *digest, const char *artifact_type, json_t **ret_descriptors);

@@ -90,7 +90,27 @@ skopeo inspect --raw "oci:registry/web:baker.channel.prod" | jq -e '.artifactTyp
 pass "promote/resolve/revoke/rollback/history"
 
 # gc keeps channel targets and the newest N.
-"$BAKER" gc --json "$L" --keep 1 > gc.json
+before=$(ls registry/web/blobs/sha256 | wc -l)
+BAKER_GC_MIN_AGE=0 "$BAKER" gc --json "$L" --keep 1 > gc.json
+after=$(ls registry/web/blobs/sha256 | wc -l)
+# Every blob left is reachable from index.json, and every reachable one is there.
+python3 - registry/web <<'PY' || fail "layout after gc: unreachable or missing blobs"
+import json, os, sys
+d = sys.argv[1]
+blob = lambda x: os.path.join(d, "blobs/sha256", x.split(":")[1])
+live = set()
+def mark(dg):
+    if dg in live: return
+    live.add(dg)
+    m = json.load(open(blob(dg)))
+    for e in [m.get("config")] + m.get("layers", []):
+        if e: live.add(e["digest"])
+    for e in m.get("manifests", []): mark(e["digest"])
+for e in json.load(open(os.path.join(d, "index.json")))["manifests"]: mark(e["digest"])
+have = {"sha256:" + f for f in os.listdir(os.path.join(d, "blobs/sha256"))}
+sys.exit(0 if have == live else 1)
+PY
+[ "$after" -lt "$before" ] || fail "gc removed no blobs"
 jq -e --arg d "$D1" '.kept | index($d) != null' gc.json >/dev/null || fail "gc removed what prod points at"
 [ "$("$BAKER" resolve "$L:prod" | head -1)" = "$D1" ] || fail "prod broken by gc"
 for d in $(jq -r '.deleted[]' gc.json); do
