@@ -258,7 +258,9 @@ static int build_containerdisk(Artifact *a, const char *image, const char *forma
         int k = artifact_write_containerdisk_tar(image, file_name, created, fd, &digest, &size);
         if (k < 0)
                 return log_error_errno(k, "failed to write containerdisk tar '%s': %m", tmp);
-        k = add_layer(a, tmp, digest, size, OCI_LAYER_TAR_MEDIA_TYPE, file_name, true);
+        /* The title names the blob (a tar), not the disk inside it. */
+        _cleanup_free_ char *title = xasprintf("%s-containerdisk.tar", a->name);
+        k = add_layer(a, tmp, digest, size, OCI_LAYER_TAR_MEDIA_TYPE, title, true);
         free(TAKE_PTR(tmp));
         _cleanup_free_ char *created_s = format_time(created);
         json_t *config = json_pack("{s:s, s:s, s:s, s:{}, s:{s:s, s:[s]}}", "architecture", "amd64", "os", "linux",

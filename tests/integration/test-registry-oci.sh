@@ -32,6 +32,8 @@ cmp -s "copy/${L#sha256:}" v1.raw || fail "skopeo copy gave other bytes"
 "$BAKER" push --json --containerdisk v1.raw "$R:1.0-cd" > cd.json
 [ "$(skopeo inspect --tls-verify=false "docker://$R:1.0-cd" | jq -r .Digest)" = "$(jq -r .digest cd.json)" ] \
   || fail "containerdisk digest differs in skopeo"
+"$BAKER" pull "$R:1.0-cd" cdpulled >/dev/null
+tar -xOf cdpulled/v1-containerdisk.tar disk/v1.raw | cmp -s - v1.raw || fail "containerdisk tar does not hold the disk"
 pass "skopeo inspect/copy from the registry, digests match"
 
 "$BAKER" pull "$R@$D1" pulled >/dev/null
