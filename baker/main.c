@@ -36,6 +36,24 @@ static const Verb verbs[] = {
         { "test", 1, 1, verb_test, "boot an image in qemu and wait for a console marker",
           "baker test IMAGE [--firmware bios|uefi] [--expect REGEX] [--timeout DURATION] [--log FILE]\n"
           "                 [--prompt REGEX] [--command SEND[=>EXPECT]]... [--memory MIB] [--echo] [--json]\n" },
+        { "push", 2, 2, verb_push, "publish an image to a registry or OCI layout",
+          "baker push [--json] [--format F|containerdisk] [--annotation K=V] [--channel C] [--mount-from REPO]\n"
+          "           [--insecure HOST] IMAGE-OR-MANIFEST.json REF\n"
+          "  REF: HOST[:PORT]/REPO[:TAG] or oci-layout:DIR[:TAG]; the tag defaults to the image's version\n" },
+        { "pull", 2, 2, verb_pull, "download an image, verifying every blob",
+          "baker pull [--json] [--insecure HOST] REF[:TAG][@DIGEST] DEST-DIR\n" },
+        { "promote", 2, 2, verb_promote, "point a channel at an image", "baker promote [--json] REF@DIGEST CHANNEL\n" },
+        { "rollback", 2, 2, verb_rollback, "move a channel back to its previous image",
+          "baker rollback [--json] REF CHANNEL\n" },
+        { "history", 1, 2, verb_history, "list versions, or a channel's moves",
+          "baker history [--json] REF [CHANNEL]\n" },
+        { "resolve", 1, 1, verb_resolve, "print the digest a channel points at",
+          "baker resolve [--json] REF:CHANNEL\n  prints the digest and a pinned pull reference; refuses a revoked image\n" },
+        { "revoke", 1, 1, verb_revoke, "mark an image unusable", "baker revoke [--json] REF@DIGEST --reason TEXT\n" },
+        { "gc", 1, 1, verb_gc, "delete versions no channel uses",
+          "baker gc [--json] [--dry-run] REF --keep N\n  keeps every channel's image and the newest N versions\n" },
+        { "login", 1, 1, verb_login, "store registry credentials (password from stdin)",
+          "baker login --username USER HOST < password-file\n" },
         {},
 };
 

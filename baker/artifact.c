@@ -1,0 +1,455 @@
+/* Builds the OCI artifact for a baked image; see artifact.h for the layout. */
+#include "artifact.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "digest.h"
+#include "log.h"
+
+static void layer_clear(ArtifactLayer *l) {
+        if (l->temporary && l->path)
+                (void) unlink(l->path);
+        free(l->path);
+        free(l->digest);
+        free(l->media_type);
+        free(l->title);
+}
+
+Artifact *artifact_free(Artifact *a) {
+        if (!a)
+                return NULL;
+        for (size_t i = 0; i < a->n_layers; i++)
+                layer_clear(&a->layers[i]);
+        free(a->layers);
+        free(a->name);
+        free(a->version);
+        free(a->config);
+        free(a->config_digest);
+        free(a->config_media_type);
+        free(a->manifest);
+        free(a->manifest_digest);
+        free(a);
+        return NULL;
+}
+
+char *artifact_layer_media_type(const char *format, const char *compress) {
+        if (compress && *compress && !streq(compress, "none"))
+                return xasprintf(BAKER_LAYER_MEDIA_TYPE_PREFIX "%s+%s", format, compress);
+        return xasprintf(BAKER_LAYER_MEDIA_TYPE_PREFIX "%s", format);
+}
+
+static char *digest_string_of(const void *data, size_t size) {
+        uint8_t d[DIGEST_SIZE];
+        char s[DIGEST_STRING_MAX];
+        digest_buffer(data, size, d);
+        digest_to_string(d, s);
+        return xstrdup(s);
+}
+
+/* Bare image files: the format from the magic bytes. */
+static const char *sniff_format(const char *path, const char **ret_compress) {
+        unsigned char m[8] = {};
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        *ret_compress = NULL;
+        if (fd < 0 || pread(fd, m, sizeof(m), 0) < 4)
+                return "raw";
+        if (!memcmp(m, "QFI\xfb", 4))
+                return "qcow2";
+        if (!memcmp(m, "KDMV", 4))
+                return "vmdk";
+        if (!memcmp(m, "vhdxfile", 8))
+                return "vhdx";
+        if (!memcmp(m, "\x28\xb5\x2f\xfd", 4)) {
+                *ret_compress = "zstd";
+                return "raw";
+        }
+        return "raw";
+}
+
+/* ---- containerDisk tar ---- */
+
+static void tar_octal(char *field, size_t len, uint64_t v) {
+        /* len-1 octal digits and a NUL; base-256 when it doesn't fit (sizes >= 8 GiB). */
+        if (len < 2 || v >= (1ULL << (3 * (len - 1)))) {
+                memset(field, 0, len);
+                field[0] = (char) 0x80;
+                for (size_t i = len - 1; i > 0 && v; i--, v >>= 8)
+                        field[i] = (char) (v & 0xff);
+                return;
+        }
+        snprintf(field, len, "%0*" PRIo64, (int) len - 1, v);
+}
+
+static void tar_header(char hdr[512], const char *name, char type, unsigned mode, uint64_t size, int64_t mtime) {
+        memset(hdr, 0, 512);
+        snprintf(hdr, 100, "%s", name);
+        tar_octal(hdr + 100, 8, mode);
+        tar_octal(hdr + 108, 8, CONTAINERDISK_UID);
+        tar_octal(hdr + 116, 8, CONTAINERDISK_UID);
+        tar_octal(hdr + 124, 12, size);
+        tar_octal(hdr + 136, 12, mtime < 0 ? 0 : (uint64_t) mtime);
+        hdr[156] = type;
+        memcpy(hdr + 257, "ustar", 6);
+        memcpy(hdr + 263, "00", 2);
+        memcpy(hdr + 265, "qemu", 4);
+        memcpy(hdr + 297, "qemu", 4);
+        memset(hdr + 148, ' ', 8);
+        unsigned sum = 0;
+        for (int i = 0; i < 512; i++)
+                sum += (unsigned char) hdr[i];
+        snprintf(hdr + 148, 8, "%06o", sum);
+        hdr[155] = ' ';
+}
+
+static int write_hashed(int fd, Digest *d, const void *data, size_t n) {
+        const char *p = data;
+        digest_update(d, data, n);
+        while (n > 0) {
+                ssize_t w = write(fd, p, n);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+int artifact_write_containerdisk_tar(const char *image, const char *file_name, int64_t mtime, int out_fd,
+                                     char **ret_digest, uint64_t *ret_size) {
+        _cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
+        _cleanup_(digest_freep) Digest *d = digest_new();
+        char hdr[512];
+        struct stat st;
+        int k;
+
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return log_error_errno(-errno, "failed to open '%s': %m", image);
+        _cleanup_free_ char *name = xasprintf("disk/%s", file_name);
+        if (strlen(name) >= 100)
+                return log_error_errno(-ENAMETOOLONG, "containerdisk file name '%s' is too long", file_name);
+        uint64_t size = (uint64_t) st.st_size, total = 0;
+
+        tar_header(hdr, "disk/", '5', 0555, 0, mtime);
+        if ((k = write_hashed(out_fd, d, hdr, 512)) < 0)
+                return k;
+        tar_header(hdr, name, '0', 0440, size, mtime);
+        if ((k = write_hashed(out_fd, d, hdr, 512)) < 0)
+                return k;
+        total = 1024;
+
+        const size_t bufsize = 1 << 20;
+        _cleanup_free_ char *buf = xmalloc(bufsize);
+        for (uint64_t pos = 0; pos < size;) {
+                ssize_t n = pread(fd, buf, MIN(bufsize, size - pos), (off_t) pos);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return log_error_errno(n < 0 ? -errno : -EIO, "failed to read '%s': %m", image);
+                if ((k = write_hashed(out_fd, d, buf, (size_t) n)) < 0)
+                        return k;
+                pos += (uint64_t) n;
+        }
+        total += size;
+        /* Pad the file to a block, then two zero blocks end the archive. */
+        size_t pad = (512 - size % 512) % 512 + 1024;
+        memset(buf, 0, pad);
+        if ((k = write_hashed(out_fd, d, buf, pad)) < 0)
+                return k;
+        total += pad;
+
+        uint8_t raw[DIGEST_SIZE];
+        char s[DIGEST_STRING_MAX];
+        digest_final(d, raw);
+        digest_to_string(raw, s);
+        *ret_digest = xstrdup(s);
+        *ret_size = total;
+        return 0;
+}
+
+/* ---- manifest building ---- */
+
+static char *format_time(int64_t t) {
+        char buf[64];
+        time_t tt = (time_t) t;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return xstrdup(buf);
+}
+
+static int64_t parse_time(const char *s) {
+        struct tm tm = {};
+        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!end)
+                return -1;
+        return (int64_t) timegm(&tm);
+}
+
+/* The creation time: recorded by the bake, else $SOURCE_DATE_EPOCH, else the input's mtime; never
+ * "now", which would change the manifest digest on every push. */
+static int64_t created_time(json_t *bake, const char *input) {
+        const char *s = json_string_value(json_object_get(bake, "created"));
+        if (s && parse_time(s) >= 0)
+                return parse_time(s);
+        json_t *e = json_object_get(bake, "source_date_epoch") ?: json_object_get(bake, "epoch");
+        if (json_is_integer(e))
+                return json_integer_value(e);
+        const char *env = getenv("SOURCE_DATE_EPOCH");
+        if (env && *env)
+                return strtoll(env, NULL, 10);
+        struct stat st;
+        if (stat(input, &st) >= 0)
+                return (int64_t) st.st_mtime;
+        return 0;
+}
+
+static char *normalize_digest(const char *s) {
+        uint8_t d[DIGEST_SIZE];
+        char buf[DIGEST_STRING_MAX];
+        if (!s || digest_from_string(s, d) < 0)
+                return NULL;
+        digest_to_string(d, buf);
+        return xstrdup(buf);
+}
+
+static void set_annotation_from(json_t *ann, const char *key, json_t *bake, const char *field) {
+        const char *v = json_string_value(json_object_get(bake, field));
+        if (v && *v)
+                json_object_set_new(ann, key, json_string(v));
+}
+
+static int add_layer(Artifact *a, const char *path, const char *digest, uint64_t size, const char *media_type,
+                     const char *title, bool temporary) {
+        a->layers = xrealloc(a->layers, (a->n_layers + 1) * sizeof(ArtifactLayer));
+        a->layers[a->n_layers++] = (ArtifactLayer){
+                .path = xstrdup(path),
+                .digest = xstrdup(digest),
+                .size = size,
+                .media_type = xstrdup(media_type),
+                .title = xstrdup(title),
+                .temporary = temporary,
+        };
+        return 0;
+}
+
+static int build_containerdisk(Artifact *a, const char *image, const char *format, const ArtifactOptions *opts,
+                               int64_t created) {
+        _cleanup_free_ char *dircopy = xstrdup(image);
+        const char *dir = opts->tmpdir ?: dirname(dircopy);
+        _cleanup_free_ char *base = path_join(dir, "containerdisk.tar");
+        _cleanup_unlink_ char *tmp = tmp_sibling(base);
+        _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0) {
+                int k = -errno;
+                free(TAKE_PTR(tmp));
+                return log_error_errno(k, "failed to create a temporary file in '%s': %m", dir);
+        }
+        _cleanup_free_ char *file_name = xasprintf("%s.%s", a->name, format);
+        _cleanup_free_ char *digest = NULL;
+        uint64_t size;
+        int k = artifact_write_containerdisk_tar(image, file_name, created, fd, &digest, &size);
+        if (k < 0)
+                return log_error_errno(k, "failed to write containerdisk tar '%s': %m", tmp);
+        /* The title names the blob (a tar), not the disk inside it. */
+        _cleanup_free_ char *title = xasprintf("%s-containerdisk.tar", a->name);
+        k = add_layer(a, tmp, digest, size, OCI_LAYER_TAR_MEDIA_TYPE, title, true);
+        free(TAKE_PTR(tmp));
+        _cleanup_free_ char *created_s = format_time(created);
+        json_t *config = json_pack("{s:s, s:s, s:s, s:{}, s:{s:s, s:[s]}}", "architecture", "amd64", "os", "linux",
+                                   "created", created_s, "config", "rootfs", "type", "layers", "diff_ids", digest);
+        a->config = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(config);
+        a->config_size = strlen(a->config);
+        a->config_media_type = xstrdup(OCI_IMAGE_CONFIG_MEDIA_TYPE);
+        return k;
+}
+
+int artifact_build(const char *input, const ArtifactOptions *opts, Artifact **ret) {
+        static const ArtifactOptions defaults = {};
+        _cleanup_(artifact_freep) Artifact *a = xcalloc(1, sizeof(*a));
+        _cleanup_free_ char *data = NULL, *dircopy = xstrdup(input), *basecopy = xstrdup(input);
+        const char *dir = dirname(dircopy), *base = basename(basecopy);
+        json_t *bake = NULL;
+        size_t size = 0;
+        int k;
+
+        if (!opts)
+                opts = &defaults;
+        if (endswith(input, ".json")) {
+                k = read_full_file(input, &data, &size);
+                if (k < 0)
+                        return log_error_errno(k, "failed to read '%s': %m", input);
+                json_error_t err;
+                bake = json_loadb(data, size, 0, &err);
+                if (!json_is_object(bake) || !json_is_array(json_object_get(bake, "outputs"))) {
+                        json_decref(bake);
+                        return log_error_errno(-EBADMSG, "'%s':%d: not a bake manifest (%s)", input, err.line,
+                                               bake ? "no \"outputs\" array" : err.text);
+                }
+        } else {
+                /* A bare image: describe it in a manifest.json of the same shape. */
+                uint8_t d[DIGEST_SIZE];
+                char hex[DIGEST_HEX_SIZE + 1];
+                uint64_t fsize;
+                const char *compress;
+                const char *format = sniff_format(input, &compress);
+                k = digest_file(input, d, &fsize);
+                if (k < 0)
+                        return log_error_errno(k, "failed to read '%s': %m", input);
+                digest_to_hex(d, hex);
+                _cleanup_free_ char *name = xstrdup(base);
+                char *dot = strchr(name, '.');
+                if (dot && dot != name)
+                        *dot = 0;
+                bake = json_pack("{s:s, s:[{s:s, s:s, s:I, s:s}]}", "name", name, "outputs", "file", base, "format",
+                                 format, "size", (json_int_t) fsize, "sha256", hex);
+                if (compress)
+                        json_object_set_new(json_array_get(json_object_get(bake, "outputs"), 0), "compress",
+                                            json_string(compress));
+                if (!compress && streq(format, "raw"))
+                        json_object_set_new(bake, "image_digest", json_string(hex));
+                data = json_dumps(bake, JSON_COMPACT | JSON_SORT_KEYS);
+                size = strlen(data);
+        }
+
+        const char *name = json_string_value(json_object_get(bake, "name"));
+        const char *version = json_string_value(json_object_get(bake, "version"));
+        a->name = xstrdup(name && *name ? name : "image");
+        a->version = version && *version ? xstrdup(version) : NULL;
+        int64_t created = created_time(bake, input);
+
+        json_t *layers = json_array(), *o;
+        size_t i;
+        const char *cd_image = NULL, *cd_format = NULL;
+        k = 0;
+        json_array_foreach(json_object_get(bake, "outputs"), i, o) {
+                const char *file = json_string_value(json_object_get(o, "file"));
+                const char *format = json_string_value(json_object_get(o, "format")) ?: "raw";
+                const char *compress = json_string_value(json_object_get(o, "compress"));
+                _cleanup_free_ char *digest = normalize_digest(json_string_value(json_object_get(o, "sha256")));
+                json_t *jsize = json_object_get(o, "size");
+                if (!file || strchr(file, '/') || !digest || !json_is_integer(jsize)) {
+                        k = log_error_errno(-EBADMSG, "'%s': output %zu lacks file, size or sha256", input, i);
+                        break;
+                }
+                if (opts->format && !streq(opts->format, format))
+                        continue;
+                _cleanup_free_ char *path = path_join(dir, file);
+                struct stat st;
+                if (stat(path, &st) < 0) {
+                        k = log_error_errno(-errno, "output '%s' of '%s': %m", path, input);
+                        break;
+                }
+                if ((uint64_t) st.st_size != (uint64_t) json_integer_value(jsize)) {
+                        k = log_error_errno(-EBADMSG, "output '%s' has %jd bytes, the manifest says %" JSON_INTEGER_FORMAT,
+                                            path, (intmax_t) st.st_size, json_integer_value(jsize));
+                        break;
+                }
+                if (opts->containerdisk) {
+                        /* KubeVirt wants one qcow2 or raw disk; prefer qcow2. */
+                        if ((!cd_image || streq(format, "qcow2")) && (!compress || streq(compress, "none")) &&
+                            (streq(format, "qcow2") || streq(format, "raw"))) {
+                                cd_image = file;
+                                cd_format = format;
+                        }
+                        continue;
+                }
+                _cleanup_free_ char *mt = artifact_layer_media_type(format, compress);
+                add_layer(a, path, digest, (uint64_t) json_integer_value(jsize), mt, file, false);
+        }
+        if (k >= 0 && opts->containerdisk) {
+                if (!cd_image)
+                        k = log_error_errno(-EINVAL, "'%s' has no qcow2 or uncompressed raw output for a containerdisk",
+                                            input);
+                else {
+                        _cleanup_free_ char *path = path_join(dir, cd_image);
+                        k = build_containerdisk(a, path, cd_format, opts, created);
+                }
+        } else if (k >= 0) {
+                if (a->n_layers == 0)
+                        k = log_error_errno(-EINVAL, "'%s' has no output%s%s", input, opts->format ? " of format " : "",
+                                            opts->format ?: "");
+                a->config = TAKE_PTR(data);
+                a->config_size = size;
+                a->config_media_type = xstrdup(BAKER_CONFIG_MEDIA_TYPE);
+        }
+        if (k < 0) {
+                json_decref(layers);
+                json_decref(bake);
+                return k;
+        }
+        a->config_digest = digest_string_of(a->config, a->config_size);
+
+        for (size_t j = 0; j < a->n_layers; j++)
+                json_array_append_new(layers,
+                                      json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", a->layers[j].media_type, "digest",
+                                                a->layers[j].digest, "size", (json_int_t) a->layers[j].size, "annotations",
+                                                "org.opencontainers.image.title", a->layers[j].title));
+
+        _cleanup_free_ char *created_s = format_time(created);
+        json_t *ann = json_pack("{s:s, s:s}", "org.opencontainers.image.created", created_s,
+                                "org.opencontainers.image.title", a->name);
+        set_annotation_from(ann, "org.opencontainers.image.version", bake, "version");
+        set_annotation_from(ann, "org.opencontainers.image.revision", bake, "revision");
+        set_annotation_from(ann, "org.opencontainers.image.source", bake, "source");
+        set_annotation_from(ann, "org.opencontainers.image.description", bake, "description");
+        set_annotation_from(ann, "org.opencontainers.image.base.digest", bake, "base_digest");
+        set_annotation_from(ann, ANNOTATION_BAKE_KEY, bake, "bake_key");
+        _cleanup_free_ char *image_digest = normalize_digest(json_string_value(json_object_get(bake, "image_digest")));
+        if (image_digest)
+                json_object_set_new(ann, ANNOTATION_IMAGE_DIGEST, json_string(image_digest));
+        for (size_t j = 0; j < opts->n_annotations; j++) {
+                const char *eq = strchr(opts->annotations[j], '=');
+                if (!eq || eq == opts->annotations[j]) {
+                        json_decref(ann);
+                        json_decref(layers);
+                        json_decref(bake);
+                        return log_error_errno(-EINVAL, "annotation '%s' is not KEY=VALUE", opts->annotations[j]);
+                }
+                _cleanup_free_ char *key = xstrndup(opts->annotations[j], eq - opts->annotations[j]);
+                json_object_set_new(ann, key, json_string(eq + 1));
+        }
+        json_decref(bake);
+
+        json_t *m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o, s:o}", "schemaVersion", 2, "mediaType",
+                              OCI_MANIFEST_MEDIA_TYPE, "config", "mediaType", a->config_media_type, "digest",
+                              a->config_digest, "size", (json_int_t) a->config_size, "layers", layers, "annotations", ann);
+        if (!opts->containerdisk)
+                json_object_set_new(m, "artifactType", json_string(BAKER_ARTIFACT_TYPE));
+        a->manifest = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(m);
+        a->manifest_size = strlen(a->manifest);
+        a->manifest_digest = digest_string_of(a->manifest, a->manifest_size);
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+int artifact_push(Registry *r, const Artifact *a, const char *tag, const char *mount_from) {
+        int k;
+
+        /* Blobs first, manifest after, tag with it: never a tag on a manifest with missing blobs. */
+        k = registry_blob_push(r,
+                               &(RegistryBlob){ .digest = a->config_digest, .size = a->config_size, .data = a->config,
+                                                .label = "config" },
+                               mount_from);
+        if (k < 0)
+                return k;
+        for (size_t i = 0; i < a->n_layers; i++) {
+                k = registry_blob_push(r,
+                                       &(RegistryBlob){ .digest = a->layers[i].digest, .size = a->layers[i].size,
+                                                        .path = a->layers[i].path, .label = a->layers[i].title },
+                                       mount_from);
+                if (k < 0)
+                        return k;
+        }
+        return registry_manifest_put(r, tag ?: a->manifest_digest, OCI_MANIFEST_MEDIA_TYPE, a->manifest,
+                                     a->manifest_size, NULL);
+}

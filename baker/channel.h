@@ -1,0 +1,62 @@
+#pragma once
+/* Channels: named pointers at image digests (nightly, staging, prod), kept entirely in the registry
+ * so that any machine with access sees the same state. Written once over the registry interface.
+ *
+ * In the registry, for a repository and channel C:
+ *   tag "C"                 the image manifest C points at now (a plain tag: `skopeo inspect
+ *                           docker://host/repo:C` and KubeVirt can use it directly)
+ *   tag "baker.channel.C"   the history: an OCI manifest, artifactType application/vnd.baker.channel.v1,
+ *                           empty config, one layer application/vnd.baker.channel.history.v1+json:
+ *                           {"channel":"C","entries":[{"action":"promote"|"rollback","digest":…,
+ *                           "version":…,"date":RFC3339,"by":"user@host"}, …]} oldest first
+ *   revocations             per revoked image manifest, a referrer artifact (subject = the image),
+ *                           artifactType application/vnd.baker.revocation.v1, empty config and layer,
+ *                           annotations vnd.baker.revocation.reason/.by and org.opencontainers.image.created;
+ *                           found through the referrers API or the "sha256-<hex>" fallback index
+ * Order of writes: the history manifest is stored before the channel tag moves, so the history names
+ * every digest the tag ever held; the tag is moved by PUTting the (already present) image manifest
+ * under it, so it never names a missing manifest. The live tag is the truth for resolve; rollback
+ * replays the history as a stack (promote pushes, rollback pops) and skips revoked or deleted
+ * digests. */
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "registry.h"
+
+#define BAKER_CHANNEL_ARTIFACT_TYPE "application/vnd.baker.channel.v1"
+#define BAKER_CHANNEL_HISTORY_MEDIA_TYPE "application/vnd.baker.channel.history.v1+json"
+#define BAKER_REVOCATION_ARTIFACT_TYPE "application/vnd.baker.revocation.v1"
+#define CHANNEL_HISTORY_TAG_PREFIX "baker.channel."
+#define ANNOTATION_REVOCATION_REASON "vnd.baker.revocation.reason"
+#define ANNOTATION_REVOCATION_BY "vnd.baker.revocation.by"
+#define ANNOTATION_CHANNEL "vnd.baker.channel"
+
+bool channel_name_valid(const char *name);
+
+/* Points channel at digest (which must be an image manifest in the registry and not revoked).
+ * Returns 1 if moved, 0 if it already pointed there. ret_previous (optional): the old digest or
+ * NULL. */
+int channel_promote(Registry *r, const char *channel, const char *digest, char **ret_previous);
+/* Moves channel back to what it pointed at before the current digest. ret_digest: the new target. */
+int channel_rollback(Registry *r, const char *channel, char **ret_digest);
+/* The channel's current digest; -ENOENT if there's no such channel, -EKEYREVOKED (logged) if the
+ * digest it names is revoked. */
+int channel_resolve(Registry *r, const char *channel, char **ret_digest);
+/* The history as stored (json object {"channel", "entries":[…]}), -ENOENT if none. */
+int channel_history(Registry *r, const char *channel, json_t **ret);
+/* Every channel of the repository, sorted. */
+int channel_list(Registry *r, char ***ret, size_t *ret_n);
+
+/* Marks digest revoked (idempotent: an existing revocation is kept). */
+int channel_revoke(Registry *r, const char *digest, const char *reason, char **ret_revocation_digest);
+/* 1 and the reason if digest is revoked, 0 if not. */
+int channel_revocation(Registry *r, const char *digest, char **ret_reason);
+
+/* Every published version: json array, newest first, of {digest, tags, version, created,
+ * channels, revoked, reason}. Skips channel, history and referrer tags. */
+int channel_versions(Registry *r, json_t **ret);
+
+/* Deletes image manifests that no channel points at and that are not among the newest keep
+ * versions, with their revocations and blobs no kept manifest uses. ret_report: {"deleted":[…],
+ * "kept":[…], "blobs_deleted":N}. */
+int channel_gc(Registry *r, unsigned keep, bool dry_run, json_t **ret_report);

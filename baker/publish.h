@@ -1,0 +1,27 @@
+#pragma once
+/* Publishing a finished bake: what `baker push` does and what a bake's `publish:`/`channels:` run
+ * after a successful build. Uploads every blob (skipping those present), then the manifest under
+ * its tag, and only then moves channels. */
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "artifact.h"
+
+/* The registry reference for a template's publish entry: kind "oci-layout" with a directory gives
+ * "oci-layout:DIR/NAME" (one image layout per repository inside the registry directory); kind "oci"
+ * gives the value as written ("localhost:5000/images/web"). */
+char *publish_target(const char *kind, const char *value, const char *name);
+
+typedef struct PublishOptions {
+        ArtifactOptions artifact;
+        const char *mount_from;
+        char **channels; /* promoted after the push */
+        size_t n_channels;
+} PublishOptions;
+
+/* input: manifest.json or an image file; target: a registry reference (tag optional: defaults to
+ * the image's version, else "latest"). ret_report (optional): {status ("pushed"|"unchanged"),
+ * digest, repository, tag, reference, blobs_sent, blobs_skipped, blobs_mounted, bytes_sent,
+ * bytes_skipped, channels:[{name, moved}]}. Errors: -EINVAL usage, -ENOENT/-EBADMSG input, others
+ * from the registry (already logged). */
+int publish_image(const char *input, const char *target, const PublishOptions *opts, json_t **ret_report);

@@ -1,0 +1,74 @@
+/* baker promote REF@DIGEST CHANNEL: points a channel at an image. */
+#include <getopt.h>
+#include <jansson.h>
+
+#include "channel.h"
+#include "log.h"
+#include "outcome.h"
+#include "registry.h"
+#include "verbs.h"
+
+int verb_promote(int argc, char **argv) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "insecure", required_argument, NULL, 'k' },
+                {},
+        };
+        bool json = false;
+        int c, k;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'k':
+                        registry_add_insecure_host(optarg);
+                        break;
+                default:
+                        return OUTCOME_USAGE;
+                }
+        if (verb_check_args(argv[0], argc - optind) < 0)
+                return OUTCOME_USAGE;
+        const char *source = argv[optind], *channel = argv[optind + 1];
+        if (!channel_name_valid(channel)) {
+                log_error("invalid channel name '%s' (lower-case letters, digits, '-' and '_')", channel);
+                return OUTCOME_USAGE;
+        }
+
+        _cleanup_(registry_ref_freep) RegistryRef *ref = NULL;
+        _cleanup_(registry_freep) Registry *r = NULL;
+        k = registry_open_string(source, false, &ref, &r);
+        if (k < 0)
+                return registry_error_outcome(k);
+        _cleanup_free_ char *digest = ref->digest ? xstrdup(ref->digest) : NULL;
+        if (!digest) {
+                /* REF:TAG is accepted too: the tag is resolved once, here. */
+                if (!ref->tag) {
+                        log_error("'%s': name the image as REF@DIGEST or REF:TAG", source);
+                        return OUTCOME_USAGE;
+                }
+                k = registry_manifest_head(r, ref->tag, &digest);
+                if (k <= 0) {
+                        if (k == 0)
+                                log_error("tag '%s' not found in '%s'", ref->tag, source);
+                        return OUTCOME_PUBLISH;
+                }
+        }
+        _cleanup_free_ char *previous = NULL;
+        k = channel_promote(r, channel, digest, &previous);
+        if (k < 0)
+                return registry_error_outcome(k);
+        if (json) {
+                json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "status", k > 0 ? "promoted" : "unchanged", "channel",
+                                      channel, "digest", digest, "previous",
+                                      previous ? json_string(previous) : json_null());
+                _cleanup_free_ char *s = json_dumps(o, JSON_INDENT(2));
+                json_decref(o);
+                printf("%s\n", s);
+        } else if (k > 0)
+                printf("%s: %s -> %s\n", channel, previous ?: "(new)", digest);
+        else
+                printf("%s already points at %s\n", channel, digest);
+        return OUTCOME_OK;
+}

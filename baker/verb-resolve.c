@@ -1,0 +1,57 @@
+/* baker resolve REF:CHANNEL: the digest a channel points at, for deployment tooling. */
+#include <getopt.h>
+#include <jansson.h>
+
+#include "channel.h"
+#include "log.h"
+#include "outcome.h"
+#include "registry.h"
+#include "verbs.h"
+
+int verb_resolve(int argc, char **argv) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "insecure", required_argument, NULL, 'k' },
+                {},
+        };
+        bool json = false;
+        int c, k;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'k':
+                        registry_add_insecure_host(optarg);
+                        break;
+                default:
+                        return OUTCOME_USAGE;
+                }
+        if (verb_check_args(argv[0], argc - optind) < 0)
+                return OUTCOME_USAGE;
+        const char *source = argv[optind];
+
+        _cleanup_(registry_ref_freep) RegistryRef *ref = NULL;
+        _cleanup_(registry_freep) Registry *r = NULL;
+        k = registry_open_string(source, false, &ref, &r);
+        if (k < 0)
+                return registry_error_outcome(k);
+        if (!ref->tag || ref->digest) {
+                log_error("'%s': expected REF:CHANNEL", source);
+                return OUTCOME_USAGE;
+        }
+        _cleanup_free_ char *digest = NULL;
+        k = channel_resolve(r, ref->tag, &digest);
+        if (k < 0)
+                return registry_error_outcome(k);
+        _cleanup_free_ char *pinned = registry_ref_pinned_string(ref, digest);
+        if (json) {
+                json_t *o = json_pack("{s:s, s:s, s:s}", "channel", ref->tag, "digest", digest, "reference", pinned);
+                _cleanup_free_ char *s = json_dumps(o, JSON_INDENT(2));
+                json_decref(o);
+                printf("%s\n", s);
+        } else
+                printf("%s\n%s\n", digest, pinned);
+        return OUTCOME_OK;
+}

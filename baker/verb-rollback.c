@@ -1,0 +1,53 @@
+/* baker rollback REF CHANNEL: moves a channel back to what it pointed at before. */
+#include <getopt.h>
+#include <jansson.h>
+
+#include "channel.h"
+#include "log.h"
+#include "outcome.h"
+#include "registry.h"
+#include "verbs.h"
+
+int verb_rollback(int argc, char **argv) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "insecure", required_argument, NULL, 'k' },
+                {},
+        };
+        bool json = false;
+        int c, k;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'k':
+                        registry_add_insecure_host(optarg);
+                        break;
+                default:
+                        return OUTCOME_USAGE;
+                }
+        if (verb_check_args(argv[0], argc - optind) < 0)
+                return OUTCOME_USAGE;
+        const char *source = argv[optind], *channel = argv[optind + 1];
+
+        _cleanup_(registry_freep) Registry *r = NULL;
+        k = registry_open_string(source, false, NULL, &r);
+        if (k < 0)
+                return registry_error_outcome(k);
+        _cleanup_free_ char *before = NULL, *digest = NULL;
+        (void) registry_manifest_head(r, channel, &before);
+        k = channel_rollback(r, channel, &digest);
+        if (k < 0)
+                return registry_error_outcome(k);
+        if (json) {
+                json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "status", "rolled-back", "channel", channel, "digest", digest,
+                                      "previous", before ? json_string(before) : json_null());
+                _cleanup_free_ char *s = json_dumps(o, JSON_INDENT(2));
+                json_decref(o);
+                printf("%s\n", s);
+        } else
+                printf("%s: %s -> %s (rolled back)\n", channel, before ?: "?", digest);
+        return OUTCOME_OK;
+}
