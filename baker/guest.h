@@ -50,7 +50,8 @@ int guest_mount_ro(GuestSession *s, const char *device, const char *mountpoint);
 int guest_umount_all(GuestSession *s);
 
 /* Receives each line a run step prints (stdout and stderr merged, without the newline) as soon as
- * the appliance's console delivers it. */
+ * the appliance's console delivers it. Called from inside libguestfs' event loop: it must not call
+ * back into guest_*(). */
 typedef void (*GuestOutputFn)(const char *step_name, const char *line, void *userdata);
 
 /* guest_run()'s return value when the script ran but exited non-zero: the exit status was written
