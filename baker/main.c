@@ -6,6 +6,8 @@
 
 #include "log.h"
 #include "outcome.h"
+#include "sysprep.h"
+#include "template-args.h"
 #include "verbs.h"
 #include "version.h"
 
@@ -13,7 +15,7 @@ static int verb_help(int argc, char **argv);
 static int verb_version(int argc, char **argv);
 
 static const Verb verbs[] = {
-        { "help", 0, 1, verb_help, "show help for baker or one verb", "baker help [VERB]\n" },
+        { "help", 0, 1, verb_help, "show help for baker or one verb", "baker help [VERB|sysprep]\n" },
         { "version", 0, 0, verb_version, "print baker's version", "baker version\n" },
         { "validate", 1, 1, verb_validate, "check a template and its variables (offline)",
           "baker validate [--allow-unpinned] [--var NAME=VALUE]... [--var-file FILE]... [--json] TEMPLATE\n\n"
@@ -33,6 +35,20 @@ static const Verb verbs[] = {
           "  --var NAME=VALUE     set a variable (repeatable)\n"
           "  --var-file FILE      NAME=VALUE lines, '#' comments\n"
           "  --json               print one JSON document on stdout\n" },
+        { "bake", 1, 1, verb_bake, "bake a template into a disk image (then test and publish it)",
+          "baker bake [OPTIONS] TEMPLATE\n\n"
+          "Fetches the pinned inputs, runs the steps (run steps inside the image, in the libguestfs\n"
+          "appliance), assembles the disk, writes the outputs and OUTPUT/manifest.json, boot-tests the\n"
+          "image when the template has a test, and publishes it. Every step's result is cached by its\n"
+          "key: an unchanged bake does nothing ('unchanged'), a changed step re-runs from there on.\n\n"
+          TEMPLATE_ARGS_HELP
+          "  -o, --output DIR     where outputs and manifest.json go (default ./output)\n"
+          "  --cache DIR          the cache (default $BAKER_CACHE, else $XDG_CACHE_HOME/baker)\n"
+          "  --rebuild            rebuild even if a finished bake has the same key (steps stay cached)\n"
+          "  --skip-test          do not boot-test; publishing then goes ahead untested\n"
+          "  --no-publish         do not publish\n"
+          "With --json, events are printed as JSON lines on stdout.\n"
+          "Exit status: 0 built or unchanged, 2 template, 3 input, 4 build, 5 test, 6 publish, 130 interrupted.\n" },
         { "test", 1, 1, verb_test, "boot an image in qemu and wait for a console marker",
           "baker test IMAGE [--firmware bios|uefi] [--expect REGEX] [--timeout DURATION] [--log FILE]\n"
           "                 [--prompt REGEX] [--command SEND[=>EXPECT]]... [--memory MIB] [--echo] [--json]\n" },
@@ -95,6 +111,13 @@ static void print_overview(FILE *f) {
 static int verb_help(int argc, char **argv) {
         if (argc < 2) {
                 print_overview(stdout);
+                return OUTCOME_OK;
+        }
+        if (streq(argv[1], "sysprep")) {
+                printf("sysprep: what `sysprep: default` removes from the image, so that no instance inherits\n"
+                       "another's identity and nothing of the build leaks. Skip one with `keep: [NAME]`.\n\n");
+                for (const SysprepOperation *op = sysprep_operations(); op->name; op++)
+                        printf("  %-20s %s\n", op->name, op->description);
                 return OUTCOME_OK;
         }
         const Verb *v = verb_find(argv[1]);
