@@ -242,7 +242,8 @@ static int write_all(int fd, const void *data, size_t size) {
 CacheWriter *cache_blob_writer_free(CacheWriter *w) {
         if (!w)
                 return NULL;
-        if (w->path && !w->partial)
+        /* A partial file is kept for the next attempt, unless there is nothing in it. */
+        if (w->path && (!w->partial || w->offset == 0))
                 (void) unlink(w->path);
         if (w->fd >= 0)
                 close(w->fd);

@@ -9,6 +9,7 @@ Serves files from --root with Range support, and misbehaves on request, by path:
                                "Retry-After: 1"), then the file
   /cut/BYTES/NAME              first request: full Content-Length, BYTES bytes, connection closed;
                                later requests: the file (Range honoured)
+  /cutnorange/BYTES/NAME       the same, but later requests ignore Range
   /redirect/NAME               302 to /files/NAME
 Every request is appended to --log as "METHOD PATH RANGE-OR-DASH". The chosen port is written to
 --port-file once the server listens (use --port 0 for a free one).
@@ -96,6 +97,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "cut" and len(parts) == 3:
             first = self.count() == 1
             return self.send_file(parts[2], cut=int(parts[1]) if first else None)
+        if kind == "cutnorange" and len(parts) == 3:
+            first = self.count() == 1
+            return self.send_file(parts[2], honour_range=False, cut=int(parts[1]) if first else None)
         if kind == "redirect" and len(parts) == 2:
             self.send_response(302)
             self.send_header("Location", "/files/" + parts[1])
