@@ -15,6 +15,12 @@ static int verb_version(int argc, char **argv);
 static const Verb verbs[] = {
         { "help", 0, 1, verb_help, "show help for baker or one verb", "baker help [VERB]\n" },
         { "version", 0, 0, verb_version, "print baker's version", "baker version\n" },
+        { "cache", 1, 1, verb_cache, "list or garbage-collect the local cache",
+          "baker cache ls [--json] [--cache DIR]\n"
+          "       baker cache gc [--max-size SIZE] [--json] [--cache DIR]\n\n"
+          "ls lists blobs (inputs), keyed entries (steps, bakes) and partial downloads with their size and\n"
+          "last use. gc evicts the least recently used until the cache holds at most SIZE (default 10GiB);\n"
+          "what a running bake uses is kept. The cache is $BAKER_CACHE, else $XDG_CACHE_HOME/baker.\n" },
         {},
 };
 

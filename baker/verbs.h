@@ -16,3 +16,4 @@ const Verb *verb_find(const char *name);
 const Verb *verb_table(void);
 /* Number of positional arguments left after getopt, checked against the table; prints usage. */
 int verb_check_args(const char *name, int n_positional);
+int verb_cache(int argc, char **argv);
