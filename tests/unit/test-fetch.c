@@ -289,7 +289,10 @@ int main(void) {
                 assert(http_response_status(resp) >= 500);
                 assert(log_count("/flaky/503/9/small") <= 1);
         }
-        assert(streq(http_url_display("https://u:p@h.example/x?y=1"), "https://h.example/x?y=1"));
+        {
+                _cleanup_free_ char *shown = http_url_display("https://u:p@h.example/x?y=1");
+                assert(streq(shown, "https://h.example/x?y=1"));
+        }
 
         /* A second bake: a new Cache, the server gone, no network needed. */
         stop_server();
