@@ -146,8 +146,10 @@ static int guest_start(Bake *b, bool network) {
         uint64_t size = ((need * 2 + (UINT64_C(2) << 30)) + 0xfffff) & ~UINT64_C(0xfffff);
         b->guest_disk = path_join(b->work_dir, "guest.ext4");
         Ext4Params ep = { .label = "root", .epoch = bake_epoch(b), .size_bytes = size, .journal = true };
-        digest_buffer("baker-guest-scratch", 19, ep.uuid); /* scratch only: never part of the output */
-        memcpy(ep.hash_seed, ep.uuid + 16, 16);
+        uint8_t scratch[DIGEST_SIZE]; /* the scratch disk's ids: never part of the output */
+        digest_buffer("baker-guest-scratch", 19, scratch);
+        memcpy(ep.uuid, scratch, 16);
+        memcpy(ep.hash_seed, scratch + 16, 16);
         int r = ext4_write(b->tree, "", NULL, b->guest_disk, 0, &ep);
         if (r < 0)
                 return log_error_errno(r, "failed to write the tree for the appliance: %m");
@@ -278,6 +280,12 @@ static int run_script(Bake *b, const PlanStep *ps, int64_t epoch) {
         return 0;
 }
 
+static int apply_to_guest(Bake *b, const PlanStep *ps, int64_t epoch) {
+        _cleanup_(tree_freep) Tree *delta = tree_new();
+        int r = apply_offline(b, ps, delta, epoch);
+        return r < 0 ? r : guest_push_delta(b, delta);
+}
+
 static bool plan_needs_network(const Plan *p, size_t from) {
         for (size_t i = from; i < p->n_steps; i++)
                 if (p->steps[i].kind == STEP_RUN && p->steps[i].step->network)
@@ -308,9 +316,7 @@ static int execute_step(Bake *b, size_t i) {
                         guest_stop(b); /* nothing more to run: the in-memory tree is the truth */
                         return 0;
                 }
-                _cleanup_(tree_freep) Tree *delta = tree_new();
-                r = apply_offline(b, ps, delta, epoch);
-                return r < 0 ? r : guest_push_delta(b, delta);
+                return apply_to_guest(b, ps, epoch);
         case STEP_RUN:
                 if (!b->guest) {
                         r = guest_start(b, plan_needs_network(b->plan, i));

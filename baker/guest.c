@@ -68,11 +68,6 @@ static void free_strings(char **l) {
         free(l);
 }
 
-static void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
-
 static double now_sec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);

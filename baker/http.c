@@ -601,6 +601,8 @@ int http_request(const HttpRequest *req, HttpResponse **ret_resp) {
                 if (t.too_big) {
                         set_last_error(method, req->url, "response body larger than %zu bytes",
                                        req->max_body ? req->max_body : (size_t) 1024 * 1024);
+                        if (req->flags & HTTP_QUIET)
+                                return log_debug_errno(-EFBIG, "%s", last_error);
                         return log_error_errno(-EFBIG, "%s", last_error);
                 }
 

@@ -70,6 +70,12 @@ static const Verb verbs[] = {
           "baker gc [--json] [--dry-run] REF --keep N\n  keeps every channel's image and the newest N versions\n" },
         { "login", 1, 1, verb_login, "store registry credentials (password from stdin)",
           "baker login --username USER HOST < password-file\n" },
+        { "cache", 1, 1, verb_cache, "list or garbage-collect the local cache",
+          "baker cache ls [--json] [--cache DIR]\n"
+          "       baker cache gc [--max-size SIZE] [--json] [--cache DIR]\n\n"
+          "ls lists blobs (inputs), keyed entries (steps, bakes) and partial downloads with their size and\n"
+          "last use. gc evicts the least recently used until the cache holds at most SIZE (default 10GiB);\n"
+          "what a running bake uses is kept. The cache is $BAKER_CACHE, else $XDG_CACHE_HOME/baker.\n" },
         {},
 };
 

@@ -30,3 +30,4 @@ int verb_resolve(int argc, char **argv);
 int verb_revoke(int argc, char **argv);
 int verb_gc(int argc, char **argv);
 int verb_login(int argc, char **argv);
+int verb_cache(int argc, char **argv);

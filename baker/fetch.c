@@ -1,0 +1,205 @@
+/* Inputs into the cache: URLs through http, local files by copy; see fetch.h. */
+#include "fetch.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+
+#include "http.h"
+#include "log.h"
+
+/* Returned by on_headers to ask for a fresh download without Range. */
+#define RESTART_WITHOUT_RANGE (-ERANGE)
+
+#define MAX_RESUMES 20
+
+typedef struct Download {
+        CacheWriter *writer;
+        uint64_t requested_offset; /* the Range we asked for, 0 = none */
+} Download;
+
+static int download_sink(const void *data, size_t size, void *userdata) {
+        Download *d = userdata;
+        return cache_blob_writer_write(d->writer, data, size);
+}
+
+static int download_on_headers(const HttpResponse *resp, void *userdata) {
+        Download *d = userdata;
+        long status = http_response_status(resp);
+        if (d->requested_offset == 0)
+                return 0;
+        if (status == 206) {
+                const char *cr = http_response_header(resp, "Content-Range");
+                uint64_t start;
+                if (cr && sscanf(cr, "bytes %" SCNu64 "-", &start) == 1 && start == d->requested_offset)
+                        return 0;
+                log_debug("fetch: unexpected Content-Range '%s', restarting", cr ? cr : "");
+                return RESTART_WITHOUT_RANGE;
+        }
+        /* 200: the server ignored Range and sends everything; start over with this body. */
+        log_info("server ignored the range request, downloading from the start");
+        d->requested_offset = 0;
+        return cache_blob_writer_truncate(d->writer);
+}
+
+static void resume_key(const char *url, const uint8_t *pin, char ret[DIGEST_HEX_SIZE + 1]) {
+        _cleanup_(digest_freep) Digest *d = digest_new();
+        digest_update_string(d, "baker-fetch-partial-v1");
+        digest_update_string(d, url);
+        digest_update(d, pin, DIGEST_SIZE);
+        uint8_t k[DIGEST_SIZE];
+        digest_final(d, k);
+        digest_to_hex(k, ret);
+}
+
+static int report_mismatch(const char *what, const uint8_t *expected, const uint8_t *actual) {
+        char e[DIGEST_STRING_MAX], a[DIGEST_STRING_MAX];
+        digest_to_string(expected, e);
+        digest_to_string(actual, a);
+        return log_error_errno(-EBADMSG, "%s: sha256 mismatch: expected %s, got %s", what, e, a);
+}
+
+int fetch_url(Cache *c, const char *url, const uint8_t *pin, char **ret_path, uint8_t ret_digest[DIGEST_SIZE]) {
+        _cleanup_free_ char *shown = http_url_display(url);
+        _cleanup_free_ char *path = NULL;
+        if (pin && cache_blob_path(c, pin, &path) >= 0) {
+                log_debug("fetch: '%s' is in the cache", shown);
+                memcpy(ret_digest, pin, DIGEST_SIZE);
+                *ret_path = TAKE_PTR(path);
+                return 0;
+        }
+
+        /* Only a pinned download may continue across runs: an unpinned URL may serve other bytes
+         * next time, and the pieces would not fit together. */
+        char key[DIGEST_HEX_SIZE + 1];
+        if (pin)
+                resume_key(url, pin, key);
+        _cleanup_(cache_blob_writer_freep) CacheWriter *w = NULL;
+        int r = cache_blob_writer_begin(c, pin ? key : NULL, &w);
+        if (r < 0)
+                return r;
+        if (pin && cache_blob_path(c, pin, &path) >= 0) {
+                /* Another bake finished the same download while we waited for its lock. */
+                memcpy(ret_digest, pin, DIGEST_SIZE);
+                *ret_path = TAKE_PTR(path);
+                return 0;
+        }
+
+        Download dl = { .writer = w };
+        unsigned resumes = 0;
+        bool use_range = true;
+        for (;;) {
+                uint64_t offset = cache_blob_writer_offset(w);
+                _cleanup_free_ char *range = NULL;
+                if (offset > 0 && !use_range) {
+                        r = cache_blob_writer_truncate(w);
+                        if (r < 0)
+                                return r;
+                        offset = 0;
+                }
+                dl.requested_offset = offset;
+                if (offset > 0) {
+                        range = xasprintf("Range: bytes=%" PRIu64 "-", offset);
+                        log_info("resuming '%s' at byte %" PRIu64, shown, offset);
+                }
+                const char *headers[] = { range, NULL };
+                HttpRequest req = {
+                        .method = "GET",
+                        .url = url,
+                        .headers = range ? headers : NULL,
+                        .sink = download_sink,
+                        .on_headers = download_on_headers,
+                        .userdata = &dl,
+                        .max_body = 64 * 1024,
+                        .flags = HTTP_FOLLOW_REDIRECTS | HTTP_PROGRESS | HTTP_QUIET,
+                        .progress_offset = offset,
+                };
+                _cleanup_(http_response_freep) HttpResponse *resp = NULL;
+                r = http_request(&req, &resp);
+                if (r == RESTART_WITHOUT_RANGE && use_range) {
+                        use_range = false;
+                        continue;
+                }
+                if (r < 0) {
+                        /* A transfer cut after some progress continues where it stopped. */
+                        if (cache_blob_writer_offset(w) > offset && ++resumes <= MAX_RESUMES &&
+                            (r == -ECONNRESET || r == -ETIMEDOUT || r == -ECONNREFUSED)) {
+                                log_info("%s", http_last_error());
+                                continue;
+                        }
+                        if (http_last_error()[0])
+                                return log_error_errno(r, "%s", http_last_error());
+                        return log_error_errno(r, "failed to download '%s': %m", shown);
+                }
+                long status = http_response_status(resp);
+                if (status == 416 && offset > 0) {
+                        /* Our partial file may hold everything already ("bytes * /TOTAL"). */
+                        const char *cr = http_response_header(resp, "Content-Range");
+                        uint64_t total;
+                        if (cr && sscanf(cr, "bytes */%" SCNu64, &total) == 1 && total == offset)
+                                break;
+                        use_range = false;
+                        continue;
+                }
+                r = http_response_check(&req, resp);
+                if (r < 0)
+                        return r;
+                break;
+        }
+
+        uint8_t digest[DIGEST_SIZE];
+        r = cache_blob_writer_commit(w, pin, digest, &path);
+        if (r == -EBADMSG)
+                return report_mismatch(shown, pin, cache_blob_writer_digest(w));
+        if (r < 0)
+                return r;
+        memcpy(ret_digest, digest, DIGEST_SIZE);
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+int fetch_file(Cache *c, const char *path, const uint8_t *pin, char **ret_path, uint8_t ret_digest[DIGEST_SIZE]) {
+        uint8_t digest[DIGEST_SIZE];
+        int r = digest_file(path, digest, NULL);
+        if (r < 0)
+                return log_error_errno(r, "failed to read '%s': %m", path);
+        if (pin && memcmp(pin, digest, DIGEST_SIZE) != 0)
+                return report_mismatch(path, pin, digest);
+
+        _cleanup_free_ char *blob = NULL;
+        if (cache_blob_path(c, digest, &blob) >= 0) {
+                memcpy(ret_digest, digest, DIGEST_SIZE);
+                *ret_path = TAKE_PTR(blob);
+                return 0;
+        }
+
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(-errno, "failed to open '%s': %m", path);
+        _cleanup_(cache_blob_writer_freep) CacheWriter *w = NULL;
+        r = cache_blob_writer_begin(c, NULL, &w);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *buf = xmalloc(1 << 20);
+        for (;;) {
+                ssize_t n = read(fd, buf, 1 << 20);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(-errno, "failed to read '%s': %m", path);
+                }
+                if (n == 0)
+                        break;
+                r = cache_blob_writer_write(w, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+        /* Checked against the first pass: the file must not change while it is copied. */
+        r = cache_blob_writer_commit(w, digest, NULL, &blob);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "'%s' changed while it was being copied into the cache", path);
+        if (r < 0)
+                return r;
+        memcpy(ret_digest, digest, DIGEST_SIZE);
+        *ret_path = TAKE_PTR(blob);
+        return 0;
+}

@@ -1,0 +1,165 @@
+/* baker cache ls|gc: what the cache holds, and keeping it bounded (least recently used first). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <time.h>
+
+#include "cache.h"
+#include "log.h"
+#include "outcome.h"
+#include "verbs.h"
+
+#define DEFAULT_MAX_SIZE (UINT64_C(10) << 30)
+
+/* TODO(lead): local until units.h (units_parse_size/units_format_size) is merged here; replace. */
+static int parse_size(const char *s, uint64_t *ret) {
+        static const struct {
+                const char *suffix;
+                unsigned shift;
+        } table[] = {
+                { "", 0 },   { "B", 0 },    { "K", 10 },  { "KiB", 10 }, { "M", 20 },
+                { "MiB", 20 }, { "G", 30 }, { "GiB", 30 }, { "T", 40 },  { "TiB", 40 },
+        };
+        char *end;
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        unsigned long long n = strtoull(s, &end, 10);
+        if (errno != 0)
+                return -ERANGE;
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (streq(end, table[i].suffix)) {
+                        if (table[i].shift && n > (UINT64_MAX >> table[i].shift))
+                                return -ERANGE;
+                        *ret = (uint64_t) n << table[i].shift;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static void format_size(uint64_t b, char *buf, size_t n) {
+        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        double v = (double) b;
+        size_t u = 0;
+        while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                v /= 1024;
+                u++;
+        }
+        snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+static json_t *items_json(const CacheItem *items, size_t n, uint64_t *ret_total) {
+        json_t *arr = json_array();
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+                total += items[i].size;
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I}", "namespace", items[i].ns, "key",
+                                                     items[i].key, "size", (json_int_t) items[i].size, "last_use",
+                                                     (json_int_t) items[i].last_use));
+        }
+        *ret_total = total;
+        return arr;
+}
+
+static int cache_ls(Cache *c, bool json) {
+        CacheItem *items;
+        size_t n;
+        int r = cache_list(c, &items, &n);
+        if (r < 0)
+                return OUTCOME_INTERNAL;
+        uint64_t total;
+        json_t *arr = items_json(items, n, &total);
+        if (json) {
+                json_t *doc = json_pack("{s:s, s:o, s:I, s:I}", "cache", cache_dir(c), "items", arr, "count",
+                                        (json_int_t) n, "total_size", (json_int_t) total);
+                json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                putchar('\n');
+                json_decref(doc);
+        } else {
+                json_decref(arr);
+                printf("%-9s %-18s %10s  %s\n", "NAMESPACE", "KEY", "SIZE", "LAST USE");
+                for (size_t i = 0; i < n; i++) {
+                        char sz[32], when[32];
+                        format_size(items[i].size, sz, sizeof sz);
+                        struct tm tm;
+                        strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime_r(&items[i].last_use, &tm));
+                        printf("%-9s %-18.*s %10s  %s\n", items[i].ns, strlen(items[i].key) > 16 ? 16 : 18,
+                               items[i].key, sz, when);
+                }
+                char t[32];
+                format_size(total, t, sizeof t);
+                printf("%zu item%s, %s in %s\n", n, n == 1 ? "" : "s", t, cache_dir(c));
+        }
+        cache_items_free(items, n);
+        return OUTCOME_OK;
+}
+
+static int cache_gc_verb(Cache *c, uint64_t max_size, bool json) {
+        uint64_t freed, remaining;
+        int r = cache_gc(c, max_size, &freed, &remaining);
+        if (r < 0)
+                return OUTCOME_INTERNAL;
+        if (json) {
+                json_t *doc = json_pack("{s:s, s:I, s:I, s:I}", "cache", cache_dir(c), "max_size",
+                                        (json_int_t) max_size, "freed", (json_int_t) freed, "remaining",
+                                        (json_int_t) remaining);
+                json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                putchar('\n');
+                json_decref(doc);
+                return OUTCOME_OK;
+        }
+        char f[32], rem[32], m[32];
+        format_size(freed, f, sizeof f);
+        format_size(remaining, rem, sizeof rem);
+        format_size(max_size, m, sizeof m);
+        printf("freed %s, %s remain (limit %s)\n", f, rem, m);
+        if (remaining > max_size)
+                log_warning("the cache is still above %s: the rest is in use by running bakes", m);
+        return OUTCOME_OK;
+}
+
+int verb_cache(int argc, char **argv) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "max-size", required_argument, NULL, 'm' },
+                { "cache", required_argument, NULL, 'c' },
+                {},
+        };
+        bool json = false, have_max = false;
+        const char *dir = NULL;
+        uint64_t max_size = DEFAULT_MAX_SIZE;
+        int opt;
+        while ((opt = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (opt) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'm':
+                        if (parse_size(optarg, &max_size) < 0) {
+                                log_error("invalid size '%s' (e.g. 10GiB, 500M, 1048576)", optarg);
+                                return OUTCOME_USAGE;
+                        }
+                        have_max = true;
+                        break;
+                case 'c':
+                        dir = optarg;
+                        break;
+                default:
+                        return OUTCOME_USAGE;
+                }
+        if (verb_check_args(argv[0], argc - optind) < 0)
+                return OUTCOME_USAGE;
+        const char *sub = argv[optind];
+        if (!streq(sub, "ls") && !streq(sub, "gc")) {
+                log_error("unknown cache command '%s'; expected 'ls' or 'gc'", sub);
+                return OUTCOME_USAGE;
+        }
+        if (streq(sub, "ls") && have_max) {
+                log_error("--max-size only applies to 'cache gc'");
+                return OUTCOME_USAGE;
+        }
+        _cleanup_(cache_freep) Cache *c = NULL;
+        if (cache_open(dir, &c) < 0)
+                return OUTCOME_INTERNAL;
+        return streq(sub, "ls") ? cache_ls(c, json) : cache_gc_verb(c, max_size, json);
+}
