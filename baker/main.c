@@ -36,6 +36,14 @@ static const Verb verbs[] = {
         { "test", 1, 1, verb_test, "boot an image in qemu and wait for a console marker",
           "baker test IMAGE [--firmware bios|uefi] [--expect REGEX] [--timeout DURATION] [--log FILE]\n"
           "                 [--prompt REGEX] [--command SEND[=>EXPECT]]... [--memory MIB] [--echo] [--json]\n" },
+        { "inspect", 1, 1, verb_inspect, "show the stamp, digest and layout of an image or a manifest",
+          "baker inspect [--json] IMAGE|MANIFEST\n\n"
+          "For an image (raw or qcow2): the partition table, each filesystem's type, UUID and label, the\n"
+          "stamp (/usr/lib/baker/stamp.json) and os-release IMAGE_ID/IMAGE_VERSION read offline from the\n"
+          "root filesystem, and the image digest (SHA-256 of the raw image). For a manifest.json: name,\n"
+          "version, bake key, image digest, outputs, layout and step keys.\n"
+          "Exit status 0, or 3 when the file is missing or neither an image nor a manifest.\n\n"
+          "  --json               print one JSON document on stdout\n" },
         {},
 };
 

@@ -20,3 +20,4 @@ int verb_check_args(const char *name, int n_positional);
 int verb_validate(int argc, char **argv);
 int verb_plan(int argc, char **argv);
 int verb_test(int argc, char **argv);
+int verb_inspect(int argc, char **argv);
