@@ -555,7 +555,8 @@ static void xattrs_read(ext2_filsys fs, ext2_ino_t ino, XattrList *ret) {
         if (ext2fs_xattrs_read(h) == 0)
                 (void) ext2fs_xattrs_iterate(h, collect_xattr, ret);
         ext2fs_xattrs_close(&h);
-        qsort(ret->items, ret->n, sizeof(char *), cmp_strp);
+        if (ret->n > 1)
+                qsort(ret->items, ret->n, sizeof(char *), cmp_strp);
 }
 
 static void xattrs_done(XattrList *x) {
@@ -760,8 +761,10 @@ static void diff_ext(Ctx *c, unsigned part, const char *where, const char *fstyp
         int ra = fs_walk(fa, EXT2_ROOT_INO, "", 0, &la), rb = fs_walk(fb, EXT2_ROOT_INO, "", 0, &lb);
         if (ra < 0 || rb < 0)
                 log_warning("%s: cannot read every directory of the %s filesystem", where, fstype);
-        qsort(la.entries, la.n, sizeof(FsEntry), cmp_fs_entry);
-        qsort(lb.entries, lb.n, sizeof(FsEntry), cmp_fs_entry);
+        if (la.n > 1)
+                qsort(la.entries, la.n, sizeof(FsEntry), cmp_fs_entry);
+        if (lb.n > 1)
+                qsort(lb.entries, lb.n, sizeof(FsEntry), cmp_fs_entry);
         c->last_path = NULL;
         size_t paths_before = c->d->n_paths + c->d->paths_omitted;
         for (size_t i = 0, j = 0; i < la.n || j < lb.n;) {
@@ -822,7 +825,8 @@ static void host_list(const char *dir, HostList *ret) {
         walk_target = ret;
         (void) nftw(dir, walk_add, 16, FTW_PHYS);
         walk_target = NULL;
-        qsort(ret->paths, ret->n, sizeof(char *), cmp_strp);
+        if (ret->n > 1)
+                qsort(ret->paths, ret->n, sizeof(char *), cmp_strp);
 }
 
 static void host_list_done(HostList *l) {
