@@ -76,6 +76,14 @@ static const Verb verbs[] = {
           "ls lists blobs (inputs), keyed entries (steps, bakes) and partial downloads with their size and\n"
           "last use. gc evicts the least recently used until the cache holds at most SIZE (default 10GiB);\n"
           "what a running bake uses is kept. The cache is $BAKER_CACHE, else $XDG_CACHE_HOME/baker.\n" },
+        { "inspect", 1, 1, verb_inspect, "show the stamp, digest and layout of an image or a manifest",
+          "baker inspect [--json] IMAGE|MANIFEST\n\n"
+          "For an image (raw or qcow2): the partition table, each filesystem's type, UUID and label, the\n"
+          "stamp (/usr/lib/baker/stamp.json) and os-release IMAGE_ID/IMAGE_VERSION read offline from the\n"
+          "root filesystem, and the image digest (SHA-256 of the raw image). For a manifest.json: name,\n"
+          "version, bake key, image digest, outputs, layout and step keys.\n"
+          "Exit status 0, or 3 when the file is missing or neither an image nor a manifest.\n\n"
+          "  --json               print one JSON document on stdout\n" },
         {},
 };
 

@@ -381,3 +381,188 @@ int partition_table_write(const DiskLayout *l, int fd) {
                                        partition_table_type_to_string(l->table));
         return 0;
 }
+
+/* Reading tables back (inspect, verify's diff). */
+
+static uint16_t get_le16(const uint8_t *p) {
+        return (uint16_t) (p[0] | p[1] << 8);
+}
+static uint32_t get_le32(const uint8_t *p) {
+        return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+static uint64_t get_le64(const uint8_t *p) {
+        return (uint64_t) get_le32(p) | (uint64_t) get_le32(p + 4) << 32;
+}
+
+static int pread_exact(int fd, void *buf, size_t size, uint64_t offset) {
+        uint8_t *p = buf;
+        while (size > 0) {
+                ssize_t n = pread(fd, p, size, (off_t) offset);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -ENODATA; /* past the end of the file */
+                p += n, size -= (size_t) n, offset += (uint64_t) n;
+        }
+        return 0;
+}
+
+static PartitionType partition_type_from_gpt(const char *guid) {
+        for (int i = 0; i < _PARTITION_TYPE_MAX; i++)
+                if (streq(guid, partition_types[i].gpt_type))
+                        return i;
+        return _PARTITION_TYPE_INVALID;
+}
+
+/* A GPT header at lba, checked; its entry array is read and checked too. */
+static int read_gpt_at(int fd, uint64_t lba, uint64_t disk_size, uint8_t header[SECTOR], uint8_t **ret_entries) {
+        int r = pread_exact(fd, header, SECTOR, lba * SECTOR);
+        if (r < 0)
+                return r;
+        if (memcmp(header, "EFI PART", 8) != 0)
+                return -ENOMEDIUM;
+        uint32_t hsize = get_le32(header + 12);
+        if (hsize < 92 || hsize > SECTOR)
+                return -EBADMSG;
+        uint8_t h[SECTOR];
+        memcpy(h, header, SECTOR);
+        put_le32(h + 16, 0);
+        if (partition_crc32(h, hsize) != get_le32(header + 16))
+                return -EBADMSG;
+        uint64_t entries_lba = get_le64(header + 72);
+        uint32_t n = get_le32(header + 80), esize = get_le32(header + 84);
+        if (esize < 128 || esize % 8 != 0 || n == 0 || n > 4096 || (entries_lba + (uint64_t) n * esize / SECTOR) * SECTOR > disk_size)
+                return -EBADMSG;
+        _cleanup_free_ uint8_t *entries = xmalloc((size_t) n * esize);
+        r = pread_exact(fd, entries, (size_t) n * esize, entries_lba * SECTOR);
+        if (r < 0)
+                return r;
+        if (partition_crc32(entries, (size_t) n * esize) != get_le32(header + 88))
+                return -EBADMSG;
+        *ret_entries = TAKE_PTR(entries);
+        return 0;
+}
+
+static void guid_from_gpt(const uint8_t *in, uint8_t g[16]) {
+        guid_to_gpt(in, g); /* the swap is its own inverse */
+}
+
+static int read_gpt(int fd, uint64_t disk_size, DiskLayout *l) {
+        uint8_t header[SECTOR];
+        _cleanup_free_ uint8_t *entries = NULL;
+        uint64_t last_lba = disk_size / SECTOR - 1;
+        int r = read_gpt_at(fd, 1, disk_size, header, &entries);
+        if (r < 0) {
+                int rb = read_gpt_at(fd, last_lba, disk_size, header, &entries);
+                if (rb < 0)
+                        return r == -ENOMEDIUM || r == -ENODATA ? -EBADMSG : r;
+                log_warning("primary gpt header is damaged, using the backup");
+        }
+        l->table = PARTITION_TABLE_GPT;
+        l->backup_end = (MAX(get_le64(header + 24), get_le64(header + 32)) + 1) * SECTOR;
+        guid_from_gpt(header + 56, l->disk_guid);
+        partition_guid_to_string(l->disk_guid, l->disk_guid_string);
+        uint32_t n = get_le32(header + 80), esize = get_le32(header + 84);
+        l->partitions = xcalloc(n, sizeof(Partition));
+        for (uint32_t i = 0; i < n; i++) {
+                const uint8_t *e = entries + (size_t) i * esize;
+                static const uint8_t zero[16];
+                if (memcmp(e, zero, 16) == 0)
+                        continue; /* unused entry */
+                Partition *p = l->partitions + l->n_partitions++;
+                uint8_t type[16];
+                guid_from_gpt(e, type);
+                partition_guid_to_string(type, p->type_string);
+                p->type = partition_type_from_gpt(p->type_string);
+                guid_from_gpt(e + 16, p->uuid);
+                partition_guid_to_string(p->uuid, p->uuid_string);
+                uint64_t first = get_le64(e + 32), last = get_le64(e + 40);
+                p->offset = first * SECTOR;
+                p->size = last >= first ? (last - first + 1) * SECTOR : 0;
+                p->attributes = get_le64(e + 48);
+                p->legacy_bios_bootable = p->attributes & GPT_ATTR_LEGACY_BIOS_BOOTABLE;
+                char name[GPT_NAME_MAX * 3 + 1], *c = name;
+                for (size_t k = 0; k < GPT_NAME_MAX; k++) {
+                        uint16_t u = get_le16(e + 56 + 2 * k);
+                        if (u == 0)
+                                break;
+                        *c++ = u < 0x80 ? (char) u : '?'; /* baker's own labels are ASCII */
+                }
+                *c = 0;
+                p->label = xstrdup(name);
+        }
+        return 0;
+}
+
+int disk_layout_read(int fd, DiskLayout **ret) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        uint64_t disk_size = (uint64_t) st.st_size / SECTOR * SECTOR;
+        uint8_t mbr[SECTOR];
+        if (disk_size < SECTOR)
+                return -ENOMEDIUM;
+        int r = pread_exact(fd, mbr, SECTOR, 0);
+        if (r < 0)
+                return r;
+        if (mbr[510] != 0x55 || mbr[511] != 0xaa)
+                return -ENOMEDIUM;
+        bool protective = false, any = false;
+        for (int i = 0; i < 4; i++) {
+                const uint8_t *e = mbr + 446 + 16 * i;
+                if (e[4] == 0xee)
+                        protective = true;
+                if (e[4] != 0)
+                        any = true;
+                if (e[0] != 0 && e[0] != 0x80)
+                        return -ENOMEDIUM; /* a FAT/NTFS boot sector also ends in 55 aa */
+        }
+        if (!any)
+                return -ENOMEDIUM;
+
+        _cleanup_(disk_layout_freep) DiskLayout *l = xcalloc(1, sizeof *l);
+        l->disk_size = disk_size;
+        if (protective) {
+                r = read_gpt(fd, disk_size, l);
+                if (r < 0)
+                        return log_error_errno(r == -ENOMEDIUM ? -EBADMSG : r,
+                                               "protective mbr found but no valid gpt header");
+        } else {
+                l->table = PARTITION_TABLE_MBR;
+                l->mbr_signature = get_le32(mbr + 440);
+                l->partitions = xcalloc(4, sizeof(Partition));
+                for (int i = 0; i < 4; i++) {
+                        const uint8_t *e = mbr + 446 + 16 * i;
+                        if (e[4] == 0)
+                                continue;
+                        Partition *p = l->partitions + l->n_partitions++;
+                        p->label = xstrdup("");
+                        snprintf(p->type_string, sizeof p->type_string, "0x%02x", e[4]);
+                        p->type = _PARTITION_TYPE_INVALID;
+                        for (int k = 0; k < _PARTITION_TYPE_MAX; k++)
+                                if (partition_types[k].mbr_type == e[4]) {
+                                        p->type = k; /* 0x83: root and linux share it; the first wins */
+                                        break;
+                                }
+                        p->attributes = e[0];
+                        p->legacy_bios_bootable = e[0] == 0x80;
+                        p->offset = (uint64_t) get_le32(e + 8) * SECTOR;
+                        p->size = (uint64_t) get_le32(e + 12) * SECTOR;
+                        snprintf(p->uuid_string, sizeof p->uuid_string, "%08x-%02x", l->mbr_signature, i + 1);
+                }
+        }
+        /* A partition (or the backup gpt) past the end of the file: a truncated copy. */
+        uint64_t needed = 0;
+        for (size_t i = 0; i < l->n_partitions; i++)
+                needed = MAX(needed, l->partitions[i].offset + l->partitions[i].size);
+        if (l->table == PARTITION_TABLE_GPT)
+                needed = MAX(needed, l->backup_end);
+        if (needed > disk_size)
+                return log_error_errno(-EBADMSG, "image is truncated: %" PRIu64 " bytes, its partition table needs %" PRIu64,
+                                       disk_size, needed);
+        *ret = TAKE_PTR(l);
+        return 0;
+}

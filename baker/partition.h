@@ -50,6 +50,10 @@ typedef struct Partition {
         bool legacy_bios_bootable;
         uint8_t uuid[16];           /* PARTUUID, RFC 4122 byte order (GPT only) */
         char uuid_string[37];       /* lower-case "xxxxxxxx-xxxx-..."; MBR: "SSSSSSSS-NN" */
+        /* Filled by disk_layout_read() only: the table's raw values, also for types baker does not
+         * know (type is then _PARTITION_TYPE_INVALID). */
+        char type_string[37];       /* GPT type GUID; MBR: the type byte as "0x83" */
+        uint64_t attributes;        /* GPT attribute bits; MBR: the boot indicator byte */
 } Partition;
 
 typedef struct DiskLayout {
@@ -60,6 +64,7 @@ typedef struct DiskLayout {
         uint32_t mbr_signature;     /* MBR (and the protective MBR's signature field is left zero) */
         Partition *partitions;
         size_t n_partitions;
+        uint64_t backup_end;        /* disk_layout_read(), GPT: the end of the backup header */
 } DiskLayout;
 
 DiskLayout *disk_layout_free(DiskLayout *l);
@@ -86,3 +91,9 @@ const Partition *disk_layout_find_type(const DiskLayout *l, PartitionType t);
 uint32_t partition_crc32(const void *data, size_t size);
 void partition_guid_to_string(const uint8_t guid[16], char ret[37]);
 int partition_guid_from_string(const char *s, uint8_t ret[16]);
+
+/* Reads the partition table of the image open at fd: GPT (protective MBR, primary header and entry
+ * array with their CRCs checked, the backup header when the primary is damaged) or MBR (primary
+ * entries only). disk_size is the file's size. -ENOMEDIUM (not logged) when there is no table at
+ * all; -EBADMSG (logged) for a damaged one. */
+int disk_layout_read(int fd, DiskLayout **ret);

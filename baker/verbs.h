@@ -31,3 +31,4 @@ int verb_revoke(int argc, char **argv);
 int verb_gc(int argc, char **argv);
 int verb_login(int argc, char **argv);
 int verb_cache(int argc, char **argv);
+int verb_inspect(int argc, char **argv);
