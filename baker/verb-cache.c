@@ -7,36 +7,12 @@
 #include "cache.h"
 #include "log.h"
 #include "outcome.h"
+#include "units.h"
 #include "verbs.h"
 
 #define DEFAULT_MAX_SIZE (UINT64_C(10) << 30)
 
-/* TODO(lead): local until units.h (units_parse_size/units_format_size) is merged here; replace. */
-static int parse_size(const char *s, uint64_t *ret) {
-        static const struct {
-                const char *suffix;
-                unsigned shift;
-        } table[] = {
-                { "", 0 },   { "B", 0 },    { "K", 10 },  { "KiB", 10 }, { "M", 20 },
-                { "MiB", 20 }, { "G", 30 }, { "GiB", 30 }, { "T", 40 },  { "TiB", 40 },
-        };
-        char *end;
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        unsigned long long n = strtoull(s, &end, 10);
-        if (errno != 0)
-                return -ERANGE;
-        for (size_t i = 0; i < ELEMENTSOF(table); i++)
-                if (streq(end, table[i].suffix)) {
-                        if (table[i].shift && n > (UINT64_MAX >> table[i].shift))
-                                return -ERANGE;
-                        *ret = (uint64_t) n << table[i].shift;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
+/* Rounded, for people ("1.4 GiB"); units_format_size() gives the exact form. */
 static void format_size(uint64_t b, char *buf, size_t n) {
         static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
         double v = (double) b;
@@ -135,7 +111,7 @@ int verb_cache(int argc, char **argv) {
                         json = true;
                         break;
                 case 'm':
-                        if (parse_size(optarg, &max_size) < 0) {
+                        if (units_parse_size(optarg, &max_size) < 0) {
                                 log_error("invalid size '%s' (e.g. 10GiB, 500M, 1048576)", optarg);
                                 return OUTCOME_USAGE;
                         }
