@@ -1,5 +1,7 @@
 #include "vfat.h"
 
+#include <fcntl.h>
+
 #include <ctype.h>
 #include <inttypes.h>
 
@@ -149,6 +151,30 @@ int vfat_add(const char *image_path, uint64_t offset, uint64_t epoch, const Vfat
         return add_entries(image_path, offset, epoch, entries, n_entries);
 }
 
+/* Copies size bytes of fd into image_path at offset; all-zero blocks become holes. */
+static int copy_into(int fd, const char *image_path, uint64_t offset, uint64_t size) {
+        _cleanup_close_ int out = open(image_path, O_WRONLY | O_CLOEXEC);
+        if (out < 0)
+                return log_error_errno(-errno, "failed to open '%s': %m", image_path);
+        const size_t chunk = 1 << 20;
+        _cleanup_free_ uint8_t *buf = xmalloc(chunk);
+        for (uint64_t pos = 0; pos < size;) {
+                size_t want = (size_t) MIN((uint64_t) chunk, size - pos);
+                ssize_t n = pread(fd, buf, want, (off_t) pos);
+                if (n <= 0)
+                        return log_error_errno(n < 0 ? -errno : -EIO, "failed to read the fat filesystem: %m");
+                bool zero = buf[0] == 0 && memcmp(buf, buf + 1, (size_t) n - 1) == 0;
+                if (zero && fallocate(out, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t) (offset + pos), n) >= 0) {
+                        pos += (uint64_t) n;
+                        continue;
+                }
+                if (pwrite(out, buf, (size_t) n, (off_t) (offset + pos)) != n)
+                        return log_error_errno(-errno, "failed to write '%s': %m", image_path);
+                pos += (uint64_t) n;
+        }
+        return 0;
+}
+
 int vfat_write(const char *image_path, uint64_t offset, uint64_t size, const VfatOptions *o,
                const VfatEntry *entries, size_t n_entries) {
         if (offset % 512 != 0 || size < 1024 * 1024)
@@ -165,21 +191,32 @@ int vfat_write(const char *image_path, uint64_t offset, uint64_t size, const Vfa
         }
         unsigned bits = o->fat_bits ?: size >= 48 * 1024 * 1024 ? 32 : 0;
 
-        char volid[9], offset_arg[64], blocks[32], fat_arg[16];
-        snprintf(volid, sizeof volid, "%08" PRIx32, o->volume_id);
-        snprintf(offset_arg, sizeof offset_arg, "--offset=%" PRIu64, offset / 512);
-        snprintf(blocks, sizeof blocks, "%" PRIu64, size / 1024);
-        snprintf(fat_arg, sizeof fat_arg, "-F%u", bits);
-        char *argv[16] = { (char *) "mkfs.vfat", (char *) "--invariant", (char *) "-i", volid, (char *) "-n",
-                           label, offset_arg };
-        size_t k = 7;
-        if (bits)
-                argv[k++] = fat_arg;
-        argv[k++] = (char *) image_path;
-        argv[k++] = blocks;
-        argv[k] = NULL;
-        int r = process_run_checked(argv, NULL, "make the fat filesystem", "dosfstools");
-        if (r < 0)
-                return r;
-        return add_entries(image_path, offset, o->epoch, entries, n_entries);
+        /* mkfs.vfat --offset takes part of its geometry from the whole file's size (it fails or
+         * makes a broken FAT once the disk is ~1 GiB), so the filesystem is made and filled in a
+         * file of exactly its own size, then copied into place. */
+        _cleanup_free_ char *tmp = xstrdup("/var/tmp/baker-vfat-XXXXXX");
+        _cleanup_close_ int tfd = mkostemp(tmp, O_CLOEXEC);
+        if (tfd < 0)
+                return log_error_errno(-errno, "failed to create a temporary file: %m");
+        int r = ftruncate(tfd, (off_t) size) < 0 ? -errno : 0;
+        if (r >= 0) {
+                char volid[9], blocks[32], fat_arg[16];
+                snprintf(volid, sizeof volid, "%08" PRIx32, o->volume_id);
+                snprintf(blocks, sizeof blocks, "%" PRIu64, size / 1024);
+                snprintf(fat_arg, sizeof fat_arg, "-F%u", bits);
+                char *argv[16] = { (char *) "mkfs.vfat", (char *) "--invariant", (char *) "-i", volid, (char *) "-n", label };
+                size_t k = 6;
+                if (bits)
+                        argv[k++] = fat_arg;
+                argv[k++] = tmp;
+                argv[k++] = blocks;
+                argv[k] = NULL;
+                r = process_run_checked(argv, NULL, "make the fat filesystem", "dosfstools");
+                if (r >= 0)
+                        r = add_entries(tmp, 0, o->epoch, entries, n_entries);
+                if (r >= 0)
+                        r = copy_into(tfd, image_path, offset, size);
+        }
+        (void) unlink(tmp);
+        return r;
 }
