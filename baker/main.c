@@ -49,6 +49,14 @@ static const Verb verbs[] = {
           "  --no-publish         do not publish\n"
           "With --json, events are printed as JSON lines on stdout.\n"
           "Exit status: 0 built or unchanged, 2 template, 3 input, 4 build, 5 test, 6 publish, 130 interrupted.\n" },
+        { "verify", 1, 1, verb_verify, "rebuild a template from scratch and check it gives the same image",
+          "baker verify [OPTIONS] TEMPLATE\n\n"
+          "Rebuilds TEMPLATE with an empty private cache (no published result, no cached step) and\n"
+          "compares the image digest with OUTPUT/manifest.json. On a mismatch, names what differs:\n"
+          "partition table fields, filesystem superblock fields, and the paths whose content or\n"
+          "metadata differ. Exit status 0 reproducible, 7 mismatch, else as for bake.\n\n"
+          TEMPLATE_ARGS_HELP
+          "  -o, --output DIR     the original bake's outputs (default ./output)\n" },
         { "test", 1, 1, verb_test, "boot an image in qemu and wait for a console marker",
           "baker test IMAGE [--firmware bios|uefi] [--expect REGEX] [--timeout DURATION] [--log FILE]\n"
           "                 [--prompt REGEX] [--command SEND[=>EXPECT]]... [--memory MIB] [--echo] [--json]\n" },
