@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "outcome.h"
 #include "util.h"
@@ -13,16 +14,25 @@
 static char *temps[MAX_TEMPS];
 static volatile sig_atomic_t pending;
 
-static void remove_tree_signal_safe(const char *path) {
-        /* Directories are cache temp dirs; they are removed by the next cache open. Files go now. */
-        (void) unlink(path);
+static void remove_signal_safe(const char *path) {
+        if (unlink(path) == 0 || errno != EISDIR)
+                return;
+        /* A scratch directory: fork, execve and waitpid are async-signal-safe, rm -rf does the rest. */
+        pid_t pid = fork();
+        if (pid == 0) {
+                char *const argv[] = { (char *) "rm", (char *) "-rf", (char *) path, NULL };
+                execve("/bin/rm", argv, (char *const[]) { NULL });
+                _exit(127);
+        }
+        if (pid > 0)
+                (void) waitpid(pid, NULL, 0);
 }
 
 static void on_signal(int sig) {
         pending = 1;
         for (int i = 0; i < MAX_TEMPS; i++)
                 if (temps[i])
-                        remove_tree_signal_safe(temps[i]);
+                        remove_signal_safe(temps[i]);
         static const char msg[] = "\nbaker: interrupted, temporary files removed\n";
         (void) !write(STDERR_FILENO, msg, sizeof msg - 1);
         _exit(OUTCOME_INTERRUPTED);
