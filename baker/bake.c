@@ -618,12 +618,16 @@ static int publish_all(Bake *b, const char *manifest_path) {
 
 /* ---- the finished-bake check -------------------------------------------------------------- */
 
-/* True when OUTPUT_DIR holds exactly what the finished bake with this key produced. */
-static bool outputs_current(const char *output_dir, const char *manifest_path, const char *bake_key) {
+/* True when OUTPUT_DIR holds exactly what the finished bake with this key produced, and, when
+ * need_test, that bake passed its boot test (a bake with --skip-test must not make a later bake
+ * "unchanged" without ever testing what it then publishes). */
+static bool outputs_current(const char *output_dir, const char *manifest_path, const char *bake_key, bool need_test) {
         json_t *m = NULL;
         if (access(manifest_path, F_OK) < 0 || manifest_load(manifest_path, &m) < 0)
                 return false;
         bool ok = streq_ptr(json_string_value(json_object_get(m, "bake_key")), bake_key);
+        if (need_test && !json_is_true(json_object_get(json_object_get(m, "test"), "passed")))
+                ok = false;
         size_t i;
         json_t *o;
         json_array_foreach(json_object_get(m, "outputs"), i, o) {
@@ -814,7 +818,7 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
         /* A finished bake with this key and its outputs in place: nothing to do. */
         _cleanup_free_ char *finished = NULL;
         if (!o->rebuild && !keep_raw && cache_entry_lookup(b->cache, BAKE_NS, keyhex, &finished) >= 0 &&
-            outputs_current(b->output_dir, manifest_path, key)) {
+            outputs_current(b->output_dir, manifest_path, key, t->test.has_boot && !o->skip_test)) {
                 json_t *m = NULL;
                 if (manifest_load(manifest_path, &m) >= 0) {
                         digest_from_string(json_string_value(json_object_get(m, "image_digest")), ret->image_digest);
