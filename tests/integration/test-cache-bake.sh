@@ -130,7 +130,7 @@ pass "unchanged re-bake: no step ran (${t_unchanged}s)"
 
 # A re-bake into an output directory whose image was altered is not "unchanged".
 cp "$O/steps.raw" "$SCRATCH/keep.raw"; truncate -s 1M "$O/steps.raw"
-BAKER_CACHE=$K "$BAKER" bake --json -o "$O" "$T/steps.yaml" > "$SCRATCH/repair.json" 2>&1 || fail "re-bake over a damaged output"
+BAKER_CACHE=$K "$BAKER" bake --json -o "$O" "$T/steps.yaml" > "$SCRATCH/repair.json" 2> "$SCRATCH/repair.log" || fail "re-bake over a damaged output"
 [ "$(count_event "$SCRATCH/repair.json" bake-unchanged)" = 0 ] || fail "a damaged output counted as unchanged"
 [ "$(raw_digest "$O")" = "$resumed" ] || fail "the repaired output differs"
 [ "$(statuses "$SCRATCH/repair.json")" = "1:cached 2:cached 3:cached 4:cached 5:cached" ] || fail "repair: $(statuses "$SCRATCH/repair.json")"
@@ -169,5 +169,28 @@ BAKER_CACHE=$K "$BAKER" bake --json --var last=second -o "$O" "$T/steps.yaml" > 
 t_cold=$(elapsed "$t0" "$(now)")
 [ "$(statuses "$SCRATCH/cold.json")" = "1:done 2:done 3:done 4:done 5:done" ] || fail "after gc: $(statuses "$SCRATCH/cold.json")"
 pass "after gc the bake rebuilds everything (${t_cold}s)"
+
+# ---- a bake made with --skip-test does not make a tested bake "unchanged" -----------------------
+sed -e 's/^name: steps/name: tested/' -e '/^steps:/,$d' "$T/steps.yaml" > "$T/tested.yaml"
+cat >> "$T/tested.yaml" <<'EOF'
+steps:
+  - unpack: rootfs
+outputs:
+  - { format: raw }
+test:
+  boot: { firmware: bios, expect: "NEVER-PRINTED", timeout: 5s }
+EOF
+OT=$SCRATCH/tested
+BAKER_CACHE=$K "$BAKER" bake --skip-test -o "$OT" "$T/tested.yaml" > "$SCRATCH/t1.log" 2>&1 || { cat "$SCRATCH/t1.log" >&2; fail "bake --skip-test"; }
+BAKER_CACHE=$K "$BAKER" bake --json --skip-test -o "$OT" "$T/tested.yaml" > "$SCRATCH/t2.json" 2> "$SCRATCH/t2.log" || fail "re-bake --skip-test"
+[ "$(count_event "$SCRATCH/t2.json" bake-unchanged)" = 1 ] || fail "re-bake --skip-test is not unchanged"
+set +e
+BAKER_CACHE=$K "$BAKER" bake --json -o "$OT" "$T/tested.yaml" > "$SCRATCH/t3.json" 2> "$SCRATCH/t3.log"
+rc=$?
+set -e
+[ "$(count_event "$SCRATCH/t3.json" bake-unchanged)" = 0 ] || fail "an untested bake counted as unchanged for a tested one"
+[ "$(count_event "$SCRATCH/t3.json" test-begin)" = 1 ] || fail "the boot test did not run"
+[ $rc = 5 ] || { cat "$SCRATCH/t3.log" >&2; fail "failing boot test exited $rc"; }
+pass "a bake with --skip-test does not make a later tested bake unchanged"
 
 echo "timings: cold ${t_cold}s, unchanged ${t_unchanged}s, last step changed ${t_last}s, resume after kill ${t_resume}s, two concurrent cold ${t_conc}s"
