@@ -261,9 +261,13 @@ static int run_script(Bake *b, const PlanStep *ps, int64_t epoch) {
                         return template_error_at(b->t, s->script_pos, "cannot read script '%s': %s", s->script_path,
                                                  strerror(-r));
         } else {
-                r = vars_substitute(b->vars, s->script, VARS_SUBSTITUTE_ALL, &text);
+                _cleanup_free_ char *body = NULL;
+                r = vars_substitute(b->vars, s->script, VARS_SUBSTITUTE_ALL, &body);
                 if (r < 0)
                         return template_error_at(b->t, s->script_pos, "failed to substitute variables");
+                /* Inline scripts stop at the first failing command, as Packer's inline shell does;
+                 * one with its own "#!" line decides for itself. */
+                text = startswith(body, "#!") ? TAKE_PTR(body) : xasprintf("set -e\n%s", body);
         }
         char **env = xcalloc(s->n_env + 2, sizeof(char *));
         size_t n = 0;
