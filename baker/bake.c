@@ -630,6 +630,16 @@ static bool outputs_current(const char *output_dir, const char *manifest_path, c
         return ok;
 }
 
+/* True when the manifest records a boot test that passed. */
+static bool manifest_test_passed(const char *manifest_path) {
+        json_t *m = NULL;
+        if (manifest_load(manifest_path, &m) < 0)
+                return false;
+        bool passed = json_is_true(json_object_get(json_object_get(m, "test"), "passed"));
+        json_decref(m);
+        return passed;
+}
+
 /* ---- the pipeline ------------------------------------------------------------------------- */
 
 /* Fetch, steps, stamp, assembly, outputs, boot test and manifest: everything but publishing. */
@@ -710,6 +720,9 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         if (t->test.has_boot && !o->skip_test && !keep_raw) {
                 r = boot_test(b, raw, manifest);
                 if (r < 0) {
+                        /* The outputs beside it are now the failed image's: an older manifest must
+                         * not vouch for them. */
+                        (void) unlink(manifest_path);
                         json_decref(manifest);
                         return r == -EBADE ? OUTCOME_TEST : (log_error_errno(r, "boot test could not run: %m"), OUTCOME_TEST);
                 }
@@ -772,7 +785,10 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
         /* A finished bake with this key and its outputs in place: nothing to do. */
         _cleanup_free_ char *finished = NULL;
         if (!o->rebuild && !keep_raw && cache_entry_lookup(b->cache, BAKE_NS, keyhex, &finished) >= 0 &&
-            outputs_current(b->output_dir, manifest_path, key)) {
+            outputs_current(b->output_dir, manifest_path, key) &&
+            (!t->test.has_boot || o->skip_test || manifest_test_passed(manifest_path))) {
+                /* (A bake that skipped its boot test is not finished for one that wants it: the
+                 * image is assembled again from the cached steps and tested before publishing.) */
                 json_t *m = NULL;
                 if (manifest_load(manifest_path, &m) >= 0) {
                         digest_from_string(json_string_value(json_object_get(m, "image_digest")), ret->image_digest);
