@@ -23,13 +23,13 @@ if [ ! -s "$rootfs" ] || [ "$(cat "$rootfs.script-sha256" 2>/dev/null)" != "$has
 fi
 
 start=$(date +%s.%N)
-expect_exit 0 "$BAKER" bake -o "$SCRATCH/out" "$BAKER_SOURCE_DIR/templates/debian12.yaml"
+expect_exit 0 "$BAKER" bake -o "$SCRATCH/img" "$BAKER_SOURCE_DIR/templates/debian12.yaml"
 end=$(date +%s.%N)
 grep -q "boot test passed" "$SCRATCH/out" || { cat "$SCRATCH/out" >&2; fail "no passed boot test"; }
-log=$SCRATCH/out/debian12.console.log
+log=$SCRATCH/img/debian12.console.log
 grep -q 'IMAGE_ID="debian12"' "$log" || fail "the console does not show the stamped IMAGE_ID"
 grep -q "debian12 login:" "$log" || fail "no login prompt with the template's hostname"
-python3 - "$SCRATCH/out/manifest.json" <<'PY' || fail "manifest does not record the passed UEFI test"
+python3 - "$SCRATCH/img/manifest.json" <<'PY' || fail "manifest does not record the passed UEFI test"
 import json, sys
 t = json.load(open(sys.argv[1]))["test"]
 assert t["passed"] is True and t["firmware"] == "uefi", t
@@ -40,6 +40,6 @@ pass "debian12 baked and tested (UEFI, login + commands) in $(echo "$end - $star
 # The same image under SeaBIOS (syslinux from the same ESP), to the login prompt.
 start=$(date +%s.%N)
 expect_exit 0 "$BAKER" test --firmware bios --expect "debian12 login:" --timeout 600s --log "$SCRATCH/bios.log" \
-  "$SCRATCH/out/debian12.qcow2"
+  "$SCRATCH/img/debian12.qcow2"
 pass "debian12 BIOS boot to login in $(echo "$(date +%s.%N) - $start" | bc) s"
 grep -q "SYSLINUX" "$SCRATCH/bios.log" || fail "bios: syslinux did not boot it"
