@@ -760,6 +760,9 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         if (t->test.has_boot && !o->skip_test && !keep_raw) {
                 r = boot_test(b, raw, manifest);
                 if (r < 0) {
+                        /* The outputs beside it are now the failed image's: an older manifest must
+                         * not vouch for them. */
+                        (void) unlink(manifest_path);
                         json_decref(manifest);
                         return r == -EBADE ? OUTCOME_TEST : (log_error_errno(r, "boot test could not run: %m"), OUTCOME_TEST);
                 }

@@ -119,14 +119,29 @@ static char *console_tail(const Console *c) {
         return buf;
 }
 
-static void console_push_line(Console *c) {
-        /* Drop carriage returns and other control bytes serial consoles are full of. */
+/* Drops carriage returns, other control bytes and terminal escape sequences (colours, bash's
+ * bracketed-paste "ESC[?2004h" before each prompt), so that "^IMAGE_ID=" matches the line the
+ * guest printed. In place; returns the new length. */
+static size_t console_clean(char *s, size_t n) {
         size_t k = 0;
-        for (size_t i = 0; i < c->partial_len; i++) {
-                unsigned char ch = (unsigned char) c->partial[i];
+        for (size_t i = 0; i < n; i++) {
+                unsigned char ch = (unsigned char) s[i];
+                if (ch == 0x1b) {
+                        if (i + 1 < n && s[i + 1] == '[') /* CSI: parameters, then a final byte @..~ */
+                                for (i += 2; i < n && !((unsigned char) s[i] >= 0x40 && (unsigned char) s[i] <= 0x7e); i++)
+                                        ;
+                        else
+                                i++; /* a two-byte sequence */
+                        continue;
+                }
                 if (ch >= 0x20 || ch == '\t')
-                        c->partial[k++] = (char) ch;
+                        s[k++] = (char) ch;
         }
+        return k;
+}
+
+static void console_push_line(Console *c) {
+        size_t k = console_clean(c->partial, c->partial_len);
         free(c->lines[c->next]);
         c->lines[c->next] = xstrndup(c->partial, k);
         c->next = (c->next + 1) % BOOT_TAIL_LINES;
@@ -185,10 +200,12 @@ static Event console_feed(Console *c, const char *data, size_t size, const regex
 static bool console_match_partial(Console *c, const regex_t *want, char **ret_line) {
         if (!want || c->partial_len == 0)
                 return false;
-        c->partial[c->partial_len] = 0;
-        if (!matches(want, c->partial))
+        char clean[sizeof c->partial];
+        memcpy(clean, c->partial, c->partial_len);
+        clean[console_clean(clean, c->partial_len)] = 0;
+        if (!matches(want, clean))
                 return false;
-        *ret_line = xstrdup(c->partial);
+        *ret_line = xstrdup(clean);
         console_push_line(c); /* consumed: a prompt must not match twice */
         return true;
 }
