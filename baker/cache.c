@@ -224,21 +224,6 @@ bool cache_blob_exists(Cache *c, const uint8_t digest[DIGEST_SIZE]) {
         return access(p, F_OK) == 0;
 }
 
-static int write_all(int fd, const void *data, size_t size) {
-        const char *p = data;
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 CacheWriter *cache_blob_writer_free(CacheWriter *w) {
         if (!w)
                 return NULL;

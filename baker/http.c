@@ -206,19 +206,7 @@ long http_response_retry_after(const HttpResponse *resp) {
 }
 
 int http_sink_fd(const void *data, size_t size, void *userdata) {
-        int fd = *(int *) userdata;
-        const char *p = data;
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
+        return write_all(*(int *) userdata, data, size);
 }
 
 /* State of one attempt. */

@@ -49,20 +49,6 @@ char *image_output_filename(const char *basename, const ImageOutputSpec *spec) {
                          spec->compression == IMAGE_COMPRESSION_ZSTD ? ".zst" : "");
 }
 
-static int write_all(int fd, const void *buf, size_t size) {
-        const uint8_t *p = buf;
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n, size -= (size_t) n;
-        }
-        return 0;
-}
-
 /* Calls fn on each data extent of fd [pos, end); holes come as (NULL, length). Filesystems without
  * SEEK_DATA give one extent of everything. */
 typedef int (*ExtentFunction)(const void *data, size_t size, void *userdata);

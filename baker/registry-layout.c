@@ -86,20 +86,6 @@ static int layout_blob_exists(void *userdata, const char *digest, uint64_t *ret_
         return 1;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
 /* Copies src to dst keeping holes, hashing as it goes (holes as zeros). */
 static int copy_sparse_digest(int src, int dst, uint64_t size, uint8_t ret[DIGEST_SIZE]) {
         _cleanup_(digest_freep) Digest *d = digest_new();

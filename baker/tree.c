@@ -471,21 +471,6 @@ static int pwrite_all(int fd, const void *buf, size_t size, uint64_t off) {
         return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t size) {
-        const char *p = buf;
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 /* Appends data to the spill file; returns the offset in *ret_off. */
 static int spill_append(Tree *t, const void *data, size_t size, uint64_t *ret_off) {
         int fd = spill_fd(t);

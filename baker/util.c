@@ -89,13 +89,7 @@ char *tmp_sibling(const char *path) {
         return xasprintf("%.*s/.%s.tmp-XXXXXX", (int) (slash - path), path, slash + 1);
 }
 
-int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode) {
-        _cleanup_unlink_ char *tmp = tmp_sibling(path);
-        _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0) {
-                free(TAKE_PTR(tmp));
-                return -errno;
-        }
+int write_all(int fd, const void *data, size_t size) {
         const char *p = data;
         while (size > 0) {
                 ssize_t n = write(fd, p, size);
@@ -107,6 +101,19 @@ int write_file_atomic(const char *path, const void *data, size_t size, unsigned 
                 p += n;
                 size -= (size_t) n;
         }
+        return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode) {
+        _cleanup_unlink_ char *tmp = tmp_sibling(path);
+        _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0) {
+                free(TAKE_PTR(tmp));
+                return -errno;
+        }
+        int r = write_all(fd, data, size);
+        if (r < 0)
+                return r;
         if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
                 return -errno;
         if (rename(tmp, path) < 0)

@@ -101,6 +101,8 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 
 /* Files. */
+/* write() until done, retrying on EINTR; -errno on failure. */
+int write_all(int fd, const void *data, size_t size);
 int read_full_file(const char *path, char **ret_data, size_t *ret_size);
 int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode);
 int mkdir_p(const char *path, unsigned mode);
