@@ -6,14 +6,14 @@
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
+#include "cli.h"
 #include "verbs.h"
 
 int verb_gc(int argc, char **argv) {
         static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
+                CLI_REGISTRY_OPTIONS,
                 { "keep", required_argument, NULL, 'n' },
                 { "dry-run", no_argument, NULL, 'd' },
-                { "insecure", required_argument, NULL, 'k' },
                 {},
         };
         bool json = false, dry_run = false;
@@ -22,9 +22,6 @@ int verb_gc(int argc, char **argv) {
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
-                case 'j':
-                        json = true;
-                        break;
                 case 'n': {
                         char *end;
                         keep = strtol(optarg, &end, 10);
@@ -37,11 +34,10 @@ int verb_gc(int argc, char **argv) {
                 case 'd':
                         dry_run = true;
                         break;
-                case 'k':
-                        registry_add_insecure_host(optarg);
-                        break;
                 default:
-                        return OUTCOME_USAGE;
+                        if (!cli_registry_option(c, optarg, &json))
+                                return OUTCOME_USAGE;
+                        break;
                 }
         if (verb_check_args(argv[0], argc - optind) < 0)
                 return OUTCOME_USAGE;
@@ -58,8 +54,7 @@ int verb_gc(int argc, char **argv) {
         if (k < 0)
                 return registry_error_outcome(k);
         if (json) {
-                _cleanup_free_ char *s = json_dumps(report, JSON_INDENT(2));
-                printf("%s\n", s);
+                cli_print_json(json_incref(report));
         } else {
                 json_t *v;
                 size_t i;

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
+#include "cli.h"
 #include "verbs.h"
 
 static const char *str(json_t *o, const char *key) {
@@ -54,8 +55,7 @@ static int channel_report(Registry *r, const char *channel, json_t **ret) {
 
 int verb_history(int argc, char **argv) {
         static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "insecure", required_argument, NULL, 'k' },
+                CLI_REGISTRY_OPTIONS,
                 {},
         };
         bool json = false;
@@ -63,14 +63,10 @@ int verb_history(int argc, char **argv) {
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
-                case 'j':
-                        json = true;
-                        break;
-                case 'k':
-                        registry_add_insecure_host(optarg);
-                        break;
                 default:
-                        return OUTCOME_USAGE;
+                        if (!cli_registry_option(c, optarg, &json))
+                                return OUTCOME_USAGE;
+                        break;
                 }
         if (verb_check_args(argv[0], argc - optind) < 0)
                 return OUTCOME_USAGE;
@@ -93,8 +89,7 @@ int verb_history(int argc, char **argv) {
                 return registry_error_outcome(k);
 
         if (json) {
-                _cleanup_free_ char *s = json_dumps(report, JSON_INDENT(2));
-                printf("%s\n", s);
+                cli_print_json(json_incref(report));
         } else if (channel) {
                 json_t *e;
                 size_t i;

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
+#include "cli.h"
 #include "verbs.h"
 
 /* A layer's file name from its title annotation, refusing anything that could leave DEST. */
@@ -21,8 +22,7 @@ static char *safe_name(json_t *layer, size_t i) {
 
 int verb_pull(int argc, char **argv) {
         static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "insecure", required_argument, NULL, 'k' },
+                CLI_REGISTRY_OPTIONS,
                 {},
         };
         bool json = false;
@@ -30,14 +30,10 @@ int verb_pull(int argc, char **argv) {
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
-                case 'j':
-                        json = true;
-                        break;
-                case 'k':
-                        registry_add_insecure_host(optarg);
-                        break;
                 default:
-                        return OUTCOME_USAGE;
+                        if (!cli_registry_option(c, optarg, &json))
+                                return OUTCOME_USAGE;
+                        break;
                 }
         if (verb_check_args(argv[0], argc - optind) < 0)
                 return OUTCOME_USAGE;
@@ -115,9 +111,7 @@ int verb_pull(int argc, char **argv) {
         if (json) {
                 json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:I}", "digest", m->digest, "reference", pinned, "destination",
                                       dest, "files", files, "bytes", (json_int_t) bytes);
-                _cleanup_free_ char *s = json_dumps(o, JSON_INDENT(2));
-                json_decref(o);
-                printf("%s\n", s);
+                cli_print_json(o);
         } else {
                 json_t *f;
                 json_array_foreach(files, i, f)

@@ -7,17 +7,17 @@
 #include "outcome.h"
 #include "publish.h"
 #include "registry.h"
+#include "cli.h"
 #include "verbs.h"
 
 int verb_push(int argc, char **argv) {
         static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
+                CLI_REGISTRY_OPTIONS,
                 { "format", required_argument, NULL, 'f' },
                 { "containerdisk", no_argument, NULL, 'c' },
                 { "annotation", required_argument, NULL, 'a' },
                 { "channel", required_argument, NULL, 'C' },
                 { "mount-from", required_argument, NULL, 'm' },
-                { "insecure", required_argument, NULL, 'k' },
                 {},
         };
         _cleanup_free_ char **annotations = NULL, **channels = NULL;
@@ -27,9 +27,6 @@ int verb_push(int argc, char **argv) {
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
-                case 'j':
-                        json = true;
-                        break;
                 case 'f':
                         if (streq(optarg, "containerdisk"))
                                 opts.artifact.containerdisk = true;
@@ -50,11 +47,10 @@ int verb_push(int argc, char **argv) {
                 case 'm':
                         opts.mount_from = optarg;
                         break;
-                case 'k':
-                        registry_add_insecure_host(optarg);
-                        break;
                 default:
-                        return OUTCOME_USAGE;
+                        if (!cli_registry_option(c, optarg, &json))
+                                return OUTCOME_USAGE;
+                        break;
                 }
         if (verb_check_args(argv[0], argc - optind) < 0)
                 return OUTCOME_USAGE;
@@ -76,8 +72,7 @@ int verb_push(int argc, char **argv) {
                 return OUTCOME_PUBLISH;
 
         if (json) {
-                _cleanup_free_ char *s = json_dumps(report, JSON_INDENT(2));
-                printf("%s\n", s);
+                cli_print_json(json_incref(report));
         } else {
                 const char *repo = json_string_value(json_object_get(report, "repository"));
                 const char *tag = json_string_value(json_object_get(report, "tag"));

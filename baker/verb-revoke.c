@@ -6,13 +6,13 @@
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
+#include "cli.h"
 #include "verbs.h"
 
 int verb_revoke(int argc, char **argv) {
         static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
+                CLI_REGISTRY_OPTIONS,
                 { "reason", required_argument, NULL, 'r' },
-                { "insecure", required_argument, NULL, 'k' },
                 {},
         };
         const char *reason = NULL;
@@ -21,17 +21,13 @@ int verb_revoke(int argc, char **argv) {
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
-                case 'j':
-                        json = true;
-                        break;
                 case 'r':
                         reason = optarg;
                         break;
-                case 'k':
-                        registry_add_insecure_host(optarg);
-                        break;
                 default:
-                        return OUTCOME_USAGE;
+                        if (!cli_registry_option(c, optarg, &json))
+                                return OUTCOME_USAGE;
+                        break;
                 }
         if (verb_check_args(argv[0], argc - optind) < 0)
                 return OUTCOME_USAGE;
@@ -73,9 +69,7 @@ int verb_revoke(int argc, char **argv) {
                 json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "status", k > 0 ? "revoked" : "unchanged", "digest",
                                       ref->digest, "reason", reason, "revocation",
                                       rdigest ? json_string(rdigest) : json_null(), "channels", affected);
-                _cleanup_free_ char *s = json_dumps(o, JSON_INDENT(2));
-                json_decref(o);
-                printf("%s\n", s);
+                cli_print_json(o);
         } else {
                 printf("%s %s\n", ref->digest, k > 0 ? "revoked" : "was already revoked");
                 json_decref(affected);

@@ -6,12 +6,12 @@
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
+#include "cli.h"
 #include "verbs.h"
 
 int verb_rollback(int argc, char **argv) {
         static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "insecure", required_argument, NULL, 'k' },
+                CLI_REGISTRY_OPTIONS,
                 {},
         };
         bool json = false;
@@ -19,14 +19,10 @@ int verb_rollback(int argc, char **argv) {
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
-                case 'j':
-                        json = true;
-                        break;
-                case 'k':
-                        registry_add_insecure_host(optarg);
-                        break;
                 default:
-                        return OUTCOME_USAGE;
+                        if (!cli_registry_option(c, optarg, &json))
+                                return OUTCOME_USAGE;
+                        break;
                 }
         if (verb_check_args(argv[0], argc - optind) < 0)
                 return OUTCOME_USAGE;
@@ -44,9 +40,7 @@ int verb_rollback(int argc, char **argv) {
         if (json) {
                 json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "status", "rolled-back", "channel", channel, "digest", digest,
                                       "previous", before ? json_string(before) : json_null());
-                _cleanup_free_ char *s = json_dumps(o, JSON_INDENT(2));
-                json_decref(o);
-                printf("%s\n", s);
+                cli_print_json(o);
         } else
                 printf("%s: %s -> %s (rolled back)\n", channel, before ?: "?", digest);
         return OUTCOME_OK;

@@ -1,0 +1,27 @@
+#include "cli.h"
+
+#include <stdio.h>
+
+#include "log.h"
+#include "registry.h"
+
+bool cli_registry_option(int c, const char *arg, bool *json) {
+        switch (c) {
+        case 'j':
+                *json = true;
+                return true;
+        case 'k':
+                registry_add_insecure_host(arg);
+                return true;
+        default:
+                return false;
+        }
+}
+
+void cli_print_json(json_t *o) {
+        char *s = json_dumps(o, JSON_INDENT(2));
+        json_decref(o);
+        _cleanup_free_ char *masked = log_mask(s ? s : "null");
+        free(s);
+        puts(masked);
+}

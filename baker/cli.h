@@ -1,0 +1,15 @@
+#pragma once
+/* Small pieces every registry verb shares: the --json and --insecure HOST options, and printing
+ * one JSON document on stdout. */
+#include <jansson.h>
+#include <stdbool.h>
+
+#define CLI_REGISTRY_OPTIONS                                  \
+        { "json", no_argument, NULL, 'j' },                   \
+        { "insecure", required_argument, NULL, 'k' }
+
+/* Takes c if it is one of CLI_REGISTRY_OPTIONS: true when taken. */
+bool cli_registry_option(int c, const char *arg, bool *json);
+
+/* Prints o (indented, secrets masked) and a newline on stdout; consumes the reference. */
+void cli_print_json(json_t *o);
