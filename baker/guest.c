@@ -423,7 +423,8 @@ static char *make_wrapper(GuestSession *s, const char *base, bool shebang, const
                             "        printf '%sL%%s\\n' \"$l\" >&3\n"
                             "done\n"
                             "printf '%sE\\n' >&3\n"
-                            "cat \"$b.status\"\n",
+                            /* builtins only: the image may have nothing but a shell */
+                            "read -r st <\"$b.status\"; echo \"$st\"\n",
                             base, assign, cmd, appliance_env, assign, cmd, s->marker, s->marker);
         free(assign);
         return w;
