@@ -1,5 +1,8 @@
 #include "interrupt.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -13,9 +16,40 @@
 static char *temps[MAX_TEMPS];
 static volatile sig_atomic_t pending;
 
+/* Empties the directory dirfd with system calls only (no allocator, no stdio), depth-limited. */
+static void empty_dir_signal_safe(int dirfd, int depth) {
+        char buf[4096];
+        for (;;) {
+                ssize_t n = getdents64(dirfd, buf, sizeof buf);
+                if (n <= 0)
+                        return;
+                for (ssize_t off = 0; off < n;) {
+                        struct dirent64 *d = (struct dirent64 *) (buf + off);
+                        off += d->d_reclen;
+                        if (streq(d->d_name, ".") || streq(d->d_name, ".."))
+                                continue;
+                        if (unlinkat(dirfd, d->d_name, 0) == 0 || errno != EISDIR || depth <= 0)
+                                continue;
+                        int sub = openat(dirfd, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0) {
+                                empty_dir_signal_safe(sub, depth - 1);
+                                (void) close(sub);
+                        }
+                        (void) unlinkat(dirfd, d->d_name, AT_REMOVEDIR);
+                }
+        }
+}
+
 static void remove_tree_signal_safe(const char *path) {
-        /* Directories are cache temp dirs; they are removed by the next cache open. Files go now. */
-        (void) unlink(path);
+        /* Files, and directories such as a bake's work dir with its multi-GB scratch disk. */
+        if (unlink(path) == 0 || errno != EISDIR)
+                return;
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        empty_dir_signal_safe(fd, 8);
+        (void) close(fd);
+        (void) rmdir(path);
 }
 
 static void on_signal(int sig) {
