@@ -220,8 +220,14 @@ static int apply_offline(Bake *b, const PlanStep *ps, Tree *t, int64_t epoch) {
         switch (s->kind) {
         case STEP_UNPACK:
                 r = tree_add_archive(t, input_path(b, s->input), s->to ? s->to : "/");
-                if (r < 0)
-                        return template_error_at(b->t, s->input_pos, "failed to unpack input '%s'", s->input);
+                if (r < 0) {
+                        /* the archive error above names the cache blob: say which file that is */
+                        const char *loc = "";
+                        for (size_t i = 0; i < b->t->n_inputs; i++)
+                                if (streq(b->t->inputs[i].name, s->input))
+                                        loc = b->t->inputs[i].location;
+                        return template_error_at(b->t, s->input_pos, "failed to unpack input '%s' ('%s')", s->input, loc);
+                }
                 return 0;
         case STEP_COPY:
                 parse_owner(s, &uid, &gid);
