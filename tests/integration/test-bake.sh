@@ -101,6 +101,44 @@ e2fsck -fn "$W/root.ext4" > "$W/e2fsck.log" 2>&1 || { cat "$W/e2fsck.log"; fail 
 rm -f "$W/root.ext4"
 pass "e2fsck -fn clean on the root partition"
 
+# An MBR disk (vfat + ext4 + swap, no run step: no appliance, ~1 s): table, types, UUIDs, fsck.
+cat > "$W/mbr.yaml" <<EOF
+baker: 1
+name: mbr
+version: "1"
+epoch: 1700000000
+inputs:
+  busybox: { file: busybox.tar.gz, sha256: "$(sha "$W/busybox.tar.gz")" }
+disk:
+  size: 96MiB
+  table: mbr
+  partitions:
+    - { label: boot, type: linux, size: 32MiB, fs: vfat, mount: /boot }
+    - { label: root, type: root, size: 40MiB, fs: ext4, mount: / }
+    - { label: swap, type: swap, size: rest, fs: swap }
+steps:
+  - unpack: busybox
+  - file: { path: /boot/hello, content: "x\n" }
+outputs:
+  - { format: raw }
+EOF
+"$BAKER" bake -o "$W/mbr" "$W/mbr.yaml" > "$W/mbr.log" 2>&1 || { cat "$W/mbr.log"; fail "mbr bake failed"; }
+sfdisk --dump "$W/mbr/mbr.raw" > "$W/mbr.sfdisk"
+grep -q '^label: dos' "$W/mbr.sfdisk" || fail "mbr: not a dos label"
+[ "$(grep -o 'type=[0-9a-f]*' "$W/mbr.sfdisk" | tr '\n' ' ')" = "type=83 type=83 type=82 " ] || { cat "$W/mbr.sfdisk"; fail "mbr: partition types"; }
+python3 -c '
+import json,sys
+for p in json.load(open(sys.argv[1]))["layout"]["partitions"]: print(p["offset"], p["size"], p["fs"], p["fs_uuid"])' "$W/mbr/manifest.json" |
+while read -r off size fs uuid; do
+  got=$(blkid -p -O "$off" -o export "$W/mbr/mbr.raw" | grep -E '^(TYPE|UUID)=' | sort | tr '\n' ' ')
+  [ "$got" = "TYPE=$fs UUID=$uuid " ] || fail "mbr: partition at $off is '$got', expected $fs $uuid"
+  if [ "$fs" = ext4 ]; then
+    dd if="$W/mbr/mbr.raw" of="$W/mbr.ext4" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$size" status=none
+    e2fsck -fn "$W/mbr.ext4" > "$W/mbr.e2fsck" 2>&1 || { cat "$W/mbr.e2fsck"; fail "mbr: e2fsck"; }
+  fi
+done
+pass "mbr disk: dos label, types 83/83/82, vfat/ext4/swap with the manifest's UUIDs, e2fsck clean"
+
 # The same tarball through virt-make-fs (one appliance launch).
 t=$(date +%s)
 virt-make-fs --type=ext4 --format=raw --size=+16M "$W/srv/rootfs.tar" "$W/vmf.img" > "$W/vmf.log" 2>&1 ||
