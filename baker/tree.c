@@ -1040,6 +1040,9 @@ int tree_add_archive(Tree *t, const char *archive_path, const char *dest_dir) {
                 }
                 if (r == ARCHIVE_WARN)
                         log_debug("archive '%s': %s", archive_path, archive_error_string(a));
+                if (!archive_entry_pathname(ae)) /* a garbled header: say where the damage starts */
+                        return log_error_errno(-EBADMSG, "archive '%s' is corrupt after entry '%s': an entry has no name",
+                                               archive_path, last ?: "(none)");
                 Entry *e = NULL;
                 r = entry_from_archive(t, a, ae, archive_path, dest, &e);
                 if (r < 0)
