@@ -27,6 +27,12 @@ c = bytearray(d)
 c[n // 3:n // 3 + 64] = b"\xa5" * 64
 open(sys.argv[2], "wb").write(c)
 open(sys.argv[3], "wb").write(d[:n // 2])
+import io, tarfile
+for out, name in ((sys.argv[1].replace("good", "dotdot"), "usr/../../evil"), (sys.argv[1].replace("good", "absolute"), "/etc/evil")):
+    with tarfile.open(out, "w:gz") as tf:
+        ti = tarfile.TarInfo(name)
+        ti.size = 5
+        tf.addfile(ti, io.BytesIO(b"evil\n"))
 PY
 # 40 MiB that do not compress, for a 32 MiB root partition.
 head -c $((40 << 20)) /dev/urandom > "$W/big/blob"
@@ -94,7 +100,11 @@ bad() {
 }
 
 tmpl corrupt "$(file_input corrupt.tar.gz)" ""
-bad corrupt 4 "corrupt\.tar\.gz"
+bad corrupt 4 "corrupt\.tar\.gz" "corrupt"
+tmpl dotdot "$(file_input dotdot.tar.gz)" ""
+bad dotdot 4 "dotdot\.tar\.gz" "usr/\.\./\.\./evil"
+tmpl absolute "$(file_input absolute.tar.gz)" ""
+bad absolute 4 "absolute\.tar\.gz" "/etc/evil"
 tmpl truncated "$(file_input truncated.tar.gz)" ""
 bad truncated 4 "truncated\.tar\.gz" "usr/bin/busybox|truncated|unexpected end"
 tmpl toobig "$(file_input big.tar)" "" 40MiB
