@@ -1,7 +1,9 @@
 #include "bake.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "assemble.h"
@@ -25,6 +27,8 @@
 #define STEP_STATE_FILE "tree.tar"
 #define STEP_NS "steps"
 #define BAKE_NS "bakes"
+#define WORK_PARENT "/var/tmp"
+#define WORK_PREFIX "baker-work-"
 
 /* Everything one bake holds while it runs. */
 typedef struct Bake {
@@ -35,6 +39,7 @@ typedef struct Bake {
         Cache *cache;
         char *output_dir;
         char *work_dir;         /* scratch: guest disk, tar-outs; removed at the end */
+        int work_fd;            /* work_dir, flocked while the bake runs: it is not debris */
         char **input_paths;     /* per template input: the host path of its bytes (cache blob or dir) */
         Tree *tree;
         GuestSession *guest;
@@ -61,6 +66,7 @@ static void bake_done(Bake *b) {
                 interrupt_unregister(b->work_dir);
         }
         free(b->work_dir);
+        closep(&b->work_fd);
         if (b->input_paths)
                 for (size_t i = 0; i < b->t->n_inputs; i++)
                         free(b->input_paths[i]);
@@ -282,9 +288,13 @@ static int run_script(Bake *b, const PlanStep *ps, int64_t epoch) {
                         return template_error_at(b->t, s->script_pos, "cannot read script '%s': %s", s->script_path,
                                                  strerror(-r));
         } else {
-                r = vars_substitute(b->vars, s->script, VARS_SUBSTITUTE_ALL, &text);
+                _cleanup_free_ char *body = NULL;
+                r = vars_substitute(b->vars, s->script, VARS_SUBSTITUTE_ALL, &body);
                 if (r < 0)
                         return template_error_at(b->t, s->script_pos, "failed to substitute variables");
+                /* Inline scripts stop at the first failing command, as Packer's inline shell does;
+                 * one with its own "#!" line decides for itself. */
+                text = startswith(body, "#!") ? TAKE_PTR(body) : xasprintf("set -e\n%s", body);
         }
         char **env = xcalloc(s->n_env + 2, sizeof(char *));
         size_t n = 0;
@@ -639,12 +649,16 @@ static int publish_all(Bake *b, const char *manifest_path) {
 
 /* ---- the finished-bake check -------------------------------------------------------------- */
 
-/* True when OUTPUT_DIR holds exactly what the finished bake with this key produced. */
-static bool outputs_current(const char *output_dir, const char *manifest_path, const char *bake_key) {
+/* True when OUTPUT_DIR holds exactly what the finished bake with this key produced, and, when
+ * need_test, that bake passed its boot test (a bake with --skip-test must not make a later bake
+ * "unchanged" without ever testing what it then publishes). */
+static bool outputs_current(const char *output_dir, const char *manifest_path, const char *bake_key, bool need_test) {
         json_t *m = NULL;
         if (access(manifest_path, F_OK) < 0 || manifest_load(manifest_path, &m) < 0)
                 return false;
         bool ok = streq_ptr(json_string_value(json_object_get(m, "bake_key")), bake_key);
+        if (need_test && !json_is_true(json_object_get(json_object_get(m, "test"), "passed")))
+                ok = false;
         size_t i;
         json_t *o;
         json_array_foreach(json_object_get(m, "outputs"), i, o) {
@@ -659,6 +673,46 @@ static bool outputs_current(const char *output_dir, const char *manifest_path, c
 
 /* ---- the pipeline ------------------------------------------------------------------------- */
 
+/* A bake killed by SIGKILL or a crash leaves its work directory behind, guest disk and all. Live
+ * bakes hold an flock on theirs; one nobody holds and untouched for a minute (the grace covers a
+ * bake between mkdtemp and flock) is debris. */
+static void remove_abandoned_work_dirs(void) {
+        DIR *d = opendir(WORK_PARENT);
+        if (!d)
+                return;
+        time_t now = time(NULL);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!startswith(de->d_name, WORK_PREFIX))
+                        continue;
+                _cleanup_free_ char *p = path_join(WORK_PARENT, de->d_name);
+                _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) < 0 || now - st.st_mtime < 60 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                        continue;
+                if (rm_rf(p) >= 0)
+                        log_debug("removed the abandoned work directory '%s'", p);
+        }
+        closedir(d);
+}
+
+static int make_work_dir(Bake *b) {
+        remove_abandoned_work_dirs();
+        _cleanup_free_ char *dir = xstrdup(WORK_PARENT "/" WORK_PREFIX "XXXXXX");
+        if (!mkdtemp(dir))
+                return log_error_errno(-errno, "failed to create a work directory: %m");
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+                int r = log_error_errno(-errno, "failed to lock '%s': %m", dir);
+                closep(&fd);
+                (void) rmdir(dir);
+                return r;
+        }
+        b->work_fd = fd;
+        b->work_dir = TAKE_PTR(dir);
+        return 0;
+}
+
 /* Fetch, steps, stamp, assembly, outputs, boot test and manifest: everything but publishing. */
 static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         const BakeOptions *o = b->opts;
@@ -672,12 +726,8 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         if (r < 0)
                 return OUTCOME_INPUT;
 
-        b->work_dir = xstrdup("/var/tmp/baker-bake-XXXXXX");
-        if (!mkdtemp(b->work_dir)) {
-                r = -errno;
-                b->work_dir = mfree(b->work_dir);
-                return log_error_errno(r, "failed to create a work directory: %m"), OUTCOME_INTERNAL;
-        }
+        if (make_work_dir(b) < 0)
+                return OUTCOME_INTERNAL;
         interrupt_register(b->work_dir);
         b->step_reports = json_array();
 
@@ -719,7 +769,7 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         size_t n_specs = 0, n_outs = 0;
         _cleanup_free_ ImageOutputSpec *specs = output_specs(t, &n_specs);
         ImageOutput *outs = NULL;
-        r = image_write_outputs(raw, b->output_dir, t->name, specs, n_specs, &outs, &n_outs);
+        r = image_write_outputs(raw, ret->image_digest, b->output_dir, t->name, specs, n_specs, &outs, &n_outs);
         if (r < 0)
                 return log_error_errno(r, "failed to write the outputs: %m"), OUTCOME_BUILD;
         for (size_t i = 0; i < n_outs; i++) {
@@ -799,7 +849,7 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
         /* A finished bake with this key and its outputs in place: nothing to do. */
         _cleanup_free_ char *finished = NULL;
         if (!o->rebuild && !keep_raw && cache_entry_lookup(b->cache, BAKE_NS, keyhex, &finished) >= 0 &&
-            outputs_current(b->output_dir, manifest_path, key)) {
+            outputs_current(b->output_dir, manifest_path, key, t->test.has_boot && !o->skip_test)) {
                 json_t *m = NULL;
                 if (manifest_load(manifest_path, &m) >= 0) {
                         digest_from_string(json_string_value(json_object_get(m, "image_digest")), ret->image_digest);
@@ -834,7 +884,7 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
 }
 
 Outcome bake_run(const BakeOptions *o, BakeResult *ret) {
-        Bake b = { .opts = o };
+        Bake b = { .opts = o, .work_fd = -1 };
         *ret = (BakeResult) {};
         interrupt_install();
         Outcome out = bake_pipeline(&b, ret, false);
@@ -843,7 +893,7 @@ Outcome bake_run(const BakeOptions *o, BakeResult *ret) {
 }
 
 Outcome bake_fresh(const BakeOptions *o, BakeResult *ret) {
-        Bake b = { .opts = o };
+        Bake b = { .opts = o, .work_fd = -1 };
         *ret = (BakeResult) {};
         interrupt_install();
         b.fresh_cache = xstrdup("/var/tmp/baker-verify-cache-XXXXXX");

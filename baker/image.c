@@ -252,8 +252,8 @@ static int qcow2_convert(const char *src_path, const char *dst_path) {
 }
 
 /* Makes one output under a temporary name and renames it into place. */
-static int write_output(const char *raw_path, const char *final_path, const ImageOutputSpec *spec,
-                        ImageOutput *ret) {
+static int write_output(const char *raw_path, const uint8_t *raw_sha256, const char *final_path,
+                        const ImageOutputSpec *spec, ImageOutput *ret) {
         _cleanup_unlink_ char *tmp = tmp_sibling(final_path);
         _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0) {
@@ -292,7 +292,15 @@ static int write_output(const char *raw_path, const char *final_path, const Imag
         }
         if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
                 return log_error_errno(-errno, "failed to finish '%s': %m", final_path);
-        if (spec->compression == IMAGE_COMPRESSION_NONE) {
+        if (spec->format == IMAGE_FORMAT_RAW && spec->compression == IMAGE_COMPRESSION_NONE && raw_sha256) {
+                /* A byte-for-byte copy: hashing it again would cost a full pass over the apparent
+                 * size (holes included) for nothing. */
+                struct stat st;
+                if (fstat(fd, &st) < 0)
+                        return log_error_errno(-errno, "failed to stat '%s': %m", tmp);
+                memcpy(ret->sha256, raw_sha256, DIGEST_SIZE);
+                ret->size = (uint64_t) st.st_size;
+        } else if (spec->compression == IMAGE_COMPRESSION_NONE) {
                 r = digest_file(tmp, ret->sha256, &ret->size);
                 if (r < 0)
                         return log_error_errno(r, "failed to hash '%s': %m", tmp);
@@ -306,7 +314,7 @@ static int write_output(const char *raw_path, const char *final_path, const Imag
         return 0;
 }
 
-int image_write_outputs(const char *raw_path, const char *output_dir, const char *basename,
+int image_write_outputs(const char *raw_path, const uint8_t *raw_sha256, const char *output_dir, const char *basename,
                         const ImageOutputSpec *specs, size_t n_specs, ImageOutput **ret_outputs, size_t *ret_n) {
         int r = mkdir_p(output_dir, 0755);
         if (r < 0)
@@ -326,7 +334,7 @@ int image_write_outputs(const char *raw_path, const char *output_dir, const char
                                 r = log_error_errno(-EEXIST, "output '%s' is listed twice", name);
                                 goto fail;
                         }
-                r = write_output(raw_path, path, s, outputs + n);
+                r = write_output(raw_path, raw_sha256, path, s, outputs + n);
                 if (r < 0)
                         break;
                 log_info("wrote '%s' (%" PRIu64 " bytes)", path, outputs[n].size);

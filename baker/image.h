@@ -49,8 +49,9 @@ char *image_output_filename(const char *basename, const ImageOutputSpec *spec);
 
 /* Writes every spec'd output of the raw image into output_dir (created if missing). On error
  * no temporary file stays behind and the outputs already renamed into place in the same call are
- * removed again: a half set must not look like a finished bake. Logs errors. */
-int image_write_outputs(const char *raw_path, const char *output_dir, const char *basename,
+ * removed again: a half set must not look like a finished bake. raw_sha256, when not NULL, is
+ * the raw image's known digest: a raw output is its copy and is not hashed again. Logs errors. */
+int image_write_outputs(const char *raw_path, const uint8_t *raw_sha256, const char *output_dir, const char *basename,
                         const ImageOutputSpec *specs, size_t n_specs, ImageOutput **ret_outputs, size_t *ret_n);
 
 /* Compresses `src_path` (read sparse-aware: holes are fed as zeros without reading them) into the

@@ -6,7 +6,8 @@
 #include <stdbool.h>
 
 void interrupt_install(void);
-/* Remembers a temp path (file or directory) to remove if interrupted; the string is copied. */
+/* Remembers a temp path (file, or directory removed with rm -rf) to remove if interrupted; the
+ * string is copied. */
 void interrupt_register(const char *path);
 void interrupt_unregister(const char *path);
 /* Whether SIGINT/SIGTERM arrived while handlers were deferred (e.g. child processes running). */

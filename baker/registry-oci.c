@@ -24,7 +24,7 @@
 #include "http.h"
 #include "log.h"
 
-#define DEFAULT_CHUNK_SIZE (64ULL << 20)
+#define DEFAULT_CHUNK_SIZE (256ULL << 20) /* fewer, larger requests: chunking cost ~25% of throughput at 64 MiB */
 #define MANIFEST_ACCEPT                                                                                   \
         "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "   \
         "application/vnd.docker.distribution.manifest.v2+json, "                                         \

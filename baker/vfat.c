@@ -9,11 +9,12 @@
 #include "process.h"
 
 /* mtools reads ~/.mtoolsrc and /etc/mtools.conf, and asks about filesystem oddities; none of
- * that may change what baker writes. */
+ * that may change what baker writes. FAT times are local time: pin the zone to UTC, or the
+ * caller's TZ ends up in every timestamp. */
 static char **mtools_env(uint64_t epoch) {
         static char epoch_var[64];
         static char *env[] = { (char *) "MTOOLSRC=/dev/null", (char *) "MTOOLS_SKIP_CHECK=1",
-                               (char *) "MTOOLS_LOWER_CASE=0", epoch_var, NULL };
+                               (char *) "MTOOLS_LOWER_CASE=0", (char *) "TZ=UTC0", epoch_var, NULL };
         snprintf(epoch_var, sizeof epoch_var, "SOURCE_DATE_EPOCH=%" PRIu64, epoch);
         return env;
 }

@@ -62,9 +62,11 @@ pass "missing qemu and bad regex give clear errors"
 bpid=$!
 track_pid "$bpid"
 sleep 3
+qpid=$(pgrep -P "$bpid" -f qemu-system-x86_64 || true)
+[ -n "$qpid" ] || fail "no qemu started by baker test"
 kill -INT "$bpid"
 set +e; wait "$bpid"; rc=$?; set -e
 [ "$rc" = 130 ] || fail "interrupted test exited $rc, expected 130"
 sleep 0.5
-if pgrep -f "qemu-system-x86_64.*baker-boot" >/dev/null; then fail "qemu still running after SIGINT"; fi
+if kill -0 "$qpid" 2>/dev/null; then fail "qemu still running after SIGINT"; fi
 pass "SIGINT stops qemu and exits 130"

@@ -43,7 +43,8 @@ pass "$n broken templates give their golden errors"
 # The example template, with a stand-in for the rootfs tarball the README's command builds.
 mkdir -p "$SCRATCH/p/templates" "$SCRATCH/p/build/rootfs"
 cp -r "$BAKER_SOURCE_DIR/templates/." "$SCRATCH/p/templates/"
-echo "stand-in" >"$SCRATCH/p/build/rootfs/busybox-rootfs.tar.gz"
+cp -r "$BAKER_SOURCE_DIR/provisioners" "$SCRATCH/p/provisioners"
+echo "stand-in" >"$SCRATCH/p/build/rootfs/tiny-rootfs.tar"
 ex=$SCRATCH/p/templates/example.yaml
 expect_exit 0 "$BAKER" validate "$ex"
 expect_exit 0 "$BAKER" validate --json "$ex"
@@ -53,7 +54,7 @@ grep -q 'run provisioners/hello.sh' "$SCRATCH/out" || fail "plan: missing step"
 grep -q '^bake key: sha256:' "$SCRATCH/out" || fail "plan: no bake key"
 "$BAKER" plan --json "$ex" >"$SCRATCH/plan1.json"
 # the plan is stable, and changing a script changes its key and the later ones only
-echo "# changed" >>"$SCRATCH/p/templates/provisioners/hello.sh"
+echo "# changed" >>"$SCRATCH/p/provisioners/hello.sh"
 "$BAKER" plan --json "$ex" >"$SCRATCH/plan2.json"
 python3 - "$SCRATCH/plan1.json" "$SCRATCH/plan2.json" <<'PY' || fail "plan keys"
 import json, sys
