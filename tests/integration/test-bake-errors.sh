@@ -131,11 +131,12 @@ bpid=$!
 track_pid $bpid
 for _ in $(seq 600); do grep -q '\] sleeping$' "$W/slow.log" && break; sleep 0.2; done
 grep -q '\] sleeping$' "$W/slow.log" || { cat "$W/slow.log"; fail "the slow step never started"; }
-# The bake's work dir, from the command line of its qemu (a child of baker's).
+# The bake's work dir (held open by baker, and holding qemu's scratch disk).
 qpid=$(pgrep -P $bpid | while read -r c; do grep -q qemu "/proc/$c/cmdline" 2>/dev/null && echo "$c"; done | head -1 || true)
 [ -n "$qpid" ] || fail "no qemu child of the bake found"
-WORK=$(tr '\0' '\n' < "/proc/$qpid/cmdline" | grep -o '/var/tmp/baker-bake-[A-Za-z0-9]*' | head -1 || true)
-[ -n "$WORK" ] && [ -d "$WORK" ] || fail "the bake's work dir was not found in qemu's command line"
+WORK=$( { ls -l "/proc/$bpid/fd"; tr '\0' '\n' < "/proc/$qpid/cmdline"; } 2>/dev/null |
+        grep -oE '/var/tmp/baker-(bake|work)-[A-Za-z0-9]+' | head -1 || true)
+[ -n "$WORK" ] && [ -d "$WORK" ] || fail "the bake's work dir was not found"
 kill -INT $bpid
 set +e; wait $bpid; rc=$?; set -e
 [ $rc = 130 ] || { cat "$W/slow.log"; fail "interrupted bake exited $rc, expected 130"; }
