@@ -1,6 +1,7 @@
 #include "assemble.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sys/stat.h>
 
 #include "bootloader.h"
@@ -211,10 +212,22 @@ static int write_vfat(const Assembly *a, size_t i, const Tree *tree, int64_t epo
                         v->size = e->size;
                 }
         }
+        /* Say by how much the files overflow before mcopy says only "Disk full". */
+        uint64_t need = 0;
+        for (size_t k = 0; k < n; k++)
+                need += (entries[k].size + 4095) & ~UINT64_C(4095);
+        if (need > part->size) {
+                log_error("partition '%s' (%s): the files need %" PRIu64 " bytes but the partition is %" PRIu64
+                          " bytes (%" PRIu64 " bytes short, FAT overhead not counted)",
+                          p->label, p->mount, need, part->size, need - part->size);
+                r = -ENOSPC;
+                goto done;
+        }
         VfatOptions vo = { .label = p->label, .volume_id = a->fs[i].vfat_id, .epoch = (uint64_t) epoch };
         r = vfat_write(raw, part->offset, part->size, &vo, entries, n);
         if (r < 0)
-                log_error("partition '%s': failed to write the FAT filesystem", p->label);
+                log_error("partition '%s' (%s): failed to write the FAT filesystem (%" PRIu64 " bytes of files, "
+                          "partition %" PRIu64 " bytes)", p->label, p->mount ? p->mount : "unmounted", need, part->size);
 done:
         for (size_t k = 0; k < n; k++) {
                 free((char *) entries[k].path);
