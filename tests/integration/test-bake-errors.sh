@@ -109,6 +109,10 @@ tmpl truncated "$(file_input truncated.tar.gz)" ""
 bad truncated 4 "truncated\.tar\.gz" "usr/bin/busybox|truncated|unexpected end"
 tmpl toobig "$(file_input big.tar)" "" 40MiB
 bad toobig 4 "partition 'root'" "[0-9]+ bytes short"
+sed -e 's|^  partitions:$|&\n    - { label: esp, type: esp, size: 33MiB, fs: vfat, mount: /boot/efi }|' \
+    -e 's|^  - unpack: rootfs$|  - { unpack: rootfs, to: /boot/efi }|' "$W/toobig.yaml" > "$W/toobigfat.yaml"
+sed -i 's|size: 40MiB|size: 128MiB|' "$W/toobigfat.yaml"
+bad toobigfat 4 "partition 'esp' \(/boot/efi\)" "[0-9]+ bytes short"
 tmpl unreachable "url: \"http://127.0.0.1:$DEAD_PORT/good.tar.gz\", sha256: \"$(sha "$W/good.tar.gz")\"" ""
 bad unreachable 3 "http://127\.0\.0\.1:$DEAD_PORT/good\.tar\.gz" "[Cc]onnect|refused"
 tmpl notfound "url: \"http://127.0.0.1:$PORT/status/404/good.tar.gz\", sha256: \"$(sha "$W/good.tar.gz")\"" ""
