@@ -1,11 +1,13 @@
 #include "assemble.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sys/stat.h>
 
 #include "bootloader.h"
 #include "digest.h"
 #include "ext4.h"
+#include "guest.h"
 #include "log.h"
 #include "vfat.h"
 
@@ -210,10 +212,22 @@ static int write_vfat(const Assembly *a, size_t i, const Tree *tree, int64_t epo
                         v->size = e->size;
                 }
         }
+        /* Say by how much the files overflow before mcopy says only "Disk full". */
+        uint64_t need = 0;
+        for (size_t k = 0; k < n; k++)
+                need += (entries[k].size + 4095) & ~UINT64_C(4095);
+        if (need > part->size) {
+                log_error("partition '%s' (%s): the files need %" PRIu64 " bytes but the partition is %" PRIu64
+                          " bytes (%" PRIu64 " bytes short, FAT overhead not counted)",
+                          p->label, p->mount, need, part->size, need - part->size);
+                r = -ENOSPC;
+                goto done;
+        }
         VfatOptions vo = { .label = p->label, .volume_id = a->fs[i].vfat_id, .epoch = (uint64_t) epoch };
         r = vfat_write(raw, part->offset, part->size, &vo, entries, n);
         if (r < 0)
-                log_error("partition '%s': failed to write the FAT filesystem", p->label);
+                log_error("partition '%s' (%s): failed to write the FAT filesystem (%" PRIu64 " bytes of files, "
+                          "partition %" PRIu64 " bytes)", p->label, p->mount ? p->mount : "unmounted", need, part->size);
 done:
         for (size_t k = 0; k < n; k++) {
                 free((char *) entries[k].path);
@@ -306,6 +320,53 @@ static int install_bootloader(const Assembly *a, const TemplateStep *s, const Tr
         return 0;
 }
 
+/* xfs has no offline writer: one appliance launch makes every xfs partition (mkfs with the derived
+ * UUID) and extracts its share of the tree into it. mkfs.xfs and the kernel's allocator are not
+ * deterministic, so images with xfs partitions are not byte-reproducible. */
+static int write_xfs(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw) {
+        const TemplateDisk *d = &a->template->disk;
+        _cleanup_free_ char *tar = xstrdup("/var/tmp/baker-xfs-XXXXXX");
+        _cleanup_close_ int fd = mkostemp(tar, O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(-errno, "failed to create a temporary file in /var/tmp: %m");
+        _cleanup_unlink_ char *unlink_tar = xstrdup(tar);
+        log_info("launching the appliance to write xfs");
+        _cleanup_(guest_closep) GuestSession *s = NULL;
+        int r = guest_open(raw, &(GuestOptions) {}, &s);
+        if (r < 0)
+                return log_error_errno(r, "failed to launch the appliance to write xfs");
+        for (size_t i = 0; i < d->n_partitions; i++) {
+                const TemplatePartition *p = d->partitions + i;
+                if (p->fs != FS_XFS)
+                        continue;
+                _cleanup_free_ char *dev = guest_device(s, 0, (unsigned) i + 1);
+                if (!dev)
+                        return log_error_errno(-ENODEV, "partition '%s': no device in the appliance", p->label);
+                _cleanup_free_ char *label = xasprintf("%.12s", p->label); /* xfs labels hold 12 bytes */
+                r = guest_mkfs(s, "xfs", dev, label, a->fs[i].uuid);
+                if (r < 0)
+                        return log_error_errno(r, "partition '%s': mkfs.xfs failed", p->label);
+                if (!p->mount)
+                        continue;
+                char **ex = excludes_below(d, p->mount);
+                r = tree_write_subtree(tree, streq(p->mount, "/") ? "" : p->mount + 1, (const char *const *) ex, tar, epoch);
+                strv_free(ex);
+                if (r >= 0)
+                        r = guest_mount(s, dev, "/");
+                if (r >= 0)
+                        r = guest_tar_in(s, tar, "/");
+                if (r >= 0)
+                        r = guest_umount_all(s);
+                if (r < 0)
+                        return log_error_errno(r, "partition '%s' (%s): failed to write xfs: %m", p->label, p->mount);
+                log_info("partition '%s' (%s): xfs written through the appliance", p->label, p->mount);
+        }
+        r = guest_shutdown(s);
+        if (r < 0)
+                return log_error_errno(r, "failed to finish writing xfs: %m");
+        return 0;
+}
+
 int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw) {
         const Template *t = a->template;
         const TemplateDisk *d = &t->disk;
@@ -318,6 +379,7 @@ int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const cha
         if (close(TAKE_FD(fd)) < 0)
                 return log_error_errno(-errno, "failed to write '%s': %m", raw);
 
+        size_t n_xfs = 0;
         for (size_t i = 0; i < d->n_partitions; i++) {
                 const TemplatePartition *p = d->partitions + i;
                 const Partition *part = a->layout->partitions + i;
@@ -351,13 +413,17 @@ int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const cha
                                 return r;
                         break;
                 case FS_XFS:
-                        return template_error_at(t, p->fs_pos,
-                                                 "partition '%s': xfs is not written by this version of baker; use ext4",
-                                                 p->label);
+                        n_xfs++;
+                        break;
                 case FS_NONE:
                 default:
                         break;
                 }
+        }
+        if (n_xfs > 0) {
+                r = write_xfs(a, tree, epoch, raw);
+                if (r < 0)
+                        return r;
         }
         for (size_t i = 0; i < t->n_steps; i++)
                 if (t->steps[i].kind == STEP_BOOTLOADER) {

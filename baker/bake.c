@@ -226,12 +226,39 @@ static int apply_offline(Bake *b, const PlanStep *ps, Tree *t, int64_t epoch) {
         switch (s->kind) {
         case STEP_UNPACK:
                 r = tree_add_archive(t, input_path(b, s->input), s->to ? s->to : "/");
-                if (r < 0)
-                        return template_error_at(b->t, s->input_pos, "failed to unpack input '%s'", s->input);
+                if (r < 0) {
+                        /* the archive error above names the cache blob: say which file that is */
+                        const char *loc = "";
+                        for (size_t i = 0; i < b->t->n_inputs; i++)
+                                if (streq(b->t->inputs[i].name, s->input))
+                                        loc = b->t->inputs[i].location;
+                        return template_error_at(b->t, s->input_pos, "failed to unpack input '%s' ('%s')", s->input, loc);
+                }
                 return 0;
         case STEP_COPY:
                 parse_owner(s, &uid, &gid);
-                r = tree_add_host_path(t, input_path(b, s->input), s->to ? s->to : "/", (int) uid, (int) gid);
+                const TemplateInput *in = NULL;
+                for (size_t i = 0; i < b->t->n_inputs; i++)
+                        if (streq(b->t->inputs[i].name, s->input))
+                                in = b->t->inputs + i;
+                if (in && in->kind != INPUT_PATH) {
+                        /* A url/file input is a read-only blob named by its digest in the cache: name
+                         * it after the input's location and give it a mode of its own. */
+                        const char *to = s->to ? s->to : "/";
+                        const TreeEntry *de = tree_lookup(t, to);
+                        _cleanup_free_ char *loc = xstrdup(in->location);
+                        char *q = strchr(loc, '?');
+                        if (q)
+                                *q = 0;
+                        const char *base = strrchr(loc, '/') ? strrchr(loc, '/') + 1 : loc;
+                        _cleanup_free_ char *dest = de && de->type == TREE_DIR ? path_join(to, base) : xstrdup(to);
+                        struct stat st;
+                        bool exec = in->kind == INPUT_FILE && stat(in->resolved_path, &st) >= 0 && (st.st_mode & S_IXUSR);
+                        r = tree_add_host_path(t, input_path(b, s->input), dest, (int) uid, (int) gid);
+                        if (r >= 0)
+                                r = tree_set_mode(t, dest, exec ? 0755 : 0644);
+                } else
+                        r = tree_add_host_path(t, input_path(b, s->input), s->to ? s->to : "/", (int) uid, (int) gid);
                 if (r < 0)
                         return template_error_at(b->t, s->input_pos, "failed to copy input '%s'", s->input);
                 return 0;

@@ -423,7 +423,8 @@ static char *make_wrapper(GuestSession *s, const char *base, bool shebang, const
                             "        printf '%sL%%s\\n' \"$l\" >&3\n"
                             "done\n"
                             "printf '%sE\\n' >&3\n"
-                            "cat \"$b.status\"\n",
+                            /* builtins only: the image may have nothing but a shell */
+                            "read -r st <\"$b.status\"; echo \"$st\"\n",
                             base, assign, cmd, appliance_env, assign, cmd, s->marker, s->marker);
         free(assign);
         return w;
@@ -470,12 +471,20 @@ int guest_run(GuestSession *s, const char *step_name, const char *script_text, c
                 log_error("step '%s': the image has no '/bin/sh' to run the script with", step_name);
                 return -ENOENT;
         }
-        r = guestfs_is_dir_opts(s->g, "/tmp", GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1);
-        if (r < 0)
-                return guest_fail(s, "step '%s': failed to look at '/tmp' in the image", step_name);
-        bool made_tmp = r == 0;
-        if (made_tmp && (guestfs_mkdir(s->g, "/tmp") < 0 || guestfs_chmod(s->g, 01777, "/tmp") < 0))
-                return guest_fail(s, "step '%s': failed to create '/tmp' in the image", step_name);
+        /* The chroot needs /dev, /proc and /sys to mount on (the wrapper uses /dev/null) and /tmp
+         * for the script: make what the image lacks, and remove it again afterwards. */
+        static const char *const needed[] = { "/tmp", "/dev", "/proc", "/sys" };
+        bool made[ELEMENTSOF(needed)] = {};
+        for (size_t k = 0; k < ELEMENTSOF(needed); k++) {
+                r = guestfs_is_dir_opts(s->g, needed[k], GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1);
+                if (r < 0)
+                        return guest_fail(s, "step '%s': failed to look at '%s' in the image", step_name, needed[k]);
+                if (r > 0)
+                        continue;
+                if (guestfs_mkdir(s->g, needed[k]) < 0 || guestfs_chmod(s->g, k == 0 ? 01777 : 0755, needed[k]) < 0)
+                        return guest_fail(s, "step '%s': failed to create '%s' in the image", step_name, needed[k]);
+                made[k] = true;
+        }
 
         unsigned n = ++s->n_runs;
         _cleanup_free_ char *base = xasprintf("/tmp/.baker-step-%u", n);
@@ -551,8 +560,9 @@ finish:
         (void) guest_rm_f(s, wrapper);
         (void) guest_rm_f(s, logf);
         (void) guest_rm_f(s, status);
-        if (made_tmp && guestfs_rmdir(s->g, "/tmp") < 0)
-                log_debug("failed to remove the '/tmp' baker made: %s", last_error(s));
+        for (size_t k = 0; k < ELEMENTSOF(needed); k++)
+                if (made[k] && guestfs_rmdir(s->g, needed[k]) < 0)
+                        log_debug("failed to remove the '%s' baker made: %s", needed[k], last_error(s));
         return r;
 }
 

@@ -680,6 +680,20 @@ int tree_remove(Tree *t, const char *path, bool recursive) {
         return 0;
 }
 
+int tree_set_mode(Tree *t, const char *path, uint32_t mode) {
+        _cleanup_free_ char *p = NULL;
+        int r = path_normalize(path, true, &p);
+        if (r < 0)
+                return r;
+        Entry *e = hash_find(t, p);
+        if (e && e->pub.type == TREE_HARDLINK)
+                e = hash_find(t, e->link);
+        if (!e)
+                return -ENOENT;
+        e->pub.mode = mode & 07777;
+        return 0;
+}
+
 int tree_truncate(Tree *t, const char *path) {
         _cleanup_free_ char *p = NULL;
         int r = path_normalize(path, true, &p);
@@ -1011,6 +1025,9 @@ int tree_add_archive(Tree *t, const char *archive_path, const char *dest_dir) {
                 }
                 if (r == ARCHIVE_WARN)
                         log_debug("archive '%s': %s", archive_path, archive_error_string(a));
+                if (!archive_entry_pathname(ae)) /* a garbled header: say where the damage starts */
+                        return log_error_errno(-EBADMSG, "archive '%s' is corrupt after entry '%s': an entry has no name",
+                                               archive_path, last ?: "(none)");
                 Entry *e = NULL;
                 r = entry_from_archive(t, a, ae, archive_path, dest, &e);
                 if (r < 0)
@@ -1193,7 +1210,21 @@ static int write_entry(const Tree *t, int fd, const Entry *e, int64_t epoch) {
         return r;
 }
 
-int tree_write(const Tree *t, const char *out_tar, int64_t epoch) {
+/* Whether path is below prefix ("" = everything); *ret_rel is what follows "prefix/" ("" for prefix). */
+static bool below(const char *path, const char *prefix, const char **ret_rel) {
+        size_t l = strlen(prefix);
+        if (l == 0) {
+                *ret_rel = path;
+                return true;
+        }
+        if (strncmp(path, prefix, l) != 0 || (path[l] != '/' && path[l] != 0))
+                return false;
+        *ret_rel = path[l] == '/' ? path + l + 1 : path + l;
+        return true;
+}
+
+static int write_tar(const Tree *t, const char *prefix, const char *const *excludes, const char *out_tar,
+                     int64_t epoch) {
         tree_sort((Tree *) t);
         _cleanup_unlink_ char *tmp = tmp_sibling(out_tar);
         _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
@@ -1202,7 +1233,30 @@ int tree_write(const Tree *t, const char *out_tar, int64_t epoch) {
                 return log_error_errno(-errno, "cannot create '%s': %m", out_tar);
         }
         for (size_t i = 0; i < t->n_entries; i++) {
-                int r = write_entry(t, fd, t->entries[i], epoch);
+                const Entry *e = t->entries[i];
+                Entry moved;
+                if (prefix[0] || excludes) {
+                        const char *rel, *sub, *lrel = NULL;
+                        if (!below(e->pub.path, prefix, &rel))
+                                continue;
+                        bool skip = false;
+                        /* other filesystems' mount points stay, as empty directories */
+                        for (const char *const *x = excludes; x && *x && !skip; x++)
+                                skip = below(rel, *x, &sub) && sub[0];
+                        if (skip)
+                                continue;
+                        if (e->pub.type == TREE_HARDLINK && !below(e->pub.link_target, prefix, &lrel)) {
+                                log_warning("not writing hardlink '/%s': its target '/%s' is on another filesystem",
+                                            e->pub.path, e->pub.link_target);
+                                continue;
+                        }
+                        moved = *e;
+                        moved.pub.path = rel;
+                        if (lrel)
+                                moved.pub.link_target = lrel;
+                        e = &moved;
+                }
+                int r = write_entry(t, fd, e, epoch);
                 if (r < 0)
                         return log_error_errno(r, "cannot write '%s' (entry '%s'): %m", out_tar, t->entries[i]->path);
         }
@@ -1214,6 +1268,15 @@ int tree_write(const Tree *t, const char *out_tar, int64_t epoch) {
                 return log_error_errno(-errno, "cannot rename into '%s': %m", out_tar);
         free(TAKE_PTR(tmp));
         return 0;
+}
+
+int tree_write(const Tree *t, const char *out_tar, int64_t epoch) {
+        return write_tar(t, "", NULL, out_tar, epoch);
+}
+
+int tree_write_subtree(const Tree *t, const char *prefix, const char *const *excludes, const char *out_tar,
+                       int64_t epoch) {
+        return write_tar(t, prefix, excludes, out_tar, epoch);
 }
 
 /* ---- the normalised tar: indexing in place ---- */

@@ -78,6 +78,8 @@ int tree_set_xattr(Tree *t, const char *path, const char *name, const void *valu
  * non-empty directory without recursive. Removing the target of hardlinks keeps the data reachable
  * through the remaining links. */
 int tree_remove(Tree *t, const char *path, bool recursive);
+/* Replaces the permission bits (07777) of an entry (of a hardlink's target). */
+int tree_set_mode(Tree *t, const char *path, uint32_t mode);
 /* Empties a regular file (keeps its metadata). */
 int tree_truncate(Tree *t, const char *path);
 
@@ -96,5 +98,10 @@ uint64_t tree_data_bytes(const Tree *t, const char *prefix);
 /* Writes the normalised tar (sorted paths, numeric owners, mtimes clamped to epoch, xattrs as
  * SCHILY.xattr pax records, hardlinks as hardlinks) atomically (temporary name, then rename). */
 int tree_write(const Tree *t, const char *out_tar, int64_t epoch);
+/* The same for the part of the tree below prefix ("usr/local"; "" = all), with paths relative to it
+ * (prefix itself becomes "./"), leaving out what is below excludes (relative to prefix; the
+ * directories themselves stay): one filesystem's share of the tree. */
+int tree_write_subtree(const Tree *t, const char *prefix, const char *const *excludes, const char *out_tar,
+                       int64_t epoch);
 /* Clamps every mtime newer than epoch to epoch. */
 int tree_clamp_times(Tree *t, int64_t epoch);
