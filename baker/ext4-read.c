@@ -193,6 +193,26 @@ static int read_xattrs(Reader *rd, ext2_ino_t ino, const char *path, bool is_dir
         return 0;
 }
 
+/* libarchive reads tar's SCHILY.acl.access as the mode's bits: user:: -> owner, group:: -> group (not
+ * the mask, which the kernel shows there), other:: -> other. tar-out + tree_load give that mode, so
+ * the read-back gives it too. */
+static void acl_apply_mode(const XattrSet *xs, uint32_t *mode) {
+        for (size_t i = 0; i < xs->n; i++) {
+                if (!streq(xs->v[i].name, "system.posix_acl_access"))
+                        continue;
+                const uint8_t *v = xs->v[i].value;
+                for (size_t off = 4; off + 8 <= xs->v[i].size; off += 8) {
+                        uint16_t tag = get_le16(v + off), perm = get_le16(v + off + 2) & 7;
+                        if (tag == ACL_TAG_USER_OBJ)
+                                *mode = (*mode & ~0700u) | (uint32_t) perm << 6;
+                        else if (tag == ACL_TAG_GROUP_OBJ)
+                                *mode = (*mode & ~0070u) | (uint32_t) perm << 3;
+                        else if (tag == ACL_TAG_OTHER)
+                                *mode = (*mode & ~0007u) | perm;
+                }
+        }
+}
+
 /* ---- file data ---- */
 
 typedef struct FileSource {
@@ -318,6 +338,7 @@ static int add_inode(Reader *rd, ext2_ino_t ino, const char *path, bool *ret_is_
                 return r;
         e.xattrs = xs.v;
         e.n_xattrs = xs.n;
+        acl_apply_mode(&xs, &e.mode);
 
         if (e.type != TREE_REG || e.size == 0)
                 return tree_add_entry(rd->tree, &e, NULL, NULL);
