@@ -213,7 +213,6 @@ static int guest_read_back(Bake *b, int64_t epoch) {
         if (r < 0)
                 return log_error_errno(r, "failed to read the tree back from the appliance's disk: %m");
         tree_clamp_times(n, epoch);
-        (void) tree_remove(n, "lost+found", true);
         tree_free(b->tree);
         b->tree = n;
         guest_stop(b);

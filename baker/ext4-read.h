@@ -9,5 +9,6 @@
 #include "tree.h"
 
 /* The filesystem at byte offset of image_path, which must be clean (unmounted, journal empty):
- * -EUCLEAN (logged) when it still needs journal recovery. lost+found is read like any directory. */
+ * -EUCLEAN (logged) when it still needs journal recovery. The root's lost+found is left out (mkfs' own,
+ * not the image's). */
 int ext4_read_tree(const char *image_path, uint64_t offset, Tree **ret);
