@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "events.h"
 #include "ext4.h"
+#include "ext4-read.h"
 #include "fetch.h"
 #include "guest.h"
 #include "image.h"
@@ -199,6 +200,26 @@ static int guest_pull_tree(Bake *b, int64_t epoch) {
         return 0;
 }
 
+/* After the last run step: stop the appliance (its unmount leaves the scratch disk clean, journal
+ * empty) and read the tree straight from the disk, far faster than a tar-out through the appliance.
+ * Gives the same Tree as guest_pull_tree() (tests/unit/test-ext4-read.c compares the two). */
+static int guest_read_back(Bake *b, int64_t epoch) {
+        double t0 = now_seconds();
+        int r = guest_shutdown(b->guest);
+        if (r < 0)
+                return r;
+        Tree *n = NULL;
+        r = ext4_read_tree(b->guest_disk, 0, &n);
+        if (r < 0)
+                return log_error_errno(r, "failed to read the tree back from the appliance's disk: %m");
+        tree_clamp_times(n, epoch);
+        tree_free(b->tree);
+        b->tree = n;
+        guest_stop(b);
+        log_debug("shutdown and read-back of the appliance's disk took %.1f s", now_seconds() - t0);
+        return 0;
+}
+
 /* An offline step while the appliance is up: apply it to a delta tree and copy that in too. */
 static int guest_push_delta(Bake *b, Tree *delta) {
         _cleanup_free_ char *tar = xasprintf("%s/delta-%u.tar", b->work_dir, b->tar_outs++);
@@ -363,12 +384,9 @@ static int execute_step(Bake *b, size_t i) {
                 r = run_script(b, ps, epoch);
                 if (r < 0)
                         return r;
-                r = guest_pull_tree(b, epoch);
-                if (r < 0)
-                        return r;
                 if (!plan_has_run_after(b->plan, i + 1))
-                        guest_stop(b);
-                return 0;
+                        return guest_read_back(b, epoch);
+                return guest_pull_tree(b, epoch);
         case STEP_SYSPREP: {
                 /* Removes files: the appliance's copy would be stale, so a later run step relaunches. */
                 guest_stop(b);

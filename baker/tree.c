@@ -647,6 +647,65 @@ int tree_add_symlink(Tree *t, const char *path, const char *target, uint32_t uid
         return put_logged(t, e, "cannot add symlink ");
 }
 
+int tree_add_entry(Tree *t, const TreeEntry *pe, TreeDataFn data, void *userdata) {
+        _cleanup_free_ char *p = NULL;
+        int r = normalize_arg(pe->path, &p);
+        if (r < 0)
+                return r;
+        if (pe->type >= _TREE_TYPE_MAX)
+                return -EINVAL;
+        _cleanup_(entry_freep) Entry *e = entry_new(p, pe->type, pe->mode);
+        e->pub.uid = pe->uid;
+        e->pub.gid = pe->gid;
+        e->pub.mtime_sec = pe->mtime_sec;
+        e->pub.mtime_nsec = pe->mtime_nsec;
+        if (pe->type == TREE_CHR || pe->type == TREE_BLK)
+                e->pub.rdev = pe->rdev;
+        if (pe->type == TREE_SYMLINK || pe->type == TREE_HARDLINK) {
+                if (!pe->link_target)
+                        return -EINVAL;
+                if (pe->type == TREE_HARDLINK) {
+                        _cleanup_free_ char *hl = NULL;
+                        r = normalize_arg(pe->link_target, &hl);
+                        if (r < 0)
+                                return r;
+                        entry_set_link(e, hl);
+                } else {
+                        entry_set_link(e, pe->link_target);
+                        e->pub.size = strlen(pe->link_target);
+                }
+        }
+        for (size_t i = 0; i < pe->n_xattrs; i++)
+                entry_set_xattr(e, pe->xattrs[i].name, pe->xattrs[i].value, pe->xattrs[i].size);
+        if (pe->type == TREE_REG && pe->size > 0) {
+                int fd = spill_fd(t);
+                if (fd < 0)
+                        return fd;
+                uint64_t base = t->spill_end, done = 0;
+                _cleanup_free_ char *buf = data ? xmalloc(1 << 20) : NULL;
+                while (data && done < pe->size) {
+                        ssize_t n = data(userdata, done, buf, (size_t) MIN(pe->size - done, (uint64_t) 1 << 20));
+                        if (n < 0)
+                                return (int) n;
+                        if (n == 0)
+                                return log_error_errno(-EIO, "cannot add file '%s': data ends at %" PRIu64 " of %" PRIu64 " bytes",
+                                                       pe->path, done, pe->size);
+                        r = pwrite_all(fd, buf, (size_t) n, base + done);
+                        if (r < 0)
+                                return log_error_errno(r, "failed to write the spill file: %m");
+                        done += (uint64_t) n;
+                }
+                /* Without data the file reads as zeros: the spill file's hole past its end. */
+                e->pub.size = pe->size;
+                e->backing = t->spill;
+                e->data_offset = base;
+                t->spill_end = base + pe->size;
+                if (!data && ftruncate(fd, (off_t) t->spill_end) < 0)
+                        return log_error_errno(-errno, "failed to extend the spill file: %m");
+        }
+        return put_logged(t, TAKE_PTR(e), "cannot add ");
+}
+
 int tree_set_xattr(Tree *t, const char *path, const char *name, const void *value, size_t size) {
         _cleanup_free_ char *p = NULL;
         int r = normalize_arg(path, &p);

@@ -71,6 +71,15 @@ int tree_add_file(Tree *t, const char *path, const void *data, size_t size, uint
 int tree_add_dir(Tree *t, const char *path, uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime);
 int tree_add_symlink(Tree *t, const char *path, const char *target, uint32_t uid, uint32_t gid,
                      int64_t mtime);
+/* Supplies a regular file's data for tree_add_entry(): up to size bytes at offset; returns the bytes given
+ * (> 0; 0 only past the end) or -errno (already logged). */
+typedef ssize_t (*TreeDataFn)(void *userdata, uint64_t offset, void *buf, size_t size);
+/* Adds an entry with every field of e as given: path, type, mode, owners, mtime (with nanoseconds),
+ * rdev, link_target (a symlink's text, or for TREE_HARDLINK the path of a regular file already in the
+ * tree) and xattrs. A regular file's e->size bytes are pulled from data in chunks into the spill file,
+ * never held in memory (data NULL: zeros). Parents are created as for tree_add_file; the root ("")
+ * takes e's metadata. */
+int tree_add_entry(Tree *t, const TreeEntry *e, TreeDataFn data, void *userdata);
 /* Replaces the xattr (value NULL: removes it) of an entry. */
 int tree_set_xattr(Tree *t, const char *path, const char *name, const void *value, size_t size);
 
