@@ -255,7 +255,7 @@ static int write_swap(const Assembly *a, size_t i, const char *raw) {
 
 /* Copies a tree file out to a host temp file (kernel, initrd for the bootloader). */
 static int extract(const Tree *tree, const TreeEntry *e, char **ret_path) {
-        _cleanup_free_ char *path = xstrdup("/var/tmp/baker-boot-XXXXXX");
+        _cleanup_free_ char *path = tmp_template("baker-boot");
         _cleanup_close_ int fd = mkostemp(path, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -325,10 +325,10 @@ static int install_bootloader(const Assembly *a, const TemplateStep *s, const Tr
  * deterministic, so images with xfs partitions are not byte-reproducible. */
 static int write_xfs(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw) {
         const TemplateDisk *d = &a->template->disk;
-        _cleanup_free_ char *tar = xstrdup("/var/tmp/baker-xfs-XXXXXX");
+        _cleanup_free_ char *tar = tmp_template("baker-xfs");
         _cleanup_close_ int fd = mkostemp(tar, O_CLOEXEC);
         if (fd < 0)
-                return log_error_errno(-errno, "failed to create a temporary file in /var/tmp: %m");
+                return log_error_errno(-errno, "failed to create a temporary file in '%s': %m", tmp_dir());
         _cleanup_unlink_ char *unlink_tar = xstrdup(tar);
         log_info("launching the appliance to write xfs");
         _cleanup_(guest_closep) GuestSession *s = NULL;

@@ -28,8 +28,7 @@
 #define STEP_STATE_FILE "tree.tar"
 #define STEP_NS "steps"
 #define BAKE_NS "bakes"
-#define WORK_PARENT "/var/tmp"
-#define WORK_PREFIX "baker-work-"
+#define WORK_PREFIX "baker-work"
 
 /* Everything one bake holds while it runs. */
 typedef struct Bake {
@@ -695,15 +694,15 @@ static bool outputs_current(const char *output_dir, const char *manifest_path, c
  * bakes hold an flock on theirs; one nobody holds and untouched for a minute (the grace covers a
  * bake between mkdtemp and flock) is debris. */
 static void remove_abandoned_work_dirs(void) {
-        DIR *d = opendir(WORK_PARENT);
+        DIR *d = opendir(tmp_dir());
         if (!d)
                 return;
         time_t now = time(NULL);
         struct dirent *de;
         while ((de = readdir(d))) {
-                if (!startswith(de->d_name, WORK_PREFIX))
+                if (!startswith(de->d_name, WORK_PREFIX "-"))
                         continue;
-                _cleanup_free_ char *p = path_join(WORK_PARENT, de->d_name);
+                _cleanup_free_ char *p = path_join(tmp_dir(), de->d_name);
                 _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 struct stat st;
                 if (fd < 0 || fstat(fd, &st) < 0 || now - st.st_mtime < 60 || flock(fd, LOCK_EX | LOCK_NB) < 0)
@@ -716,7 +715,7 @@ static void remove_abandoned_work_dirs(void) {
 
 static int make_work_dir(Bake *b) {
         remove_abandoned_work_dirs();
-        _cleanup_free_ char *dir = xstrdup(WORK_PARENT "/" WORK_PREFIX "XXXXXX");
+        _cleanup_free_ char *dir = tmp_template(WORK_PREFIX);
         if (!mkdtemp(dir))
                 return log_error_errno(-errno, "failed to create a work directory: %m");
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -917,7 +916,7 @@ Outcome bake_fresh(const BakeOptions *o, BakeResult *ret) {
         Bake b = { .opts = o, .work_fd = -1 };
         *ret = (BakeResult) {};
         interrupt_install();
-        b.fresh_cache = xstrdup("/var/tmp/baker-verify-cache-XXXXXX");
+        b.fresh_cache = tmp_template("baker-verify-cache");
         if (!mkdtemp(b.fresh_cache)) {
                 log_error_errno(-errno, "failed to create a private cache: %m");
                 b.fresh_cache = mfree(b.fresh_cache);

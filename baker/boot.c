@@ -357,7 +357,7 @@ int boot_run(const BootOptions *o, BootResult *ret) {
         if (r < 0)
                 return r;
 
-        _cleanup_(rm_rfp) char *dir = xasprintf("%s/baker-boot-XXXXXX", getenv("TMPDIR") ?: "/tmp");
+        _cleanup_(rm_rfp) char *dir = tmp_template("baker-boot");
         if (!mkdtemp(dir)) {
                 r = log_error_errno(-errno, "failed to create a temporary directory: %m");
                 free(TAKE_PTR(dir));

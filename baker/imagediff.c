@@ -845,8 +845,8 @@ static void diff_vfat(Ctx *c, unsigned part, const char *where, const FsInfo *ia
                 snprintf(sb, sizeof sb, "%u", ib->fat_bits);
                 add_field(c, IMAGE_DIFF_SUPERBLOCK, part, where, "vfat", "fat_bits", sa, sb);
         }
-        const char *tmp = getenv("TMPDIR") ?: "/var/tmp";
-        _cleanup_free_ char *top = path_join(tmp, "baker-diff-XXXXXX");
+        const char *tmp = tmp_dir();
+        _cleanup_free_ char *top = tmp_template("baker-diff");
         if (!mkdtemp(top)) {
                 log_warning("cannot make a temporary directory in '%s': %m", tmp);
                 return;

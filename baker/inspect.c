@@ -34,8 +34,8 @@ static bool is_qcow2(int fd) {
 
 /* The canonical raw bytes of a qcow2: a sparse temporary raw beside the system's temp files. */
 static int qcow2_to_raw(const char *path, char **ret_tmp) {
-        const char *tmpdir = getenv("TMPDIR") ?: "/var/tmp";
-        _cleanup_free_ char *tmp = path_join(tmpdir, "baker-inspect-XXXXXX");
+        const char *tmpdir = tmp_dir();
+        _cleanup_free_ char *tmp = tmp_template("baker-inspect");
         int fd = mkstemp(tmp);
         if (fd < 0)
                 return log_error_errno(-errno, "cannot create a temporary file in '%s': %m", tmpdir);

@@ -82,6 +82,15 @@ int read_full_file(const char *path, char **ret_data, size_t *ret_size) {
         return 0;
 }
 
+const char *tmp_dir(void) {
+        const char *e = getenv("TMPDIR");
+        return e && *e == '/' ? e : "/var/tmp";
+}
+
+char *tmp_template(const char *name) {
+        return xasprintf("%s/%s-XXXXXX", tmp_dir(), name);
+}
+
 char *tmp_sibling(const char *path) {
         const char *slash = strrchr(path, '/');
         if (!slash)

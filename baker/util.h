@@ -108,5 +108,10 @@ int write_file_atomic(const char *path, const void *data, size_t size, unsigned 
 int mkdir_p(const char *path, unsigned mode);
 int rm_rf(const char *path);
 char *path_join(const char *a, const char *b);
+/* Where scratch files go: $TMPDIR, else /var/tmp (scratch disks are large; /tmp is often a small
+ * tmpfs). */
+const char *tmp_dir(void);
+/* "TMPDIR/NAME-XXXXXX", ready for mkostemp() or mkdtemp(). */
+char *tmp_template(const char *name);
 /* A unique temporary sibling of path ("DIR/.NAME.tmp-XXXXXX" pattern), for write-then-rename. */
 char *tmp_sibling(const char *path);

@@ -99,7 +99,7 @@ int verb_verify(int argc, char **argv) {
         const char *want_key = json_string_value(json_object_get(manifest, "bake_key"));
         const char *want_digest = json_string_value(json_object_get(manifest, "image_digest"));
 
-        _cleanup_free_ char *work = xstrdup("/var/tmp/baker-verify-XXXXXX");
+        _cleanup_free_ char *work = tmp_template("baker-verify");
         if (!mkdtemp(work)) {
                 json_decref(manifest);
                 return log_error_errno(-errno, "failed to create a work directory: %m"), OUTCOME_INTERNAL;

@@ -29,7 +29,7 @@ static char *mtools_path(const char *path) {
 }
 
 static int write_temp_file(const void *data, size_t size, char **ret_path) {
-        _cleanup_free_ char *path = xasprintf("%s/baker-vfat-XXXXXX", getenv("TMPDIR") ?: "/tmp");
+        _cleanup_free_ char *path = tmp_template("baker-vfat");
         _cleanup_close_ int fd = mkstemp(path);
         if (fd < 0)
                 return -errno;
@@ -195,7 +195,7 @@ int vfat_write(const char *image_path, uint64_t offset, uint64_t size, const Vfa
         /* mkfs.vfat --offset takes part of its geometry from the whole file's size (it fails or
          * makes a broken FAT once the disk is ~1 GiB), so the filesystem is made and filled in a
          * file of exactly its own size, then copied into place. */
-        _cleanup_free_ char *tmp = xstrdup("/var/tmp/baker-vfat-XXXXXX");
+        _cleanup_free_ char *tmp = tmp_template("baker-vfat");
         _cleanup_close_ int tfd = mkostemp(tmp, O_CLOEXEC);
         if (tfd < 0)
                 return log_error_errno(-errno, "failed to create a temporary file: %m");
