@@ -19,6 +19,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "plan.h"
+#include "progress.h"
 #include "publish.h"
 #include "stamp.h"
 #include "sysprep.h"
@@ -102,10 +103,8 @@ static const char *step_label(const PlanStep *s) {
 static void on_run_output(const char *step_name, const char *line, void *userdata) {
         if (events_json())
                 event_emit("log", json_pack("{s:s, s:s}", "step", step_name, "line", line), NULL);
-        else {
-                _cleanup_free_ char *masked = log_mask(line);
-                fprintf(stderr, "[%s] %s\n", step_name, masked);
-        }
+        else
+                log_notice("[%s] %s", step_name, line);
 }
 
 /* ---- inputs ------------------------------------------------------------------------------- */
@@ -469,10 +468,13 @@ static int run_steps(Bake *b) {
                         continue;
                 }
                 _cleanup_free_ char *begin = xasprintf("[%zu/%zu] %s", i + 1, n, name);
+                /* On a terminal the live status line says it (progress.h). */
                 event_emit("step-begin", json_pack("{s:I, s:s, s:s}", "index", (json_int_t) i + 1, "name", name, "key", key),
-                           begin);
+                           log_is_tty() ? NULL : begin);
                 double t0 = now_seconds();
+                progress_begin(begin);
                 int r = execute_step(b, i);
+                progress_end();
                 if (r < 0) {
                         event_emit("step", json_pack("{s:I, s:s, s:s, s:s}", "index", (json_int_t) i + 1, "name", name,
                                                      "key", key, "status", "failed"),
@@ -618,7 +620,9 @@ static int boot_test(Bake *b, const char *raw, json_t *manifest) {
                                                tt->expect ? tt->expect : "login:");
         event_emit("test-begin", json_pack("{s:s}", "firmware", boot_firmware_to_string(tt->firmware)), human);
         BootResult res = {};
+        progress_begin(human);
         int r = boot_run(&bo, &res);
+        progress_end();
         free(cmds);
         if (r < 0) {
                 boot_result_done(&res);

@@ -6,8 +6,14 @@
 #include <unistd.h>
 
 static LogLevel max_level = LOG_LEVEL_NOTICE;
+static void (*line_before)(void), (*line_after)(void);
 static char **secrets;
 static size_t n_secrets;
+
+void log_set_line_hooks(void (*before)(void), void (*after)(void)) {
+        line_before = before;
+        line_after = after;
+}
 
 void log_set_max_level(LogLevel level) {
         max_level = level;
@@ -62,11 +68,16 @@ static void log_write(LogLevel level, const char *msg) {
         _cleanup_free_ char *masked = log_mask(msg);
         const char *p = level <= LOG_LEVEL_WARNING ? prefix[level] : "";
         bool color = log_is_tty() && level <= LOG_LEVEL_WARNING && !getenv("NO_COLOR");
+        void (*before)(void) = line_before, (*after)(void) = line_after;
+        if (before)
+                before();
         if (color)
                 fprintf(stderr, "%s%s\033[0m%s\n", level == LOG_LEVEL_ERROR ? "\033[1;31m" : "\033[1;33m", p,
                         masked);
         else
                 fprintf(stderr, "%s%s\n", p, masked);
+        if (after)
+                after();
 }
 
 static void log_va(LogLevel level, int r, const char *fmt, va_list ap) {

@@ -27,6 +27,9 @@ void log_clear_secrets(void);
 /* Returns a newly allocated copy of s with every registered secret replaced by "***". */
 char *log_mask(const char *s);
 
+/* Called around every line written to stderr (a live status line clears and redraws itself). */
+void log_set_line_hooks(void (*before)(void), void (*after)(void));
+
 /* Logs and returns r (a negative errno), so callers can write `return log_error_errno(r, ...)`.
  * "%m" in the format expands to strerror(-r). */
 int log_full_errno(LogLevel level, int r, const char *fmt, ...) _printf_(3, 4);
