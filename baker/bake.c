@@ -787,6 +787,10 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         _cleanup_free_ char *img_msg = xasprintf("image %s (%.1fs)", dig, now_seconds() - t0);
         event_emit("image", json_pack("{s:s, s:I}", "image_digest", dig, "size", (json_int_t) image_size), img_msg);
 
+        /* The outputs are about to be replaced: an older manifest must not vouch for them if this
+         * bake stops before it writes its own (a Ctrl-C in the boot test, a failed write). */
+        if (unlink(manifest_path) < 0 && errno != ENOENT)
+                return log_error_errno(-errno, "failed to remove '%s': %m", manifest_path), OUTCOME_BUILD;
         size_t n_specs = 0, n_outs = 0;
         _cleanup_free_ ImageOutputSpec *specs = output_specs(t, &n_specs);
         ImageOutput *outs = NULL;
