@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <zstd.h>
 
+#include "interrupt.h"
 #include "log.h"
 #include "process.h"
 
@@ -237,6 +238,17 @@ static int qcow2_convert(const char *src_path, const char *dst_path) {
         return process_run_checked(argv, NULL, "convert the image to qcow2", "qemu-utils");
 }
 
+static int write_output_tmp(const char *raw_path, const uint8_t *raw_sha256, const char *tmp, int fd,
+                            const char *final_path, const ImageOutputSpec *spec, ImageOutput *ret);
+
+static void unregister_unlinkp(char **p) {
+        if (*p) {
+                interrupt_unregister(*p);
+                (void) unlink(*p);
+                free(*p);
+        }
+}
+
 /* Makes one output under a temporary name and renames it into place. */
 static int write_output(const char *raw_path, const uint8_t *raw_sha256, const char *final_path,
                         const ImageOutputSpec *spec, ImageOutput *ret) {
@@ -246,9 +258,24 @@ static int write_output(const char *raw_path, const uint8_t *raw_sha256, const c
                 free(TAKE_PTR(tmp));
                 return log_error_errno(-errno, "failed to create a temporary file beside '%s': %m", final_path);
         }
+        /* A Ctrl-C exits from the signal handler, which runs no cleanups: it removes these itself. */
+        interrupt_register(tmp);
+        int r = write_output_tmp(raw_path, raw_sha256, tmp, fd, final_path, spec, ret);
+        interrupt_unregister(tmp);
+        if (r < 0)
+                return r;
+        free(TAKE_PTR(tmp));
+        ret->path = xstrdup(final_path);
+        ret->format = spec->format;
+        ret->compression = spec->compression;
+        return 0;
+}
+
+static int write_output_tmp(const char *raw_path, const uint8_t *raw_sha256, const char *tmp, int fd,
+                            const char *final_path, const ImageOutputSpec *spec, ImageOutput *ret) {
         int r;
         /* For a compressed qcow2 the uncompressed one is an intermediate, also under a temp name. */
-        _cleanup_unlink_ char *intermediate = NULL;
+        _cleanup_(unregister_unlinkp) char *intermediate = NULL;
         const char *source = raw_path;
         if (spec->format == IMAGE_FORMAT_QCOW2) {
                 if (spec->compression == IMAGE_COMPRESSION_NONE)
@@ -260,6 +287,7 @@ static int write_output(const char *raw_path, const uint8_t *raw_sha256, const c
                                 free(TAKE_PTR(intermediate));
                                 return log_error_errno(-errno, "failed to create a temporary file: %m");
                         }
+                        interrupt_register(intermediate);
                         r = qcow2_convert(raw_path, intermediate);
                         source = intermediate;
                 }
@@ -293,10 +321,6 @@ static int write_output(const char *raw_path, const uint8_t *raw_sha256, const c
         }
         if (rename(tmp, final_path) < 0)
                 return log_error_errno(-errno, "failed to rename '%s' to '%s': %m", tmp, final_path);
-        free(TAKE_PTR(tmp));
-        ret->path = xstrdup(final_path);
-        ret->format = spec->format;
-        ret->compression = spec->compression;
         return 0;
 }
 
