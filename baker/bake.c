@@ -416,8 +416,10 @@ static int save_step_state(Bake *b, size_t i) {
                 return log_error_errno(r, "failed to write the state of step %zu: %m", i + 1);
         }
         r = cache_entry_commit(b->cache, STEP_NS, hex, tmpdir, &final);
-        if (r < 0)
+        if (r < 0) {
+                cache_entry_abort(b->cache, tmpdir); /* else it stays, locked, until the next cache_open */
                 return log_error_errno(r, "failed to commit the state of step %zu: %m", i + 1);
+        }
         return 0;
 }
 
