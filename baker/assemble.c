@@ -259,8 +259,8 @@ static int write_swap(const Assembly *a, size_t i, const char *raw) {
 }
 
 /* Copies a tree file out to a host temp file (kernel, initrd for the bootloader). */
-static int extract(const Tree *tree, const TreeEntry *e, char **ret_path) {
-        _cleanup_free_ char *path = tmp_template("baker-boot");
+static int extract(const Tree *tree, const TreeEntry *e, const char *scratch, char **ret_path) {
+        _cleanup_free_ char *path = path_join(scratch, "boot-XXXXXX");
         _cleanup_close_ int fd = mkostemp(path, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -303,15 +303,15 @@ static const TreeEntry *find_kernel(const Tree *tree, const TreeEntry **ret_init
 }
 
 static int install_bootloader(const Assembly *a, const TemplateStep *s, const Tree *tree, int64_t epoch,
-                              const char *raw) {
+                              const char *raw, const char *scratch) {
         const Template *t = a->template;
         const TreeEntry *initrd = NULL, *kernel = find_kernel(tree, &initrd);
         if (!kernel)
                 return template_error_at(t, s->pos, "the image has no kernel: no /boot/vmlinuz-* after the steps");
         _cleanup_unlink_ char *kpath = NULL, *ipath = NULL;
-        int r = extract(tree, kernel, &kpath);
+        int r = extract(tree, kernel, scratch, &kpath);
         if (r >= 0 && initrd)
-                r = extract(tree, initrd, &ipath);
+                r = extract(tree, initrd, scratch, &ipath);
         if (r < 0)
                 return log_error_errno(r, "failed to extract the kernel from the tree: %m");
         BootloaderOptions bo = { .type = s->bootloader, .kernel = kpath, .initrd = ipath, .cmdline = s->cmdline,
@@ -328,12 +328,12 @@ static int install_bootloader(const Assembly *a, const TemplateStep *s, const Tr
 /* xfs has no offline writer: one appliance launch makes every xfs partition (mkfs with the derived
  * UUID) and extracts its share of the tree into it. mkfs.xfs and the kernel's allocator are not
  * deterministic, so images with xfs partitions are not byte-reproducible. */
-static int write_xfs(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw) {
+static int write_xfs(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw, const char *scratch) {
         const TemplateDisk *d = &a->template->disk;
-        _cleanup_free_ char *tar = tmp_template("baker-xfs");
+        _cleanup_free_ char *tar = path_join(scratch, "xfs-XXXXXX");
         _cleanup_close_ int fd = mkostemp(tar, O_CLOEXEC);
         if (fd < 0)
-                return log_error_errno(-errno, "failed to create a temporary file in '%s': %m", tmp_dir());
+                return log_error_errno(-errno, "failed to create a temporary file in '%s': %m", scratch);
         _cleanup_unlink_ char *unlink_tar = xstrdup(tar);
         log_info("launching the appliance to write xfs");
         _cleanup_(guest_closep) GuestSession *s = NULL;
@@ -372,7 +372,7 @@ static int write_xfs(const Assembly *a, const Tree *tree, int64_t epoch, const c
         return 0;
 }
 
-int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw) {
+int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw, const char *scratch) {
         const Template *t = a->template;
         const TemplateDisk *d = &t->disk;
         _cleanup_close_ int fd = open(raw, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -426,13 +426,13 @@ int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const cha
                 }
         }
         if (n_xfs > 0) {
-                r = write_xfs(a, tree, epoch, raw);
+                r = write_xfs(a, tree, epoch, raw, scratch);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; i < t->n_steps; i++)
                 if (t->steps[i].kind == STEP_BOOTLOADER) {
-                        r = install_bootloader(a, t->steps + i, tree, epoch, raw);
+                        r = install_bootloader(a, t->steps + i, tree, epoch, raw, scratch);
                         if (r < 0)
                                 return r;
                 }

@@ -33,8 +33,10 @@ char *assembly_fstab(const Assembly *a);
 
 /* Writes the raw image at raw_path (created or truncated): partition table, each filesystem
  * from its part of the tree, then the bootloader if the template has a bootloader step (kernel
- * and initrd taken from the tree's /boot). Logs errors naming the partition. */
-int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw_path);
+ * and initrd taken from the tree's /boot). Scratch files (kernel copies, xfs contents) go in
+ * scratch_dir, the bake's work directory, which an interrupt removes whole. Logs errors naming
+ * the partition. */
+int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw_path, const char *scratch_dir);
 
 /* The "layout" object of manifest.json. */
 json_t *assembly_to_json(const Assembly *a);

@@ -777,7 +777,7 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         interrupt_register(raw);
         double t0 = now_seconds();
         event_emit("assemble-begin", NULL, "assembling the disk image");
-        r = assembly_write(a, b->tree, epoch, raw);
+        r = assembly_write(a, b->tree, epoch, raw, b->work_dir);
         if (r < 0)
                 return OUTCOME_BUILD;
         uint64_t image_size = 0;
@@ -818,6 +818,8 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
                          * not vouch for them. */
                         (void) unlink(manifest_path);
                         json_decref(manifest);
+                        if (r == -EINTR)
+                                return OUTCOME_INTERRUPTED;
                         return r == -EBADE ? OUTCOME_TEST : (log_error_errno(r, "boot test could not run: %m"), OUTCOME_TEST);
                 }
         }
