@@ -27,14 +27,39 @@ bool log_is_tty(void) {
         return isatty(STDERR_FILENO) == 1;
 }
 
-void log_add_secret(const char *value) {
-        if (!value || strlen(value) < 3)
-                return;
+static void add_secret(const char *value) {
         for (size_t i = 0; i < n_secrets; i++)
                 if (streq(secrets[i], value))
                         return;
         secrets = xrealloc(secrets, (n_secrets + 1) * sizeof(char *));
         secrets[n_secrets++] = xstrdup(value);
+}
+
+/* A value with a single quote also travels shell-quoted ('it'\''s'), e.g. in the run-step wrapper
+ * that debug logs show: mask that spelling too. */
+static void add_shell_quoted_variant(const char *value) {
+        if (!strchr(value, '\''))
+                return;
+        size_t n = 0;
+        for (const char *p = value; *p; p++)
+                n += *p == '\'' ? 4 : 1;
+        char *q = xmalloc(n + 1), *o = q;
+        for (const char *p = value; *p; p++)
+                if (*p == '\'') {
+                        memcpy(o, "'\\''", 4);
+                        o += 4;
+                } else
+                        *o++ = *p;
+        *o = 0;
+        add_secret(q);
+        free(q);
+}
+
+void log_add_secret(const char *value) {
+        if (!value || strlen(value) < 3)
+                return;
+        add_secret(value);
+        add_shell_quoted_variant(value);
 }
 
 void log_clear_secrets(void) {
