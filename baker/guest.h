@@ -78,6 +78,12 @@ int guest_tar_out(GuestSession *s, const char *dir, const char *out_tar_path);
 /* Extracts an uncompressed tar into dir, keeping owners, modes and every xattr namespace. */
 int guest_tar_in(GuestSession *s, const char *tar_path, const char *dir);
 
+/* Freezes (or thaws) the filesystem mounted at mountpoint: ext4 then flushes its journal and
+ * marks itself clean on disk, so the host can read the disk image consistently while the
+ * appliance keeps running. Nothing may write to it until it is thawed. -EIO (logged at debug
+ * level only) when the appliance cannot freeze; callers fall back to a tar-out. */
+int guest_freeze(GuestSession *s, const char *mountpoint, bool freeze);
+
 /* mkfs with an optional label and UUID (NULL: keep mkfs' own). */
 int guest_mkfs(GuestSession *s, const char *fstype, const char *device, const char *label, const char *uuid);
 /* Checks without repairing (ext*: e2fsck -fn, xfs: xfs_repair -n, others: fsck -a); 0 when clean,
