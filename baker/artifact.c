@@ -272,6 +272,31 @@ static int build_containerdisk(Artifact *a, const char *image, const char *forma
         return k;
 }
 
+/* The config blob: the bake's manifest.json in canonical form, without what only describes how
+ * that particular build went (step durations and cache hits, the boot test's time and
+ * accelerator). Two bakes of the same template and inputs then publish the same artifact digest
+ * even on machines with cold caches, so a rebuild that changed nothing publishes nothing new. */
+static char *config_from_manifest(json_t *bake, size_t *ret_size) {
+        json_t *c = json_deep_copy(bake);
+        size_t i;
+        json_t *step;
+        json_array_foreach(json_object_get(c, "steps"), i, step) {
+                json_object_del(step, "seconds");
+                json_object_del(step, "cached");
+        }
+        json_t *test = json_object_get(c, "test");
+        if (test) {
+                json_object_del(test, "seconds");
+                json_object_del(test, "accel");
+        }
+        char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(c);
+        if (!s)
+                abort();
+        *ret_size = strlen(s);
+        return s;
+}
+
 int artifact_build(const char *input, const ArtifactOptions *opts, Artifact **ret) {
         static const ArtifactOptions defaults = {};
         _cleanup_(artifact_freep) Artifact *a = xcalloc(1, sizeof(*a));
@@ -377,8 +402,7 @@ int artifact_build(const char *input, const ArtifactOptions *opts, Artifact **re
                 if (a->n_layers == 0)
                         k = log_error_errno(-EINVAL, "'%s' has no output%s%s", input, opts->format ? " of format " : "",
                                             opts->format ?: "");
-                a->config = TAKE_PTR(data);
-                a->config_size = size;
+                a->config = config_from_manifest(bake, &a->config_size);
                 a->config_media_type = xstrdup(BAKER_CONFIG_MEDIA_TYPE);
         }
         if (k < 0) {

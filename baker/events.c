@@ -34,7 +34,7 @@ void event_emit(const char *type, json_t *fields, const char *human) {
         json_t *o = fields ? fields : json_object();
         json_object_set_new(o, "event", json_string(type));
         json_object_set_new(o, "time", json_real((double) (long) ((now_seconds() - start_time) * 1000) / 1000));
-        char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
         _cleanup_free_ char *masked = log_mask(s);
         free(s);
         json_decref(o);

@@ -6,7 +6,7 @@
 #include "util.h"
 
 int manifest_write(const char *path, json_t *m) {
-        _cleanup_free_ char *s = json_dumps(m, JSON_SORT_KEYS | JSON_INDENT(2));
+        _cleanup_free_ char *s = json_dumps(m, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         if (!s)
                 return log_error_errno(-ENOMEM, "failed to serialise '%s'", path);
         _cleanup_free_ char *text = xasprintf("%s\n", s);
