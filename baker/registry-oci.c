@@ -570,9 +570,9 @@ static int oci_blob_get(void *userdata, const char *digest, int fd) {
         return 0;
 }
 
-static int oci_blob_delete(void *userdata, const char *digest) {
-        Oci *o = userdata;
-        _cleanup_free_ char *tail = xasprintf("blobs/%s", digest), *url = repo_url(o, tail);
+/* DELETE of blobs/DIGEST or manifests/DIGEST: 202 (or 200/204) done, 404 gone already. */
+static int oci_delete(Oci *o, const char *kind, const char *digest) {
+        _cleanup_free_ char *tail = xasprintf("%s/%s", kind, digest), *url = repo_url(o, tail);
         _cleanup_(http_response_freep) HttpResponse *resp = NULL;
         int k = oci_call(o, &(OciCall){ .method = "DELETE", .url = url }, &resp);
         if (k < 0)
@@ -583,6 +583,10 @@ static int oci_blob_delete(void *userdata, const char *digest) {
         if (st == 404)
                 return -ENOENT;
         return oci_fail("DELETE", url, resp, st == 405 ? "enable deletes in the registry (storage: delete: enabled: true)" : NULL);
+}
+
+static int oci_blob_delete(void *userdata, const char *digest) {
+        return oci_delete(userdata, "blobs", digest);
 }
 
 /* ---- manifests ---- */
@@ -656,18 +660,7 @@ static int oci_manifest_head(void *userdata, const char *reference, char **ret_d
 }
 
 static int oci_manifest_delete(void *userdata, const char *digest) {
-        Oci *o = userdata;
-        _cleanup_free_ char *tail = xasprintf("manifests/%s", digest), *url = repo_url(o, tail);
-        _cleanup_(http_response_freep) HttpResponse *resp = NULL;
-        int k = oci_call(o, &(OciCall){ .method = "DELETE", .url = url }, &resp);
-        if (k < 0)
-                return k;
-        long st = http_response_status(resp);
-        if (st == 202 || st == 200 || st == 204)
-                return 0;
-        if (st == 404)
-                return -ENOENT;
-        return oci_fail("DELETE", url, resp, st == 405 ? "enable deletes in the registry (storage: delete: enabled: true)" : NULL);
+        return oci_delete(userdata, "manifests", digest);
 }
 
 static int cmp_str(const void *a, const void *b) {
