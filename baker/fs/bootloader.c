@@ -12,27 +12,6 @@
 #define ESP_KERNEL "/vmlinuz"
 #define ESP_INITRD "/initrd.img"
 
-static const char *const type_names[_BOOTLOADER_TYPE_MAX] = {
-        [BOOTLOADER_SYSLINUX] = "syslinux",
-        [BOOTLOADER_SYSTEMD_BOOT] = "systemd-boot",
-        [BOOTLOADER_HYBRID] = "hybrid",
-};
-
-const char *bootloader_type_to_string(BootloaderType t) {
-        return t >= 0 && t < _BOOTLOADER_TYPE_MAX ? type_names[t] : NULL;
-}
-
-BootloaderType bootloader_type_from_string(const char *s) {
-        if (!s)
-                return _BOOTLOADER_TYPE_INVALID;
-        if (streq(s, "extlinux"))
-                return BOOTLOADER_SYSLINUX;
-        for (int i = 0; i < _BOOTLOADER_TYPE_MAX; i++)
-                if (streq(s, type_names[i]))
-                        return i;
-        return _BOOTLOADER_TYPE_INVALID;
-}
-
 static const char *const syslinux_dirs[] = { "/usr/lib/syslinux/mbr", "/usr/lib/SYSLINUX",
                                              "/usr/share/syslinux" };
 static const char *const systemd_boot_paths[] = { "/usr/lib/systemd/boot/efi/systemd-bootx64.efi" };

@@ -6,18 +6,7 @@
 #include <stdint.h>
 
 #include "partition.h"
-
-typedef enum BootloaderType {
-        BOOTLOADER_SYSLINUX,
-        BOOTLOADER_SYSTEMD_BOOT,
-        BOOTLOADER_HYBRID,
-        _BOOTLOADER_TYPE_MAX,
-        _BOOTLOADER_TYPE_INVALID = -EINVAL,
-} BootloaderType;
-
-const char *bootloader_type_to_string(BootloaderType t);
-/* "syslinux" (also "extlinux"), "systemd-boot", "hybrid" */
-BootloaderType bootloader_type_from_string(const char *s);
+#include "vocabulary.h" /* BootloaderType */
 
 typedef struct BootloaderOptions {
         BootloaderType type;

@@ -15,45 +15,18 @@
 #define GPT_ATTR_LEGACY_BIOS_BOOTABLE (UINT64_C(1) << 2)
 #define GPT_NAME_MAX 36
 
-static const char *const table_type_names[_PARTITION_TABLE_TYPE_MAX] = {
-        [PARTITION_TABLE_GPT] = "gpt",
-        [PARTITION_TABLE_MBR] = "mbr",
-};
-
+/* The on-disk type of each partition type (its name is in template/vocabulary.c). */
 static const struct {
-        const char *name;
         const char *gpt_type;
         uint8_t mbr_type; /* 0: not possible on MBR */
 } partition_types[_PARTITION_TYPE_MAX] = {
-        [PARTITION_ESP] = { "esp", "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", 0xef },
-        [PARTITION_ROOT] = { "root", "4f68bce3-e8cd-4db1-96e7-fbcaf984b709", 0x83 },
-        [PARTITION_LINUX] = { "linux", "0fc63daf-8483-4772-8e79-3d69d8477de4", 0x83 },
-        [PARTITION_SWAP] = { "swap", "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", 0x82 },
-        [PARTITION_BIOS_BOOT] = { "bios-boot", "21686148-6449-6e6f-744e-656564454649", 0 },
-        [PARTITION_XBOOTLDR] = { "xbootldr", "bc13c2ff-59e6-4262-a352-b275fd6f7172", 0xea },
+        [PARTITION_ESP] = { "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", 0xef },
+        [PARTITION_ROOT] = { "4f68bce3-e8cd-4db1-96e7-fbcaf984b709", 0x83 },
+        [PARTITION_LINUX] = { "0fc63daf-8483-4772-8e79-3d69d8477de4", 0x83 },
+        [PARTITION_SWAP] = { "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", 0x82 },
+        [PARTITION_BIOS_BOOT] = { "21686148-6449-6e6f-744e-656564454649", 0 },
+        [PARTITION_XBOOTLDR] = { "bc13c2ff-59e6-4262-a352-b275fd6f7172", 0xea },
 };
-
-const char *partition_table_type_to_string(PartitionTableType t) {
-        return t >= 0 && t < _PARTITION_TABLE_TYPE_MAX ? table_type_names[t] : NULL;
-}
-
-PartitionTableType partition_table_type_from_string(const char *s) {
-        for (int i = 0; i < _PARTITION_TABLE_TYPE_MAX; i++)
-                if (s && streq(s, table_type_names[i]))
-                        return i;
-        return _PARTITION_TABLE_TYPE_INVALID;
-}
-
-const char *partition_type_to_string(PartitionType t) {
-        return t >= 0 && t < _PARTITION_TYPE_MAX ? partition_types[t].name : NULL;
-}
-
-PartitionType partition_type_from_string(const char *s) {
-        for (int i = 0; i < _PARTITION_TYPE_MAX; i++)
-                if (s && streq(s, partition_types[i].name))
-                        return i;
-        return _PARTITION_TYPE_INVALID;
-}
 
 uint32_t partition_crc32(const void *data, size_t size) {
         static uint32_t table[256];
@@ -173,7 +146,7 @@ int disk_layout_new(PartitionTableType table, uint64_t disk_size, const Partitio
                         return log_error_errno(-EINVAL, "partition %zu: unknown type", i + 1);
                 if (table == PARTITION_TABLE_MBR && partition_types[s->type].mbr_type == 0)
                         return log_error_errno(-EINVAL, "partition '%s': type '%s' needs a gpt table", label,
-                                               partition_types[s->type].name);
+                                               partition_type_to_string(s->type));
                 if (strlen(label) > GPT_NAME_MAX)
                         return log_error_errno(-EINVAL, "partition label '%s' is longer than %d characters", label,
                                                GPT_NAME_MAX);

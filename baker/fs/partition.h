@@ -6,33 +6,11 @@
 #include <stdint.h>
 
 #include "util.h"
+#include "vocabulary.h" /* PartitionTableType, PartitionType */
 
 #define PARTITION_ALIGNMENT (UINT64_C(1) << 20) /* 1 MiB */
 #define PARTITION_SIZE_REST UINT64_C(0)         /* PartitionSpec.size: whatever space is left */
 #define PARTITION_SEED_SIZE 32
-
-typedef enum PartitionTableType {
-        PARTITION_TABLE_GPT,
-        PARTITION_TABLE_MBR,
-        _PARTITION_TABLE_TYPE_MAX,
-        _PARTITION_TABLE_TYPE_INVALID = -EINVAL,
-} PartitionTableType;
-
-typedef enum PartitionType {
-        PARTITION_ESP,
-        PARTITION_ROOT,      /* x86-64 root (Discoverable Partitions Specification) */
-        PARTITION_LINUX,     /* generic Linux data */
-        PARTITION_SWAP,
-        PARTITION_BIOS_BOOT, /* GPT only */
-        PARTITION_XBOOTLDR,
-        _PARTITION_TYPE_MAX,
-        _PARTITION_TYPE_INVALID = -EINVAL,
-} PartitionType;
-
-const char *partition_table_type_to_string(PartitionTableType t);
-PartitionTableType partition_table_type_from_string(const char *s);
-const char *partition_type_to_string(PartitionType t);
-PartitionType partition_type_from_string(const char *s);
 
 /* What the template asks for. */
 typedef struct PartitionSpec {

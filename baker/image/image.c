@@ -11,34 +11,6 @@
 #include "log.h"
 #include "process.h"
 
-static const char *const format_names[_IMAGE_FORMAT_MAX] = {
-        [IMAGE_FORMAT_RAW] = "raw",
-        [IMAGE_FORMAT_QCOW2] = "qcow2",
-};
-static const char *const compression_names[_IMAGE_COMPRESSION_MAX] = {
-        [IMAGE_COMPRESSION_NONE] = "none",
-        [IMAGE_COMPRESSION_ZSTD] = "zstd",
-};
-
-const char *image_format_to_string(ImageFormat f) {
-        return f >= 0 && f < _IMAGE_FORMAT_MAX ? format_names[f] : NULL;
-}
-ImageFormat image_format_from_string(const char *s) {
-        for (int i = 0; s && i < _IMAGE_FORMAT_MAX; i++)
-                if (streq(s, format_names[i]))
-                        return i;
-        return _IMAGE_FORMAT_INVALID;
-}
-const char *image_compression_to_string(ImageCompression c) {
-        return c >= 0 && c < _IMAGE_COMPRESSION_MAX ? compression_names[c] : NULL;
-}
-ImageCompression image_compression_from_string(const char *s) {
-        for (int i = 0; s && i < _IMAGE_COMPRESSION_MAX; i++)
-                if (streq(s, compression_names[i]))
-                        return i;
-        return _IMAGE_COMPRESSION_INVALID;
-}
-
 void image_outputs_free(ImageOutput *outputs, size_t n) {
         for (size_t i = 0; outputs && i < n; i++)
                 free(outputs[i].path);

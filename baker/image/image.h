@@ -7,26 +7,7 @@
 #include <stdint.h>
 
 #include "digest.h"
-
-typedef enum ImageFormat {
-        IMAGE_FORMAT_RAW,
-        IMAGE_FORMAT_QCOW2,
-        _IMAGE_FORMAT_MAX,
-        _IMAGE_FORMAT_INVALID = -EINVAL,
-} ImageFormat;
-
-typedef enum ImageCompression {
-        IMAGE_COMPRESSION_NONE,
-        IMAGE_COMPRESSION_ZSTD,
-        _IMAGE_COMPRESSION_MAX,
-        _IMAGE_COMPRESSION_INVALID = -EINVAL,
-} ImageCompression;
-
-const char *image_format_to_string(ImageFormat f);
-ImageFormat image_format_from_string(const char *s);
-const char *image_compression_to_string(ImageCompression c);
-/* "none" or "zstd" */
-ImageCompression image_compression_from_string(const char *s);
+#include "vocabulary.h" /* ImageFormat, ImageCompression */
 
 typedef struct ImageOutputSpec {
         ImageFormat format;

@@ -10,12 +10,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "boot.h"
-#include "bootloader.h"
 #include "digest.h"
-#include "image.h"
-#include "partition.h"
 #include "util.h"
+#include "vocabulary.h"
 
 #define TEMPLATE_FORMAT 1               /* the only "baker:" version understood */
 #define TEMPLATE_SIZE_MAX (4U << 20)    /* bigger files are refused before parsing */

@@ -22,22 +22,6 @@
 /* A kernel that panics never reaches the marker: fail at once instead of waiting for the timeout. */
 #define PANIC_REGEX "Kernel panic - not syncing"
 
-static const char *const firmware_names[_BOOT_FIRMWARE_MAX] = {
-        [BOOT_FIRMWARE_BIOS] = "bios",
-        [BOOT_FIRMWARE_UEFI] = "uefi",
-};
-
-const char *boot_firmware_to_string(BootFirmware f) {
-        return f >= 0 && f < _BOOT_FIRMWARE_MAX ? firmware_names[f] : NULL;
-}
-
-BootFirmware boot_firmware_from_string(const char *s) {
-        for (int i = 0; s && i < _BOOT_FIRMWARE_MAX; i++)
-                if (streq(s, firmware_names[i]))
-                        return i;
-        return _BOOT_FIRMWARE_INVALID;
-}
-
 void boot_result_done(BootResult *r) {
         free(r->failure);
         free(r->matched);

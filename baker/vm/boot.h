@@ -7,16 +7,7 @@
 #include <stdint.h>
 
 #include "util.h"
-
-typedef enum BootFirmware {
-        BOOT_FIRMWARE_BIOS,
-        BOOT_FIRMWARE_UEFI,
-        _BOOT_FIRMWARE_MAX,
-        _BOOT_FIRMWARE_INVALID = -EINVAL,
-} BootFirmware;
-
-const char *boot_firmware_to_string(BootFirmware f);
-BootFirmware boot_firmware_from_string(const char *s);
+#include "vocabulary.h" /* BootFirmware */
 
 /* After `expect` matched: wait for `prompt` (when set), send `send` + "\n", wait for `expect`. */
 typedef struct BootCommand {
