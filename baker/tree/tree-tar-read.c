@@ -1,0 +1,339 @@
+/* The tar codec, reading: indexing a tar in place, file data left in the tar. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "log.h"
+#include "tree-internal.h"
+
+/* ---- the normalised tar: indexing in place ---- */
+
+static int parse_number(const uint8_t *f, size_t len, uint64_t *ret) {
+        if (f[0] & 0x80) { /* base-256 (GNU) */
+                uint64_t v = f[0] & 0x3f;
+                for (size_t i = 1; i < len; i++) {
+                        if (v >> 56)
+                                return -ERANGE;
+                        v = (v << 8) | f[i];
+                }
+                *ret = v;
+                return 0;
+        }
+        uint64_t v = 0;
+        size_t i = 0;
+        while (i < len && f[i] == ' ')
+                i++;
+        for (; i < len && f[i] >= '0' && f[i] <= '7'; i++) {
+                if (v >> 60)
+                        return -ERANGE;
+                v = v * 8 + (uint64_t) (f[i] - '0');
+        }
+        if (i < len && f[i] != 0 && f[i] != ' ')
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+static int pread_exact(int fd, void *buf, size_t size, uint64_t off) {
+        size_t done = 0;
+        while (done < size) {
+                ssize_t n = pread(fd, (char *) buf + done, size - done, (off_t) (off + done));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EPIPE;
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+typedef struct Pending {
+        char *path, *link;
+        bool have_size, have_uid, have_gid, have_mtime;
+        uint64_t size, uid, gid;
+        int64_t mtime;
+        uint32_t mtime_nsec;
+        TreeXattr *xattrs;
+        size_t n_xattrs;
+} Pending;
+
+static void pending_clear(Pending *p) {
+        free(p->path);
+        free(p->link);
+        for (size_t i = 0; i < p->n_xattrs; i++) {
+                free(p->xattrs[i].name);
+                free(p->xattrs[i].value);
+        }
+        free(p->xattrs);
+        *p = (Pending) {};
+}
+
+static int base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len) {
+        uint8_t *out = xmalloc(len * 3 / 4 + 3);
+        size_t o = 0;
+        uint32_t acc = 0;
+        int bits = 0;
+        for (size_t i = 0; i < len; i++) {
+                char c = in[i];
+                int v;
+                if (c >= 'A' && c <= 'Z') v = c - 'A';
+                else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+                else if (c >= '0' && c <= '9') v = c - '0' + 52;
+                else if (c == '+') v = 62;
+                else if (c == '/') v = 63;
+                else if (c == '=') break;
+                else { free(out); return -EBADMSG; }
+                acc = (acc << 6) | (uint32_t) v;
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        out[o++] = (uint8_t) (acc >> bits);
+                }
+        }
+        *ret = out;
+        *ret_len = o;
+        return 0;
+}
+
+static char *url_decode(const char *s, size_t len) {
+        char *out = xmalloc(len + 1);
+        size_t o = 0;
+        for (size_t i = 0; i < len; i++) {
+                unsigned v;
+                if (s[i] == '%' && i + 2 < len && sscanf(s + i + 1, "%2x", &v) == 1) {
+                        out[o++] = (char) v;
+                        i += 2;
+                        continue;
+                }
+                out[o++] = s[i];
+        }
+        out[o] = 0;
+        return out;
+}
+
+static void pending_xattr(Pending *p, char *name, void *value, size_t size) {
+        for (size_t i = 0; i < p->n_xattrs; i++)
+                if (streq(p->xattrs[i].name, name)) {
+                        free(name);
+                        free(value);
+                        return;
+                }
+        p->xattrs = xrealloc(p->xattrs, (p->n_xattrs + 1) * sizeof(TreeXattr));
+        p->xattrs[p->n_xattrs++] = (TreeXattr) { name, value, size };
+}
+
+static int parse_pax(Pending *p, const char *buf, size_t len) {
+        size_t off = 0;
+        while (off < len) {
+                size_t reclen = 0, i = off;
+                while (i < len && buf[i] >= '0' && buf[i] <= '9') {
+                        reclen = reclen * 10 + (size_t) (buf[i] - '0');
+                        if (reclen > len)
+                                return -EBADMSG;
+                        i++;
+                }
+                if (i >= len || buf[i] != ' ' || reclen == 0 || off + reclen > len || buf[off + reclen - 1] != '\n')
+                        return -EBADMSG;
+                const char *kv = buf + i + 1, *end = buf + off + reclen - 1;
+                const char *eq = memchr(kv, '=', (size_t) (end - kv));
+                if (!eq)
+                        return -EBADMSG;
+                size_t klen = (size_t) (eq - kv), vlen = (size_t) (end - eq - 1);
+                const char *v = eq + 1;
+                _cleanup_free_ char *key = xstrndup(kv, klen);
+                _cleanup_free_ char *val = xstrndup(v, vlen);
+                if (streq(key, "path")) {
+                        free(p->path);
+                        p->path = TAKE_PTR(val);
+                } else if (streq(key, "linkpath")) {
+                        free(p->link);
+                        p->link = TAKE_PTR(val);
+                } else if (streq(key, "size")) {
+                        p->size = strtoull(val, NULL, 10);
+                        p->have_size = true;
+                } else if (streq(key, "uid")) {
+                        p->uid = strtoull(val, NULL, 10);
+                        p->have_uid = true;
+                } else if (streq(key, "gid")) {
+                        p->gid = strtoull(val, NULL, 10);
+                        p->have_gid = true;
+                } else if (streq(key, "mtime")) {
+                        char *dot;
+                        p->mtime = strtoll(val, &dot, 10);
+                        p->mtime_nsec = 0;
+                        if (*dot == '.') {
+                                char digits[10] = "000000000";
+                                memcpy(digits, dot + 1, MIN(strlen(dot + 1), (size_t) 9));
+                                p->mtime_nsec = (uint32_t) strtoul(digits, NULL, 10);
+                        }
+                        p->have_mtime = true;
+                } else if (startswith(key, "SCHILY.xattr.")) {
+                        void *copy = xmalloc(vlen ? vlen : 1);
+                        memcpy(copy, v, vlen);
+                        pending_xattr(p, xstrdup(key + 13), copy, vlen);
+                } else if (startswith(key, "LIBARCHIVE.xattr.")) {
+                        uint8_t *dec;
+                        size_t dlen;
+                        if (base64_decode(v, vlen, &dec, &dlen) < 0)
+                                return -EBADMSG;
+                        pending_xattr(p, url_decode(key + 17, klen - 17), dec, dlen);
+                } else if (startswith(key, "GNU.sparse.") || startswith(key, "SCHILY.acl.") ||
+                           startswith(key, "LIBARCHIVE.acl"))
+                        return -EPROTONOSUPPORT; /* left to libarchive */
+                off += reclen;
+        }
+        return 0;
+}
+
+static int load_indexed(const char *tar_path, Tree *t) {
+        int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(-errno, "cannot open '%s': %m", tar_path);
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                int r = -errno;
+                close(fd);
+                return log_error_errno(r, "cannot stat '%s': %m", tar_path);
+        }
+        int backing = add_backing(t, fd);
+        uint64_t file_size = (uint64_t) st.st_size, off = 0;
+        _cleanup_(pending_clear) Pending pend = {};
+        _cleanup_free_ char *lastname = NULL;
+        for (;;) {
+                uint8_t h[512];
+                if (off + 512 > file_size) {
+                        if (off == file_size && off > 0)
+                                return 0; /* no end-of-archive blocks: accept like GNU tar does */
+                        return log_error_errno(-EBADMSG, "tar '%s' is truncated or not a tar (after entry '%s')", tar_path,
+                                               lastname ?: "(none)");
+                }
+                int r = pread_exact(fd, h, 512, off);
+                if (r < 0)
+                        return log_error_errno(r, "cannot read '%s': %m", tar_path);
+                bool zero = true;
+                for (int i = 0; i < 512 && zero; i++)
+                        zero = h[i] == 0;
+                if (zero)
+                        return 0;
+                uint64_t chk, size, mode, uid, gid, mtime, dmaj, dmin;
+                if (parse_number(h + 148, 8, &chk) < 0 || parse_number(h + 124, 12, &size) < 0 ||
+                    parse_number(h + 100, 8, &mode) < 0 || parse_number(h + 108, 8, &uid) < 0 ||
+                    parse_number(h + 116, 8, &gid) < 0 || parse_number(h + 136, 12, &mtime) < 0)
+                        return -EPROTONOSUPPORT;
+                unsigned sum = 0;
+                for (int i = 0; i < 512; i++)
+                        sum += (i >= 148 && i < 156) ? ' ' : h[i];
+                if (sum != chk)
+                        return -EPROTONOSUPPORT; /* not a tar we index; libarchive gives the error */
+                char type = (char) h[156];
+                if (pend.have_size)
+                        size = pend.size;
+                if (size > file_size || off + 512 + size > file_size)
+                        return log_error_errno(-EBADMSG, "tar '%s' is truncated in entry '%.100s'", tar_path, (char *) h);
+                uint64_t data = off + 512;
+                off = data + (size + 511) / 512 * 512;
+
+                if (type == 'x' || type == 'L' || type == 'K') {
+                        if (size > 16 << 20)
+                                return -EPROTONOSUPPORT;
+                        _cleanup_free_ char *buf = xmalloc(size + 1);
+                        r = pread_exact(fd, buf, size, data);
+                        if (r < 0)
+                                return log_error_errno(r, "cannot read '%s': %m", tar_path);
+                        buf[size] = 0;
+                        if (type == 'x') {
+                                pend.have_size = false;
+                                r = parse_pax(&pend, buf, size);
+                                if (r < 0)
+                                        return r == -EPROTONOSUPPORT ? r : -EPROTONOSUPPORT;
+                        } else if (type == 'L') {
+                                free(pend.path);
+                                pend.path = xstrdup(buf);
+                        } else {
+                                free(pend.link);
+                                pend.link = xstrdup(buf);
+                        }
+                        continue;
+                }
+                if (type == 'g')
+                        continue;
+                bool ustar = memcmp(h + 257, "ustar", 5) == 0;
+                _cleanup_free_ char *hname = NULL;
+                if (pend.path)
+                        hname = TAKE_PTR(pend.path);
+                else if (ustar && h[345] && memcmp(h + 257, "ustar\0", 6) == 0)
+                        hname = xasprintf("%.155s/%.100s", (char *) h + 345, (char *) h);
+                else
+                        hname = xstrndup((char *) h, 100);
+                _cleanup_free_ char *hlink = pend.link ? TAKE_PTR(pend.link) : xstrndup((char *) h + 157, 100);
+
+                TreeEntryType et;
+                switch (type) {
+                case '0': case '\0': case '7': et = TREE_REG; break;
+                case '1': et = TREE_HARDLINK; break;
+                case '2': et = TREE_SYMLINK; break;
+                case '3': et = TREE_CHR; break;
+                case '4': et = TREE_BLK; break;
+                case '5': et = TREE_DIR; break;
+                case '6': et = TREE_FIFO; break;
+                default: return -EPROTONOSUPPORT;
+                }
+                if (et == TREE_REG && endswith(hname, "/") && (type == '\0'))
+                        et = TREE_DIR; /* old tars: directories as '\0' with a trailing slash */
+                _cleanup_free_ char *path = NULL;
+                if (path_normalize(hname, false, &path) < 0)
+                        return log_error_errno(-EINVAL, "tar '%s': refusing entry '%s': %s", tar_path, hname,
+                                               hname[0] == '/' ? "absolute names are not allowed" : "'..' components are not allowed");
+                _cleanup_(entry_freep) Entry *e = entry_new(path, et, (uint32_t) mode);
+                e->pub.uid = (uint32_t) (pend.have_uid ? pend.uid : uid);
+                e->pub.gid = (uint32_t) (pend.have_gid ? pend.gid : gid);
+                e->pub.mtime_sec = pend.have_mtime ? pend.mtime : (int64_t) mtime;
+                e->pub.mtime_nsec = pend.have_mtime ? pend.mtime_nsec : 0;
+                if ((et == TREE_CHR || et == TREE_BLK) && parse_number(h + 329, 8, &dmaj) >= 0 &&
+                    parse_number(h + 337, 8, &dmin) >= 0)
+                        e->pub.rdev = makedev(dmaj, dmin);
+                if (et == TREE_SYMLINK) {
+                        entry_set_link(e, hlink);
+                        e->pub.size = strlen(hlink);
+                } else if (et == TREE_HARDLINK) {
+                        _cleanup_free_ char *hl = NULL;
+                        if (path_normalize(hlink, false, &hl) < 0)
+                                return log_error_errno(-EINVAL, "tar '%s': refusing entry '%s': bad hardlink target '%s'",
+                                                       tar_path, hname, hlink);
+                        entry_set_link(e, hl);
+                } else if (et == TREE_REG) {
+                        e->pub.size = size;
+                        if (size > 0) {
+                                e->backing = backing;
+                                e->data_offset = data;
+                        }
+                }
+                for (size_t i = 0; i < pend.n_xattrs; i++)
+                        entry_set_xattr(e, pend.xattrs[i].name, pend.xattrs[i].value, pend.xattrs[i].size);
+                pending_clear(&pend);
+                free(lastname);
+                lastname = xstrdup(path);
+                _cleanup_free_ char *what = xasprintf("tar '%s': entry ", tar_path);
+                r = put_logged(t, TAKE_PTR(e), what);
+                if (r < 0)
+                        return r;
+        }
+}
+
+int tree_load(const char *tar_path, Tree **ret) {
+        _cleanup_(tree_freep) Tree *t = tree_new();
+        int r = load_indexed(tar_path, t);
+        if (r == -EPROTONOSUPPORT) {
+                log_debug("'%s' cannot be indexed in place, reading it through libarchive", tar_path);
+                tree_free(t);
+                t = tree_new();
+                r = tree_add_archive(t, tar_path, "");
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
