@@ -64,7 +64,7 @@ int verb_revoke(int argc, char **argv) {
                                 json_array_append_new(affected, json_string(channels[i]));
                         }
                 }
-        strv_free(channels, n);
+        strv_free(channels);
         if (json) {
                 json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "status", k > 0 ? "revoked" : "unchanged", "digest",
                                       ref->digest, "reason", reason, "revocation",

@@ -9,6 +9,7 @@
 #include "ext4.h"
 #include "guest.h"
 #include "log.h"
+#include "strv.h"
 #include "vfat.h"
 
 #define SWAP_PAGE_SIZE 4096
@@ -179,12 +180,6 @@ static char **excludes_below(const TemplateDisk *d, const char *mount) {
                         ex[n++] = xstrdup(m + lm + 1);
         }
         return ex;
-}
-
-static void strv_free(char **v) {
-        for (char **p = v; p && *p; p++)
-                free(*p);
-        free(v);
 }
 
 static int write_vfat(const Assembly *a, size_t i, const Tree *tree, int64_t epoch, const char *raw) {

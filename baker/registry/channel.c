@@ -188,6 +188,11 @@ int channel_promote(Registry *r, const char *channel, const char *digest, char *
         return 1;
 }
 
+static void pop(char **stack, size_t *n) {
+        free(stack[--*n]);
+        stack[*n] = NULL;
+}
+
 /* Replays the history: promote pushes, rollback pops back to its digest. */
 static void replay(json_t *history, char ***stack, size_t *n) {
         json_t *e;
@@ -199,12 +204,11 @@ static void replay(json_t *history, char ***stack, size_t *n) {
                         continue;
                 if (streq_ptr(action, "rollback")) {
                         while (*n > 0 && !streq((*stack)[*n - 1], digest))
-                                free((*stack)[--*n]);
+                                pop(*stack, n);
                         if (*n > 0)
                                 continue;
                 }
-                *stack = xrealloc(*stack, (*n + 1) * sizeof(char *));
-                (*stack)[(*n)++] = xstrdup(digest);
+                strv_push(stack, n, xstrdup(digest));
         }
 }
 
@@ -230,10 +234,9 @@ int channel_rollback(Registry *r, const char *channel, char **ret_digest) {
         replay(history, &stack, &n);
         if (n == 0 || !streq(stack[n - 1], current)) {
                 /* The tag moved without history (an interrupted promote, or by hand). */
-                stack = xrealloc(stack, (n + 1) * sizeof(char *));
-                stack[n++] = xstrdup(current);
+                strv_push(&stack, &n, xstrdup(current));
         }
-        free(stack[--n]); /* the current one */
+        pop(stack, &n); /* the current one */
         const char *target = NULL;
         while (n > 0) {
                 const char *cand = stack[n - 1];
@@ -248,7 +251,7 @@ int channel_rollback(Registry *r, const char *channel, char **ret_digest) {
                         break;
                 }
                 log_info("skipping '%s' in the history of '%s': %s", cand, channel, present ? "revoked" : "deleted");
-                free(stack[--n]);
+                pop(stack, &n);
         }
         if (!target) {
                 k = log_error_errno(-ENOENT, "channel '%s' has nothing to roll back to", channel);
@@ -258,7 +261,7 @@ int channel_rollback(Registry *r, const char *channel, char **ret_digest) {
         if (k >= 0 && ret_digest)
                 *ret_digest = xstrdup(target);
 finish:
-        strv_free(stack, n);
+        strv_free(stack);
         json_decref(history);
         return k;
 }
@@ -290,7 +293,7 @@ int channel_list(Registry *r, char ***ret, size_t *ret_n) {
         for (size_t i = 0; i < n; i++)
                 if (startswith(tags[i], CHANNEL_HISTORY_TAG_PREFIX))
                         out[m++] = xstrdup(tags[i] + strlen(CHANNEL_HISTORY_TAG_PREFIX));
-        strv_free(tags, n);
+        strv_free(tags);
         *ret = out;
         *ret_n = m;
         return 0;
@@ -424,8 +427,8 @@ int channel_versions(Registry *r, json_t **ret) {
         }
         k = 0;
 finish:
-        strv_free(tags, n_tags);
-        strv_free(channels, n_channels);
+        strv_free(tags);
+        strv_free(channels);
         if (k < 0) {
                 json_decref(by_digest);
                 return k;
@@ -552,7 +555,7 @@ int channel_gc(Registry *r, unsigned keep, bool dry_run, json_t **ret_report) {
                 blobs_deleted += swept;
         k = 0;
 finish:
-        strv_free(tags, n_tags);
+        strv_free(tags);
         json_decref(versions);
         json_decref(doomed_blobs);
         json_decref(live_blobs);

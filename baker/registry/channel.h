@@ -44,7 +44,7 @@ int channel_rollback(Registry *r, const char *channel, char **ret_digest);
 int channel_resolve(Registry *r, const char *channel, char **ret_digest);
 /* The history as stored (json object {"channel", "entries":[…]}), -ENOENT if none. */
 int channel_history(Registry *r, const char *channel, json_t **ret);
-/* Every channel of the repository, sorted. */
+/* Every channel of the repository, sorted: a strv (strv.h) and its length. */
 int channel_list(Registry *r, char ***ret, size_t *ret_n);
 
 /* Marks digest revoked (idempotent: an existing revocation is kept). */

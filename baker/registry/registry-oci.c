@@ -276,8 +276,7 @@ static int oci_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
                 size_t i;
                 json_array_foreach(json_object_get(j, "tags"), i, t)
                         if (json_string_value(t)) {
-                                tags = xrealloc(tags, (n + 2) * sizeof(char *));
-                                tags[n++] = xstrdup(json_string_value(t));
+                                strv_push(&tags, &n, xstrdup(json_string_value(t)));
                         }
                 json_decref(j);
                 _cleanup_free_ char *next = registry_oci_link_next(http_response_header(resp, "Link"));
@@ -286,7 +285,7 @@ static int oci_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
         }
         free(url);
         if (k < 0) {
-                strv_free(tags, n);
+                strv_free(tags);
                 return k;
         }
         if (!tags)

@@ -21,14 +21,6 @@ struct Registry {
         RegistryStats stats;
 };
 
-void strv_free(char **v, size_t n) {
-        if (!v)
-                return;
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
-
 RegistryRef *registry_ref_free(RegistryRef *ref) {
         if (!ref)
                 return NULL;

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "strv.h"
 #include "util.h"
 
 #define OCI_MANIFEST_MEDIA_TYPE "application/vnd.oci.image.manifest.v1+json"
@@ -89,7 +90,7 @@ typedef struct RegistryBackend {
         /* ret_digest: "sha256:<hex>" of the manifest reference points at. */
         int (*manifest_head)(void *b, const char *reference, char **ret_digest);
         int (*manifest_delete)(void *b, const char *digest);
-        /* Every tag, sorted; backends follow pagination themselves. */
+        /* Every tag, sorted, as a strv (strv.h) and its length; backends follow pagination themselves. */
         int (*tags_list)(void *b, char ***ret_tags, size_t *ret_n);
         /* The referrers API: an image index (json) of manifests whose subject is digest.
          * -EOPNOTSUPP when the registry has none (the fallback tag is used). */
@@ -149,8 +150,6 @@ int registry_referrers(Registry *r, const char *digest, const char *artifact_typ
 /* "sha256-<hex>": the referrers fallback tag of a digest. */
 char *registry_referrers_tag(const char *digest);
 bool registry_tag_valid(const char *tag);
-
-void strv_free(char **v, size_t n);
 
 /* Credentials for a registry host, from (in order) $BAKER_REGISTRY_USER/$BAKER_REGISTRY_PASSWORD,
  * baker's own auth file ($XDG_CONFIG_HOME/baker/auth.json, written by `baker login`), and

@@ -15,6 +15,7 @@
 #include "accel.h"
 #include "log.h"
 #include "process.h"
+#include "strv.h"
 
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
@@ -254,18 +255,6 @@ static int qemu_start(char **argv, const char *stderr_path, const sigset_t *defa
         }
         *ret = (Qemu) { .pid = pid, .in_fd = in[1], .out_fd = out[0] };
         return 0;
-}
-
-static void strv_push(char ***v, size_t *n, char *s) {
-        *v = xrealloc(*v, (*n + 2) * sizeof(char *));
-        (*v)[(*n)++] = s;
-        (*v)[*n] = NULL;
-}
-
-static void strv_freep(char ***v) {
-        for (char **p = *v; p && *p; p++)
-                free(*p);
-        free(*v);
 }
 
 static void rm_rfp(char **dir) {

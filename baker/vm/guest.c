@@ -19,6 +19,7 @@
 
 #include "accel.h"
 #include "log.h"
+#include "strv.h"
 
 struct GuestSession {
         guestfs_h *g;
@@ -58,14 +59,6 @@ _printf_(2, 3) static int guest_fail(GuestSession *s, const char *fmt, ...) {
         va_end(ap);
         log_error("%s: %s", what, last_error(s));
         return -EIO;
-}
-
-static void free_strings(char **l) {
-        if (!l)
-                return;
-        for (char **p = l; *p; p++)
-                free(*p);
-        free(l);
 }
 
 static double now_sec(void) {
@@ -294,7 +287,7 @@ GuestSession *guest_close(GuestSession *s) {
                         log_warning("failed to shut the appliance down: %s", last_error(s));
                 guestfs_close(s->g);
         }
-        free_strings(s->devices);
+        strv_free(s->devices);
         free(s->partial);
         tail_reset(s);
         free(s);
@@ -782,7 +775,7 @@ static int list_batch(GuestSession *s, const char *parent, char **names, GuestEn
                 for (size_t i = 0; i < n && links[i]; i++)
                         if (S_ISLNK(entries[i].mode))
                                 entries[i].link = xstrdup(links[i]);
-                free_strings(links);
+                strv_free(links);
         }
 
         struct guestfs_xattr_list *xl = guestfs_lxattrlist(s->g, parent, names);
@@ -842,12 +835,12 @@ int guest_list(GuestSession *s, const char *dir, GuestEntry **ret, size_t *ret_n
                         goto fail;
                 i = j;
         }
-        free_strings(found);
+        strv_free(found);
         *ret = entries;
         *ret_n = n + 1;
         return 0;
 fail:
-        free_strings(found);
+        strv_free(found);
         guest_entries_free(entries, n + 1);
         return r;
 }

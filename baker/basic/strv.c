@@ -1,0 +1,32 @@
+/* String lists; see strv.h for the convention. */
+#include "strv.h"
+
+char **strv_free(char **l) {
+        for (char **p = l; p && *p; p++)
+                free(*p);
+        free(l);
+        return NULL;
+}
+
+void strv_push(char ***l, size_t *n, char *s) {
+        size_t len = n ? *n : strv_length((const char *const *) *l);
+        *l = xrealloc(*l, (len + 2) * sizeof(char *));
+        (*l)[len++] = s;
+        (*l)[len] = NULL;
+        if (n)
+                *n = len;
+}
+
+size_t strv_length(const char *const *l) {
+        size_t n = 0;
+        for (; l && l[n]; n++)
+                ;
+        return n;
+}
+
+bool strv_contains(const char *const *l, const char *s) {
+        for (; l && *l; l++)
+                if (streq(*l, s))
+                        return true;
+        return false;
+}
