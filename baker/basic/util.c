@@ -113,6 +113,45 @@ int write_all(int fd, const void *data, size_t size) {
         return 0;
 }
 
+int pwrite_all(int fd, const void *data, size_t size, uint64_t offset) {
+        const char *p = data;
+        while (size > 0) {
+                ssize_t n = pwrite(fd, p, size, (off_t) offset);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                size -= (size_t) n;
+                offset += (uint64_t) n;
+        }
+        return 0;
+}
+
+ssize_t pread_full(int fd, void *buf, size_t size, uint64_t offset) {
+        size_t done = 0;
+        while (done < size) {
+                ssize_t n = pread(fd, (char *) buf + done, size - done, (off_t) (offset + done));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                done += (size_t) n;
+        }
+        return (ssize_t) done;
+}
+
+int pread_exact(int fd, void *buf, size_t size, uint64_t offset) {
+        ssize_t n = pread_full(fd, buf, size, offset);
+        if (n < 0)
+                return (int) n;
+        return (size_t) n < size ? -ENODATA : 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode) {
         _cleanup_unlink_ char *tmp = tmp_sibling(path);
         _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,13 @@ char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 /* Files. */
 /* write() until done, retrying on EINTR; -errno on failure. */
 int write_all(int fd, const void *data, size_t size);
+/* pwrite() at offset until done, retrying on EINTR; -errno on failure. */
+int pwrite_all(int fd, const void *data, size_t size, uint64_t offset);
+/* pread() at offset until size bytes or the end of the file, retrying on EINTR: the bytes read
+ * (fewer than size only at the end of the file), or -errno. */
+ssize_t pread_full(int fd, void *buf, size_t size, uint64_t offset);
+/* pread_full() of exactly size bytes: -ENODATA when the file ends before. */
+int pread_exact(int fd, void *buf, size_t size, uint64_t offset);
 int read_full_file(const char *path, char **ret_data, size_t *ret_size);
 int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode);
 int mkdir_p(const char *path, unsigned mode);

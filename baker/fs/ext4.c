@@ -416,10 +416,10 @@ static int zero_range(const char *image, uint64_t offset, uint64_t size) {
                 _cleanup_free_ char *zeros = xcalloc(1, 1 << 20);
                 for (uint64_t done = 0; done < size;) {
                         size_t n = (size_t) MIN(size - done, (uint64_t) 1 << 20);
-                        ssize_t k = pwrite(fd, zeros, n, (off_t) (offset + done));
-                        if (k <= 0)
-                                return log_error_errno(k < 0 ? -errno : -EIO, "cannot zero '%s': %m", image);
-                        done += (uint64_t) k;
+                        int r = pwrite_all(fd, zeros, n, offset + done);
+                        if (r < 0)
+                                return log_error_errno(r, "cannot zero '%s': %m", image);
+                        done += n;
                 }
         }
         return 0;

@@ -7,20 +7,9 @@
 
 static int pread_zero(int fd, void *buf, size_t size, uint64_t offset) {
         /* Short reads (the end of a small or truncated image) read as zeros. */
-        uint8_t *p = buf;
         memset(buf, 0, size);
-        while (size > 0) {
-                ssize_t n = pread(fd, p, size, (off_t) offset);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                p += n, size -= (size_t) n, offset += (uint64_t) n;
-        }
-        return 0;
+        ssize_t n = pread_full(fd, buf, size, offset);
+        return n < 0 ? (int) n : 0;
 }
 
 static uint32_t le32(const uint8_t *p) {

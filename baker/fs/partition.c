@@ -236,20 +236,6 @@ static void mbr_entry(uint8_t *e, bool active, uint8_t type, uint64_t lba, uint6
         put_le32(e + 12, (uint32_t) MIN(sectors, UINT64_C(0xffffffff)));
 }
 
-static int pwrite_all(int fd, const void *buf, size_t size, uint64_t offset) {
-        const uint8_t *p = buf;
-        while (size > 0) {
-                ssize_t n = pwrite(fd, p, size, (off_t) offset);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n, size -= (size_t) n, offset += (uint64_t) n;
-        }
-        return 0;
-}
-
 static int read_mbr(int fd, uint8_t mbr[SECTOR]) {
         ssize_t n = pread(fd, mbr, SECTOR, 0);
         if (n < 0)
@@ -365,22 +351,6 @@ static uint32_t get_le32(const uint8_t *p) {
 }
 static uint64_t get_le64(const uint8_t *p) {
         return (uint64_t) get_le32(p) | (uint64_t) get_le32(p + 4) << 32;
-}
-
-static int pread_exact(int fd, void *buf, size_t size, uint64_t offset) {
-        uint8_t *p = buf;
-        while (size > 0) {
-                ssize_t n = pread(fd, p, size, (off_t) offset);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return -ENODATA; /* past the end of the file */
-                p += n, size -= (size_t) n, offset += (uint64_t) n;
-        }
-        return 0;
 }
 
 static PartitionType partition_type_from_gpt(const char *guid) {

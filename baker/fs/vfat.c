@@ -33,15 +33,10 @@ static int write_temp_file(const void *data, size_t size, char **ret_path) {
         _cleanup_close_ int fd = mkstemp(path);
         if (fd < 0)
                 return -errno;
-        const uint8_t *p = data;
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0) {
-                        int r = -errno;
-                        unlink(path);
-                        return r;
-                }
-                p += n, size -= (size_t) n;
+        int r = write_all(fd, data, size);
+        if (r < 0) {
+                unlink(path);
+                return r;
         }
         *ret_path = TAKE_PTR(path);
         return 0;

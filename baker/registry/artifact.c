@@ -107,19 +107,8 @@ static void tar_header(char hdr[512], const char *name, char type, unsigned mode
 }
 
 static int write_hashed(int fd, Digest *d, const void *data, size_t n) {
-        const char *p = data;
         digest_update(d, data, n);
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
+        return write_all(fd, data, n);
 }
 
 int artifact_write_containerdisk_tar(const char *image, const char *file_name, int64_t mtime, int out_fd,

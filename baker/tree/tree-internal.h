@@ -50,7 +50,6 @@ void tree_sort(Tree *t);
 int tree_put(Tree *t, Entry *e_in);
 int add_backing(Tree *t, int fd);
 int spill_fd(Tree *t);
-int pwrite_all(int fd, const void *buf, size_t size, uint64_t off);
 int spill_append(Tree *t, const void *data, size_t size, uint64_t *ret_off);
 
 /* Edits (tree-edit.c): path_normalize for library callers, logging what fails; tree_put, logged as

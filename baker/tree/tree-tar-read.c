@@ -34,22 +34,6 @@ static int parse_number(const uint8_t *f, size_t len, uint64_t *ret) {
         return 0;
 }
 
-static int pread_exact(int fd, void *buf, size_t size, uint64_t off) {
-        size_t done = 0;
-        while (done < size) {
-                ssize_t n = pread(fd, (char *) buf + done, size - done, (off_t) (off + done));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return -EPIPE;
-                done += (size_t) n;
-        }
-        return 0;
-}
-
 typedef struct Pending {
         char *path, *link;
         bool have_size, have_uid, have_gid, have_mtime;

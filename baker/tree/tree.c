@@ -423,21 +423,6 @@ int spill_fd(Tree *t) {
         return fd;
 }
 
-int pwrite_all(int fd, const void *buf, size_t size, uint64_t off) {
-        const char *p = buf;
-        while (size > 0) {
-                ssize_t n = pwrite(fd, p, size, (off_t) off);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                size -= (size_t) n;
-                off += (uint64_t) n;
-        }
-        return 0;
-}
 
 /* Appends data to the spill file; returns the offset in *ret_off. */
 int spill_append(Tree *t, const void *data, size_t size, uint64_t *ret_off) {
@@ -499,21 +484,11 @@ ssize_t tree_read(const Tree *t, const TreeEntry *pe, uint64_t offset, void *buf
                 return (ssize_t) size;
         }
         int fd = t->backings[e->backing];
-        size_t done = 0;
-        while (done < size) {
-                ssize_t n = pread(fd, (char *) buf + done, size - done,
-                                  (off_t) (e->data_offset + offset + done));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0) { /* beyond the end of a spill file's trailing hole */
-                        memset((char *) buf + done, 0, size - done);
-                        break;
-                }
-                done += (size_t) n;
-        }
+        ssize_t n = pread_full(fd, buf, size, e->data_offset + offset);
+        if (n < 0)
+                return n;
+        /* Beyond the end of a spill file's trailing hole: zeros. */
+        memset((char *) buf + n, 0, size - (size_t) n);
         return (ssize_t) size;
 }
 
