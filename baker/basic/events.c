@@ -16,12 +16,6 @@ bool events_json(void) {
         return json_mode;
 }
 
-double now_seconds(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 void event_emit(const char *type, json_t *fields, const char *human) {
         if (start_time < 0)
                 start_time = now_seconds();

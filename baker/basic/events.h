@@ -6,12 +6,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "time-util.h" /* now_seconds() */
+
 void events_set_json(bool json);
 bool events_json(void);
 
 /* Emits one event; takes ownership of fields (may be NULL). In human mode, `human` (may be NULL)
  * is printed as a line instead. */
 void event_emit(const char *type, json_t *fields, const char *human);
-
-/* Monotonic seconds, for durations in events and manifests. */
-double now_seconds(void);

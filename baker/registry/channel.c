@@ -5,6 +5,7 @@
 
 #include "digest.h"
 #include "log.h"
+#include "time-util.h"
 
 bool channel_name_valid(const char *name) {
         /* Lower-case tag-safe names that can't collide with baker's own tags. */
@@ -14,15 +15,6 @@ bool channel_name_valid(const char *name) {
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
                         return false;
         return name[0] >= 'a' && name[0] <= 'z';
-}
-
-static char *now_string(void) {
-        char buf[64];
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        return xstrdup(buf);
 }
 
 static char *who(void) {
@@ -121,7 +113,7 @@ static int append_and_move(Registry *r, const char *channel, json_t *history, co
         json_t *manifest = json_loadb(m->data, m->size, 0, NULL);
         const char *version =
                 json_string_value(json_object_get(json_object_get(manifest, "annotations"), "org.opencontainers.image.version"));
-        _cleanup_free_ char *date = now_string(), *by = who();
+        _cleanup_free_ char *date = rfc3339_format(time(NULL)), *by = who();
         json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "action", action, "digest", digest, "date", date, "by", by);
         if (version)
                 json_object_set_new(e, "version", json_string(version));
@@ -318,7 +310,7 @@ int channel_revoke(Registry *r, const char *digest, const char *reason, char **r
         k = push_empty_blob(r);
         if (k < 0)
                 return k;
-        _cleanup_free_ char *date = now_string(), *by = who();
+        _cleanup_free_ char *date = rfc3339_format(time(NULL)), *by = who();
         json_t *m = json_pack("{s:i, s:s, s:s, s:o, s:[o], s:{s:s, s:s, s:I}, s:{s:s, s:s, s:s}}", "schemaVersion", 2,
                               "mediaType", OCI_MANIFEST_MEDIA_TYPE, "artifactType", BAKER_REVOCATION_ARTIFACT_TYPE,
                               "config", empty_descriptor(), "layers", empty_descriptor(), "subject", "mediaType",

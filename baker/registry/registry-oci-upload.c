@@ -8,15 +8,10 @@
 
 #include "http.h"
 #include "log.h"
+#include "time-util.h"
 #include "registry-oci-internal.h"
 
 #define DEFAULT_CHUNK_SIZE (256ULL << 20) /* fewer, larger requests: chunking cost ~25% of throughput at 64 MiB */
-
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t chunk_size(void) {
         const char *e = getenv("BAKER_REGISTRY_CHUNK_SIZE");
@@ -110,7 +105,7 @@ int oci_blob_push(void *userdata, const RegistryBlob *blob, uint64_t *ret_sent) 
         if (fd < 0)
                 return -EINVAL;
         uint64_t offset = 0;
-        int64_t give_up = 0;
+        uint64_t give_up = 0; /* now_usec() */
         unsigned failures = 0;
         while (offset < blob->size) {
                 uint64_t len = MIN(chunk, blob->size - offset);
@@ -142,7 +137,7 @@ int oci_blob_push(void *userdata, const RegistryBlob *blob, uint64_t *ret_sent) 
                 /* Broken connection, 5xx or a range the server disagrees with: ask the session what
                  * it has (waiting out a registry restart for up to a minute) and go on from there. */
                 if (give_up == 0)
-                        give_up = now_ms() + 60000;
+                        give_up = now_usec() + 60 * USEC_PER_SEC;
                 log_warning("upload of '%s' interrupted at %" PRIu64 " of %" PRIu64 " bytes%s%s; resuming",
                             blob->label ?: blob->digest, offset, blob->size, k < 0 ? ": " : "",
                             k < 0 ? http_last_error() : "");
@@ -167,7 +162,7 @@ int oci_blob_push(void *userdata, const RegistryBlob *blob, uint64_t *ret_sent) 
                                         break;
                                 }
                         }
-                        if (now_ms() > give_up)
+                        if (now_usec() > give_up)
                                 return log_error_errno(k < 0 ? k : -EIO, "upload of '%s' to '%s' failed: %s",
                                                        blob->label ?: blob->digest, o->host, http_last_error());
                 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "time-util.h"
 
 typedef struct HttpHeader {
         char *name, *value;
@@ -219,7 +220,7 @@ typedef struct Transfer {
         int sink_error;     /* < 0 when the sink or on_headers aborted */
         bool too_big;
         bool progress;
-        struct timespec progress_last, started;
+        double progress_last, started; /* now_seconds() */
 } Transfer;
 
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata) {
@@ -358,17 +359,12 @@ static void format_bytes(double b, char *buf, size_t n) {
         snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
 }
 
-static double elapsed(const struct timespec *a, const struct timespec *b) {
-        return (double) (b->tv_sec - a->tv_sec) + (double) (b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
 static void progress_draw(Transfer *t, curl_off_t now_bytes, curl_off_t total, bool final) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (!final && elapsed(&t->progress_last, &now) < 0.2)
+        double now = now_seconds();
+        if (!final && now - t->progress_last < 0.2)
                 return;
         t->progress_last = now;
-        double secs = elapsed(&t->started, &now);
+        double secs = now - t->started;
         double done = (double) now_bytes + (double) t->req->progress_offset;
         double all = total > 0 ? (double) total + (double) t->req->progress_offset : 0;
         char a[32], b[32], r[32];
@@ -526,7 +522,7 @@ int http_request(const HttpRequest *req, HttpResponse **ret_resp) {
                         return log_error_errno(-ENOMEM, "failed to create a curl handle");
                 response_reset(resp);
                 Transfer t = { .req = req, .resp = resp, .progress = progress };
-                clock_gettime(CLOCK_MONOTONIC, &t.started);
+                t.started = now_seconds();
                 char errbuf[CURL_ERROR_SIZE] = "";
 
                 curl_easy_setopt(c, CURLOPT_URL, req->url);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "process.h"
 #include "strv.h"
+#include "time-util.h"
 
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
@@ -28,12 +29,6 @@ void boot_result_done(BootResult *r) {
         free(r->matched);
         free(r->tail);
         *r = (BootResult) {};
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
 static bool in_path(const char *name) {

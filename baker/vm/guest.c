@@ -20,6 +20,7 @@
 #include "accel.h"
 #include "log.h"
 #include "strv.h"
+#include "time-util.h"
 
 struct GuestSession {
         guestfs_h *g;
@@ -59,12 +60,6 @@ _printf_(2, 3) static int guest_fail(GuestSession *s, const char *fmt, ...) {
         va_end(ap);
         log_error("%s: %s", what, last_error(s));
         return -EIO;
-}
-
-static double now_sec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 const char *guest_appliance_path(void) {
@@ -252,10 +247,10 @@ int guest_open(const char *disk_image, const GuestOptions *o, GuestSession **ret
                 if (guestfs_add_drive_opts(s->g, *d, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1) < 0)
                         return guest_fail(s, "failed to add disk image '%s'", *d);
 
-        double t0 = now_sec();
+        double t0 = now_seconds();
         if (guestfs_launch(s->g) < 0)
                 return guest_fail(s, "failed to launch the appliance");
-        log_info("appliance launched in %.1f s", now_sec() - t0);
+        log_info("appliance launched in %.1f s", now_seconds() - t0);
 
         size_t n_drives = 1;
         for (const char *const *d = o->extra_drives_readonly; d && *d; d++)
@@ -426,8 +421,8 @@ static char *make_wrapper(GuestSession *s, const char *base, bool shebang, const
 /* libguestfs only reads the console while it waits for the daemon: after the command returned,
  * ask it for cheap round trips until the wrapper's end marker has come through. */
 static void drain_console(GuestSession *s) {
-        double deadline = now_sec() + 3;
-        while (!s->end_seen && now_sec() < deadline) {
+        double deadline = now_seconds() + 3;
+        while (!s->end_seen && now_seconds() < deadline) {
                 if (guestfs_ping_daemon(s->g) < 0)
                         break;
                 if (!s->end_seen)
@@ -502,7 +497,7 @@ int guest_run(GuestSession *s, const char *step_name, const char *script_text, c
         s->delivered = 0;
         s->end_seen = false;
         s->running = true;
-        double t0 = now_sec();
+        double t0 = now_seconds();
         result = guestfs_command(s->g, (char *[]) { (char *) "/bin/sh", wrapper, NULL });
         if (!result) {
                 s->running = false;
@@ -527,7 +522,7 @@ int guest_run(GuestSession *s, const char *step_name, const char *script_text, c
                         p = nl ? nl + 1 : end;
                 }
         }
-        log_debug("step '%s' ran in %.1f s", step_name, now_sec() - t0);
+        log_debug("step '%s' ran in %.1f s", step_name, now_seconds() - t0);
 
         char *endp;
         errno = 0;
@@ -563,14 +558,14 @@ finish:
 
 int guest_tar_out(GuestSession *s, const char *dir, const char *out_tar_path) {
         _cleanup_unlink_ char *tmp = tmp_sibling(out_tar_path);
-        double t0 = now_sec();
+        double t0 = now_seconds();
         if (guestfs_tar_out_opts(s->g, dir, tmp, GUESTFS_TAR_OUT_OPTS_NUMERICOWNER, 1,
                                  GUESTFS_TAR_OUT_OPTS_XATTRS, 1, GUESTFS_TAR_OUT_OPTS_ACLS, 1, -1) < 0)
                 return guest_fail(s, "failed to write '%s' of the image as tar '%s'", dir, out_tar_path);
         if (rename(tmp, out_tar_path) < 0)
                 return log_error_errno(-errno, "failed to rename '%s' to '%s': %m", tmp, out_tar_path);
         tmp = mfree(tmp);
-        log_debug("tar-out of '%s' took %.1f s", dir, now_sec() - t0);
+        log_debug("tar-out of '%s' took %.1f s", dir, now_seconds() - t0);
         return 0;
 }
 
