@@ -287,6 +287,9 @@ static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *pa
 
         const char *slash = strrchr(path, '/');
         const char *name = slash ? slash + 1 : path;
+        if (strlen(name) > EXT2_NAME_LEN) /* the Tree refuses these; ext2fs_link would overflow */
+                return log_error_errno(-ENAMETOOLONG, "ext4 '%s': name of '/%s' is longer than %d bytes", w->image,
+                                       path, EXT2_NAME_LEN);
         _cleanup_free_ char *parent_tree_path = xstrndup(e->path, (size_t) (strrchr(e->path, '/') ? strrchr(e->path, '/') - e->path : 0));
         ssize_t pidx = tree_lookup_index(w->t, parent_tree_path);
         if (pidx < 0 || !w->inos[pidx])

@@ -67,8 +67,8 @@ static int entry_from_archive(Tree *t, struct archive *a, struct archive_entry *
         _cleanup_free_ char *rel = NULL;
         int r = path_normalize(name, false, &rel);
         if (r < 0)
-                return log_error_errno(-EINVAL, "archive '%s': refusing entry '%s': %s", archive_path, name,
-                                       name[0] == '/' ? "absolute names are not allowed" : "'..' components are not allowed");
+                return log_error_errno(r, "archive '%s': refusing entry '%s': %s", archive_path, name,
+                                       path_refusal(r, name));
         _cleanup_free_ char *path = dest[0] ? (rel[0] ? path_join(dest, rel) : xstrdup(dest)) : TAKE_PTR(rel);
 
         const char *hardlink = archive_entry_hardlink(ae);
@@ -97,9 +97,10 @@ static int entry_from_archive(Tree *t, struct archive *a, struct archive_entry *
                 e->pub.rdev = makedev(archive_entry_rdevmajor(ae), archive_entry_rdevminor(ae));
         if (type == TREE_HARDLINK) {
                 _cleanup_free_ char *hl = NULL;
-                if (path_normalize(hardlink, false, &hl) < 0)
-                        return log_error_errno(-EINVAL, "archive '%s': refusing entry '%s': bad hardlink target '%s'",
-                                               archive_path, name, hardlink);
+                r = path_normalize(hardlink, false, &hl);
+                if (r < 0)
+                        return log_error_errno(r, "archive '%s': refusing entry '%s': bad hardlink target '%s': %s",
+                                               archive_path, name, hardlink, path_refusal(r, hardlink));
                 char *full = dest[0] ? path_join(dest, hl) : TAKE_PTR(hl);
                 entry_set_link(e, full);
                 free(full);

@@ -9,7 +9,8 @@
 int normalize_arg(const char *path, char **ret) {
         int r = path_normalize(path, true, ret);
         if (r < 0)
-                return log_error_errno(r, "invalid path '%s' in the image: '..' is not allowed", path);
+                return log_error_errno(r, "invalid path '%s' in the image: %s", path,
+                                       r == -ENAMETOOLONG ? path_refusal(r, path) : "'..' is not allowed");
         return 0;
 }
 
@@ -22,6 +23,9 @@ int put_logged(Tree *t, Entry *e, const char *what) {
                 return log_error_errno(r, "%s'%s': hardlink target does not exist", what, path);
         if (r == -EISDIR)
                 return log_error_errno(r, "%s'%s': the root can only be a directory", what, path);
+        if (r == -ENAMETOOLONG)
+                return log_error_errno(r, "%s'%s': the path or the link target is longer than PATH_MAX (4096 bytes)",
+                                       what, path);
         if (r < 0)
                 return log_error_errno(r, "%s'%s': %m", what, path);
         return 0;

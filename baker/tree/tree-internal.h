@@ -41,8 +41,14 @@ Entry *entry_new(const char *path, TreeEntryType type, uint32_t mode);
 void entry_set_link(Entry *e, const char *link);
 void entry_set_xattr(Entry *e, const char *name, const void *value, size_t size);
 
-/* Makes "./a//b/./c/" into "a/b/c". Refuses ".." components, and absolute names unless allowed. */
+/* The longest name component ext4 (and every Linux filesystem baker writes) holds. */
+#define TREE_NAME_MAX 255
+
+/* Makes "./a//b/./c/" into "a/b/c". Refuses ".." components, and absolute names unless allowed
+ * (-EINVAL); a component over TREE_NAME_MAX bytes or a path over PATH_MAX (-ENAMETOOLONG). */
 int path_normalize(const char *in, bool allow_absolute, char **ret);
+/* Why path_normalize(name) refused it (r is what it returned), for messages. */
+const char *path_refusal(int r, const char *name);
 
 /* The index (tree.c). */
 Entry *hash_find(const Tree *t, const char *path);

@@ -268,9 +268,10 @@ static int load_indexed(const char *tar_path, Tree *t) {
                 if (et == TREE_REG && endswith(hname, "/") && (type == '\0'))
                         et = TREE_DIR; /* old tars: directories as '\0' with a trailing slash */
                 _cleanup_free_ char *path = NULL;
-                if (path_normalize(hname, false, &path) < 0)
-                        return log_error_errno(-EINVAL, "tar '%s': refusing entry '%s': %s", tar_path, hname,
-                                               hname[0] == '/' ? "absolute names are not allowed" : "'..' components are not allowed");
+                r = path_normalize(hname, false, &path);
+                if (r < 0)
+                        return log_error_errno(r, "tar '%s': refusing entry '%s': %s", tar_path, hname,
+                                               path_refusal(r, hname));
                 _cleanup_(entry_freep) Entry *e = entry_new(path, et, (uint32_t) mode);
                 e->pub.uid = (uint32_t) (pend.have_uid ? pend.uid : uid);
                 e->pub.gid = (uint32_t) (pend.have_gid ? pend.gid : gid);
@@ -284,9 +285,10 @@ static int load_indexed(const char *tar_path, Tree *t) {
                         e->pub.size = strlen(hlink);
                 } else if (et == TREE_HARDLINK) {
                         _cleanup_free_ char *hl = NULL;
-                        if (path_normalize(hlink, false, &hl) < 0)
-                                return log_error_errno(-EINVAL, "tar '%s': refusing entry '%s': bad hardlink target '%s'",
-                                                       tar_path, hname, hlink);
+                        r = path_normalize(hlink, false, &hl);
+                        if (r < 0)
+                                return log_error_errno(r, "tar '%s': refusing entry '%s': bad hardlink target '%s': %s",
+                                                       tar_path, hname, hlink, path_refusal(r, hlink));
                         entry_set_link(e, hl);
                 } else if (et == TREE_REG) {
                         e->pub.size = size;

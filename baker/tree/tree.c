@@ -102,7 +102,8 @@ static void entry_copy_inode(Entry *dst, const Entry *src) {
 /* ---- path normalisation ---- */
 
 /* Makes "./a//b/./c/" into "a/b/c". Refuses ".." components, and absolute names unless allowed (the
- * library's own callers name paths in the image as "/etc/x"; archive entries must not). */
+ * library's own callers name paths in the image as "/etc/x"; archive entries must not) with -EINVAL;
+ * a component over 255 bytes or a path over PATH_MAX with -ENAMETOOLONG. */
 int path_normalize(const char *in, bool allow_absolute, char **ret) {
         if (in[0] == '/' && !allow_absolute)
                 return -EINVAL;
@@ -123,14 +124,29 @@ int path_normalize(const char *in, bool allow_absolute, char **ret) {
                         free(out);
                         return -EINVAL;
                 }
+                if (len > TREE_NAME_MAX) { /* ext4 and tar readers cut longer names silently */
+                        free(out);
+                        return -ENAMETOOLONG;
+                }
                 if (o > 0)
                         out[o++] = '/';
                 memcpy(out + o, s, len);
                 o += len;
         }
         out[o] = 0;
+        if (o + 2 > PATH_MAX) { /* "/" + path + NUL */
+                free(out);
+                return -ENAMETOOLONG;
+        }
         *ret = out;
         return 0;
+}
+
+const char *path_refusal(int r, const char *name) {
+        if (r == -ENAMETOOLONG)
+                return strlen(name) + 2 > PATH_MAX ? "the path is longer than PATH_MAX (4096 bytes)"
+                                                   : "a name component is longer than 255 bytes";
+        return name[0] == '/' ? "absolute names are not allowed" : "'..' components are not allowed";
 }
 
 /* ---- the index ---- */
@@ -369,6 +385,10 @@ int tree_put(Tree *t, Entry *e_in) {
         _cleanup_(entry_freep) Entry *e = e_in;
         int r;
 
+        /* A destination directory joined to an archive's names can make a path too long; a link
+         * text longer than PATH_MAX is no symlink the kernel follows. */
+        if (strlen(e->path) + 2 > PATH_MAX || (e->link && strlen(e->link) + 1 > PATH_MAX))
+                return -ENAMETOOLONG;
         if (e->path[0]) {
                 r = ensure_parents(t, e->path, e->pub.mtime_sec);
                 if (r < 0)
