@@ -723,7 +723,8 @@ static bool outputs_current(const char *output_dir, const char *manifest_path, c
 
 /* A bake killed by SIGKILL or a crash leaves its work directory behind, guest disk and all. Live
  * bakes hold an flock on theirs; one nobody holds and untouched for a minute (the grace covers a
- * bake between mkdtemp and flock) is debris. */
+ * bake between mkdtemp and flock) is debris, but only when it is ours: the temp directory is
+ * shared, and another user's directory (or one made to look like a work directory) is left alone. */
 static void remove_abandoned_work_dirs(void) {
         DIR *d = opendir(tmp_dir());
         if (!d)
@@ -736,9 +737,10 @@ static void remove_abandoned_work_dirs(void) {
                 _cleanup_free_ char *p = path_join(tmp_dir(), de->d_name);
                 _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 struct stat st;
-                if (fd < 0 || fstat(fd, &st) < 0 || now - st.st_mtime < 60 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() || now - st.st_mtime < 60 ||
+                    flock(fd, LOCK_EX | LOCK_NB) < 0)
                         continue;
-                if (rm_rf(p) >= 0)
+                if (rm_rf_at(dirfd(d), de->d_name, st.st_dev) >= 0)
                         log_debug("removed the abandoned work directory '%s'", p);
         }
         closedir(d);

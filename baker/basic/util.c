@@ -185,29 +185,70 @@ int mkdir_p(const char *path, unsigned mode) {
         return 0;
 }
 
-int rm_rf(const char *path) {
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(st.st_mode))
-                return unlink(path) < 0 ? -errno : 0;
-        DIR *d = opendir(path);
-        if (!d)
+/* Removes what is inside the directory dfd, never following a symlink and never leaving the
+ * filesystem dfd is on: every name is looked up relative to its directory's descriptor, so a
+ * directory swapped for a symlink while the walk runs is removed as the symlink it has become. */
+static int rm_rf_children(int dfd, dev_t dev) {
+        int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        if (dup_fd < 0)
                 return -errno;
+        DIR *d = fdopendir(dup_fd);
+        if (!d) {
+                int r = -errno;
+                close(dup_fd);
+                return r;
+        }
         struct dirent *de;
         int r = 0;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                _cleanup_free_ char *child = path_join(path, de->d_name);
-                int k = rm_rf(child);
+                int k = rm_rf_at(dfd, de->d_name, dev);
                 if (k < 0 && r == 0)
                         r = k;
         }
         closedir(d);
-        if (rmdir(path) < 0 && r == 0)
+        return r;
+}
+
+int rm_rf_at(int dir_fd, const char *name, dev_t dev) {
+        struct stat st;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+        if (dev != 0 && st.st_dev != dev)
+                return -EXDEV; /* a mount point: not ours to empty */
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno != ENOTDIR && errno != ELOOP)
+                        return -errno;
+                /* swapped for a symlink or file since the fstatat: remove that instead */
+                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+        }
+        int r = rm_rf_children(fd, st.st_dev);
+        close(fd);
+        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
                 r = -errno;
         return r;
+}
+
+int rm_rf(const char *path) {
+        _cleanup_free_ char *copy = xstrdup(path);
+        char *slash = strrchr(copy, '/');
+        while (slash && slash > copy && slash[1] == 0) { /* "dir/" */
+                *slash = 0;
+                slash = strrchr(copy, '/');
+        }
+        const char *name = slash ? slash + 1 : copy;
+        _cleanup_close_ int parent = -1;
+        if (slash) {
+                *slash = 0;
+                parent = open(slash == copy ? "/" : copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (parent < 0)
+                        return errno == ENOENT ? 0 : -errno;
+        }
+        return rm_rf_at(slash ? parent : AT_FDCWD, name, 0);
 }
 
 char *path_join(const char *a, const char *b) {

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -114,7 +115,13 @@ int pread_exact(int fd, void *buf, size_t size, uint64_t offset);
 int read_full_file(const char *path, char **ret_data, size_t *ret_size);
 int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode);
 int mkdir_p(const char *path, unsigned mode);
+/* Removes path and, when it is a directory, everything below it. Never follows a symlink (path itself
+ * when a symlink is removed as one), walks with openat()/unlinkat() relative to each directory's
+ * descriptor so a symlink swapped in mid-walk leads nowhere, and does not descend into other
+ * filesystems mounted below path (-EXDEV). 0 when path does not exist. */
 int rm_rf(const char *path);
+/* The same for name relative to dir_fd; dev != 0: refuse to enter a directory on another device. */
+int rm_rf_at(int dir_fd, const char *name, dev_t dev);
 char *path_join(const char *a, const char *b);
 /* Where scratch files go: $TMPDIR, else /var/tmp (scratch disks are large; /tmp is often a small
  * tmpfs). */
