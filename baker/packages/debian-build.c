@@ -1,0 +1,344 @@
+/* Root filesystems from locked .debs with mmdebstrap; see debian-build.h. */
+#include "debian-build.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "dpkg-status.h"
+#include "fetch.h"
+#include "log.h"
+#include "process.h"
+
+#define BUILD_NS "debian-rootfs"
+#define BUILDER_VERSION "baker-debian-rootfs-v1"
+
+extern char **environ;
+
+void debian_build_key(const DebianBuild *b, uint8_t ret[DIGEST_SIZE]) {
+        uint8_t set[DIGEST_SIZE];
+        deb_package_set_digest(b->packages, set);
+        _cleanup_(digest_freep) Digest *d = digest_new();
+        digest_update_string(d, BUILDER_VERSION);
+        digest_update(d, set, DIGEST_SIZE);
+        digest_update_string(d, debian_variant_to_string(b->variant));
+        char epoch[32];
+        snprintf(epoch, sizeof epoch, "%" PRId64, b->epoch);
+        digest_update_string(d, epoch);
+        digest_update_string(d, b->image_sources ? b->image_sources : "");
+        for (size_t i = 0; i < b->n_keyrings; i++) {
+                uint8_t k[DIGEST_SIZE] = {};
+                (void) digest_file(b->keyrings[i].host_path, k, NULL);
+                digest_update_string(d, b->keyrings[i].image_path);
+                digest_update(d, k, DIGEST_SIZE);
+        }
+        digest_final(d, ret);
+}
+
+static char *deb_url(const DebPackage *p) {
+        return xasprintf("%s/%s", p->repository, p->filename);
+}
+
+int debian_fetch(Cache *c, const DebianBuild *b) {
+        for (size_t i = 0; i < b->packages->n; i++) {
+                const DebPackage *p = &b->packages->packages[i];
+                if (cache_blob_exists(c, p->sha256))
+                        continue;
+                _cleanup_free_ char *url = deb_url(p), *path = NULL;
+                uint8_t digest[DIGEST_SIZE];
+                log_info("fetching %s %s", p->name, p->version);
+                int r = fetch_url(c, url, p->sha256, &path, digest);
+                if (r == -EBADMSG)
+                        return log_error_errno(r, "%s: package '%s' %s is corrupt (its sha256 differs from the lock's)",
+                                               b->what, p->name, p->version);
+                if (r < 0)
+                        return log_error_errno(-ENOENT,
+                                               "%s: package '%s' version %s cannot be fetched and is not in the cache; "
+                                               "point the mirror at a snapshot that still serves it "
+                                               "(e.g. snapshot.debian.org), or bake with --refresh to move to "
+                                               "what the mirror serves now",
+                                               b->what, p->name, p->version);
+        }
+        return 0;
+}
+
+/* "name_version_arch.deb" as apt names it, the epoch's colon encoded. */
+static char *deb_file_name(const DebPackage *p) {
+        const char *colon = strchr(p->version, ':');
+        if (!colon)
+                return xasprintf("%s_%s_%s.deb", p->name, p->version, p->architecture);
+        return xasprintf("%s_%.*s%%3a%s_%s.deb", p->name, (int) (colon - p->version), p->version, colon + 1,
+                         p->architecture);
+}
+
+static int copy_file(const char *from, const char *to) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r = read_full_file(from, &data, &size);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        return write_all(fd, data, size);
+}
+
+/* Hard links (or copies, across file systems) of the cached .debs in dir. */
+static int populate_repository(Cache *c, const DebianBuild *b, const char *dir) {
+        for (size_t i = 0; i < b->packages->n; i++) {
+                const DebPackage *p = &b->packages->packages[i];
+                _cleanup_free_ char *blob = NULL, *name = deb_file_name(p);
+                int r = cache_blob_path(c, p->sha256, &blob);
+                if (r < 0)
+                        return log_error_errno(r, "%s: '%s' vanished from the cache", b->what, p->name);
+                _cleanup_free_ char *dest = path_join(dir, name);
+                if (link(blob, dest) < 0) {
+                        r = copy_file(blob, dest);
+                        if (r < 0)
+                                return log_error_errno(r, "failed to copy '%s' to '%s': %m", blob, dest);
+                }
+                (void) chmod(dest, 0644);
+        }
+        return 0;
+}
+
+/* Runs argv in dir with stdout to out_path (stderr too). Exit status or -errno. */
+static int run_in(const char *dir, char *const argv[], const char *out_path) {
+        _cleanup_close_ int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+        posix_spawn_file_actions_addchdir_np(&fa, dir);
+        pid_t pid;
+        int r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (r != 0)
+                return -r;
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int make_index(const char *what, const char *repo) {
+        char *argv[] = { (char *) "apt-ftparchive", (char *) "packages", (char *) ".", NULL };
+        _cleanup_free_ char *out = path_join(repo, "Packages");
+        int r = run_in(repo, argv, out);
+        if (r == -ENOENT)
+                return log_error_errno(r, "%s: apt-ftparchive is not installed (package apt-utils)", what);
+        if (r != 0)
+                return log_error_errno(r < 0 ? r : -EPROTO, "%s: apt-ftparchive failed", what);
+        return 0;
+}
+
+static char *shell_quote(const char *s) {
+        size_t n = 3;
+        for (const char *p = s; *p; p++)
+                n += *p == '\'' ? 4 : 1;
+        char *q = xmalloc(n), *o = q;
+        *o++ = '\'';
+        for (const char *p = s; *p; p++) {
+                if (*p == '\'') {
+                        memcpy(o, "'\\''", 4);
+                        o += 4;
+                } else
+                        *o++ = *p;
+        }
+        *o++ = '\'';
+        *o = 0;
+        return q;
+}
+
+/* The customize hook: nothing of the building host stays in the tree, and the image's apt points
+ * at the real archive (not at the local repository the build used). */
+static int write_hook(const DebianBuild *b, const char *work, char **ret_hook) {
+        _cleanup_free_ char *sources = path_join(work, "debian.sources");
+        const char *text = b->image_sources ? b->image_sources : "";
+        int r = write_file_atomic(sources, text, strlen(text), 0644);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *qs = shell_quote(sources);
+        char *script = xasprintf("#!/bin/sh\nset -e\nroot=\"$1\"\n"
+                                 "rm -f \"$root/etc/resolv.conf\" \"$root\"/etc/ssh/ssh_host_*_key \"$root\"/etc/ssh/ssh_host_*_key.pub\n"
+                                 "echo localhost > \"$root/etc/hostname\"\n"
+                                 "if [ -e \"$root/etc/machine-id\" ]; then : > \"$root/etc/machine-id\"; fi\n"
+                                 "rm -f \"$root/etc/apt/sources.list\"\n"
+                                 "mkdir -p \"$root/etc/apt/sources.list.d\" \"$root/etc/apt/keyrings\"\n"
+                                 "%s",
+                                 *text ? "" : ": no sources\n");
+        if (*text) {
+                char *s = xasprintf("%scp %s \"$root/etc/apt/sources.list.d/debian.sources\"\n", script, qs);
+                free(script);
+                script = s;
+        }
+        for (size_t i = 0; i < b->n_keyrings; i++) {
+                _cleanup_free_ char *from = shell_quote(b->keyrings[i].host_path);
+                _cleanup_free_ char *to = shell_quote(b->keyrings[i].image_path);
+                char *s = xasprintf("%scp %s \"$root\"/%s\nchmod 0644 \"$root\"/%s\n", script, from, to, to);
+                free(script);
+                script = s;
+        }
+        _cleanup_free_ char *hook = path_join(work, "customize.sh");
+        r = write_file_atomic(hook, script, strlen(script), 0755);
+        free(script);
+        if (r < 0)
+                return r;
+        *ret_hook = TAKE_PTR(hook);
+        return 0;
+}
+
+static char *include_list(const DebPackageSet *s) {
+        char *list = xstrdup("");
+        for (size_t i = 0; i < s->n; i++) {
+                char *l = xasprintf("%s%s%s", list, i ? "," : "", s->packages[i].name);
+                free(list);
+                list = l;
+        }
+        return list;
+}
+
+static int run_mmdebstrap(const DebianBuild *b, const char *work, const char *hook, const char *tar) {
+        const char *mode = getenv("BAKER_MMDEBSTRAP_MODE");
+        if (!mode || !*mode)
+                mode = geteuid() == 0 ? "root" : "unshare";
+        _cleanup_free_ char *mode_arg = xasprintf("--mode=%s", mode);
+        _cleanup_free_ char *variant = xasprintf("--variant=%s", debian_variant_to_string(b->variant));
+        _cleanup_free_ char *names = include_list(b->packages);
+        _cleanup_free_ char *include = xasprintf("--include=%s", names);
+        _cleanup_free_ char *qhook = shell_quote(hook);
+        _cleanup_free_ char *hook_arg = xasprintf("--customize-hook=sh %s \"$1\"", qhook);
+        _cleanup_free_ char *mirror = xasprintf("deb [trusted=yes] copy://%s/repo ./", work);
+        char *argv[] = { (char *) "mmdebstrap", (char *) "--quiet", mode_arg, variant, (char *) "--format=tar", include,
+                         hook_arg, (char *) "", (char *) tar, mirror, NULL };
+        _cleanup_free_ char *epoch = xasprintf("SOURCE_DATE_EPOCH=%" PRId64, b->epoch);
+        char *env[] = { epoch, (char *) "LC_ALL=C.UTF-8", NULL };
+        _cleanup_free_ char *out = NULL;
+        log_info("%s: installing %zu packages with mmdebstrap (mode %s)", b->what, b->packages->n, mode);
+        int r = process_run(argv, env, &out);
+        if (r == -ENOENT)
+                return log_error_errno(r, "%s: mmdebstrap is not installed (package mmdebstrap)", b->what);
+        if (r != 0)
+                return log_error_errno(r < 0 ? r : -EPROTO, "%s: mmdebstrap failed: %s", b->what,
+                                       out ? process_last_lines(out, 15) : "");
+        return 0;
+}
+
+/* The tarball's dpkg status must list exactly the locked packages and versions. */
+static int verify_installed(const DebianBuild *b, const char *work, const char *tar) {
+        char *argv[] = { (char *) "tar", (char *) "-xOf", (char *) tar, (char *) "./var/lib/dpkg/status", NULL };
+        _cleanup_free_ char *out_path = path_join(work, "status"), *data = NULL;
+        int r = run_in(work, argv, out_path);
+        size_t size;
+        if (r == 0)
+                r = read_full_file(out_path, &data, &size);
+        if (r != 0)
+                return log_error_errno(r < 0 ? r : -EPROTO, "%s: the built tree has no dpkg status", b->what);
+        DebPackageSet installed = {};
+        r = dpkg_status_parse(data, size, &installed, NULL);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot parse the built tree's dpkg status", b->what);
+        int result = 0;
+        for (size_t i = 0; i < b->packages->n && result == 0; i++) {
+                const DebPackage *want = &b->packages->packages[i];
+                const DebPackage *got = deb_package_set_find(&installed, want->name);
+                if (!got || !streq(got->version, want->version))
+                        result = log_error_errno(-EPROTO, "%s: mmdebstrap did not install '%s' %s", b->what,
+                                                 want->name, want->version);
+        }
+        if (result == 0 && installed.n != b->packages->n)
+                result = log_error_errno(-EPROTO, "%s: mmdebstrap installed %zu packages, the lock has %zu", b->what,
+                                         installed.n, b->packages->n);
+        deb_package_set_done(&installed);
+        return result;
+}
+
+static int remember(Cache *c, const char *keyhex, const uint8_t digest[DIGEST_SIZE]) {
+        _cleanup_free_ char *tmp = NULL;
+        int r = cache_entry_begin(c, BUILD_NS, keyhex, &tmp);
+        if (r < 0)
+                return r;
+        char d[DIGEST_STRING_MAX];
+        digest_to_string(digest, d);
+        _cleanup_free_ char *path = path_join(tmp, "tarball");
+        r = write_file_atomic(path, d, strlen(d), 0644);
+        if (r >= 0)
+                r = cache_entry_commit(c, BUILD_NS, keyhex, tmp, NULL);
+        if (r < 0)
+                cache_entry_abort(c, tmp);
+        return r;
+}
+
+static int lookup(Cache *c, const char *keyhex, char **ret_path, uint8_t ret_digest[DIGEST_SIZE]) {
+        _cleanup_free_ char *dir = NULL, *file = NULL, *text = NULL;
+        int r = cache_entry_lookup(c, BUILD_NS, keyhex, &dir);
+        if (r < 0)
+                return r;
+        file = path_join(dir, "tarball");
+        size_t size;
+        uint8_t digest[DIGEST_SIZE];
+        if (read_full_file(file, &text, &size) < 0 || digest_from_string(text, digest) < 0)
+                return -ENOENT;
+        r = cache_blob_path(c, digest, ret_path);
+        if (r < 0)
+                return r;
+        memcpy(ret_digest, digest, DIGEST_SIZE);
+        return 0;
+}
+
+static int build_in(Cache *c, const DebianBuild *b, const char *work, char **ret_path, uint8_t ret_digest[DIGEST_SIZE]) {
+        _cleanup_free_ char *repo = path_join(work, "repo"), *hook = NULL;
+        int r = mkdir_p(repo, 0755);
+        if (r < 0)
+                return log_error_errno(r, "failed to create '%s': %m", repo);
+        r = populate_repository(c, b, repo);
+        if (r >= 0)
+                r = make_index(b->what, repo);
+        if (r < 0)
+                return r;
+        r = write_hook(b, work, &hook);
+        if (r < 0)
+                return log_error_errno(r, "failed to write the build's hook in '%s': %m", work);
+        _cleanup_free_ char *tar = path_join(work, "rootfs.tar");
+        r = run_mmdebstrap(b, work, hook, tar);
+        if (r >= 0)
+                r = verify_installed(b, work, tar);
+        if (r < 0)
+                return r;
+        return fetch_file(c, tar, NULL, ret_path, ret_digest);
+}
+
+int debian_build(Cache *c, const DebianBuild *b, char **ret_path, uint8_t ret_digest[DIGEST_SIZE]) {
+        uint8_t key[DIGEST_SIZE];
+        char keyhex[DIGEST_HEX_SIZE + 1];
+        debian_build_key(b, key);
+        digest_to_hex(key, keyhex);
+        if (lookup(c, keyhex, ret_path, ret_digest) >= 0) {
+                log_debug("%s: root filesystem %s is in the cache", b->what, keyhex);
+                return 0;
+        }
+        int r = debian_fetch(c, b);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *work = tmp_template("baker-debian");
+        if (!mkdtemp(work))
+                return log_error_errno(-errno, "failed to create a scratch directory in '%s': %m", tmp_dir());
+        (void) chmod(work, 0755); /* mmdebstrap's unshared user reads the repository and hook */
+        _cleanup_free_ char *path = NULL;
+        uint8_t digest[DIGEST_SIZE];
+        r = build_in(c, b, work, &path, digest);
+        (void) rm_rf(work);
+        if (r < 0)
+                return r;
+        r = remember(c, keyhex, digest);
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot remember the root filesystem in the cache: %m", b->what);
+        *ret_path = TAKE_PTR(path);
+        memcpy(ret_digest, digest, DIGEST_SIZE);
+        return 0;
+}
