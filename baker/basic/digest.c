@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include "sparse.h"
 #include "util.h"
 
 struct Digest {
@@ -105,20 +106,11 @@ void digest_buffer(const void *data, size_t size, uint8_t ret[DIGEST_SIZE]) {
         digest_final(d, ret);
 }
 
-static int digest_range(Digest *d, int fd, off_t start, off_t end, uint8_t *buf, size_t bufsize) {
-        while (start < end) {
-                size_t want = (size_t) MIN((off_t) bufsize, end - start);
-                ssize_t n = pread(fd, buf, want, start);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return -EIO; /* file shrank under us */
-                digest_update(d, buf, (size_t) n);
-                start += n;
-        }
+static int digest_piece(const void *data, size_t size, void *userdata) {
+        if (data)
+                digest_update(userdata, data, size);
+        else
+                digest_update_zeros(userdata, size);
         return 0;
 }
 
@@ -131,36 +123,11 @@ int digest_file(const char *path, uint8_t ret[DIGEST_SIZE], uint64_t *ret_size) 
                 return -errno;
         (void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
-        const size_t bufsize = 1024 * 1024;
-        _cleanup_free_ uint8_t *buf = xmalloc(bufsize);
         _cleanup_(digest_freep) Digest *d = digest_new();
-        off_t pos = 0, size = st.st_size;
-        int r;
-        while (pos < size) {
-                off_t data = lseek(fd, pos, SEEK_DATA);
-                if (data < 0) {
-                        if (errno == ENXIO) /* only a hole remains */
-                                data = size;
-                        else if (errno == EINVAL || errno == EOPNOTSUPP) { /* no hole support: read it all */
-                                r = digest_range(d, fd, pos, size, buf, bufsize);
-                                if (r < 0)
-                                        return r;
-                                pos = size;
-                                break;
-                        } else
-                                return -errno;
-                }
-                digest_update_zeros(d, (uint64_t) (data - pos));
-                if (data >= size)
-                        break;
-                off_t hole = lseek(fd, data, SEEK_HOLE);
-                if (hole < 0)
-                        return -errno;
-                r = digest_range(d, fd, data, MIN(hole, size), buf, bufsize);
-                if (r < 0)
-                        return r;
-                pos = hole;
-        }
+        uint64_t size = (uint64_t) st.st_size;
+        int r = sparse_walk(fd, size, 1024 * 1024, digest_piece, d);
+        if (r < 0)
+                return r;
         digest_final(d, ret);
         if (ret_size)
                 *ret_size = (uint64_t) size;

@@ -10,6 +10,7 @@
 #include "interrupt.h"
 #include "log.h"
 #include "process.h"
+#include "sparse.h"
 
 void image_outputs_free(ImageOutput *outputs, size_t n) {
         for (size_t i = 0; outputs && i < n; i++)
@@ -20,55 +21,6 @@ void image_outputs_free(ImageOutput *outputs, size_t n) {
 char *image_output_filename(const char *basename, const ImageOutputSpec *spec) {
         return xasprintf("%s.%s%s", basename, image_format_to_string(spec->format),
                          spec->compression == IMAGE_COMPRESSION_ZSTD ? ".zst" : "");
-}
-
-/* Calls fn on each data extent of fd [pos, end); holes come as (NULL, length). Filesystems without
- * SEEK_DATA give one extent of everything. */
-typedef int (*ExtentFunction)(const void *data, size_t size, void *userdata);
-
-static int for_each_chunk(int fd, uint64_t file_size, ExtentFunction fn, void *userdata) {
-        const size_t bufsize = 4u << 20;
-        _cleanup_free_ uint8_t *buf = xmalloc(bufsize);
-        uint64_t pos = 0;
-        int r;
-        while (pos < file_size) {
-                off_t data = lseek(fd, (off_t) pos, SEEK_DATA);
-                uint64_t data_start, data_end;
-                if (data < 0 && errno == ENXIO)
-                        data_start = data_end = file_size;
-                else if (data < 0 && (errno == EINVAL || errno == EOPNOTSUPP))
-                        data_start = pos, data_end = file_size;
-                else if (data < 0)
-                        return -errno;
-                else {
-                        data_start = (uint64_t) data;
-                        off_t hole = lseek(fd, data, SEEK_HOLE);
-                        if (hole < 0)
-                                return -errno;
-                        data_end = MIN((uint64_t) hole, file_size);
-                }
-                if (data_start > pos) {
-                        r = fn(NULL, data_start - pos, userdata);
-                        if (r < 0)
-                                return r;
-                }
-                for (pos = data_start; pos < data_end;) {
-                        size_t want = (size_t) MIN((uint64_t) bufsize, data_end - pos);
-                        ssize_t n = pread(fd, buf, want, (off_t) pos);
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n < 0)
-                                return -errno;
-                        if (n == 0)
-                                return -EIO; /* shrank under us */
-                        r = fn(buf, (size_t) n, userdata);
-                        if (r < 0)
-                                return r;
-                        pos += (uint64_t) n;
-                }
-                pos = MAX(pos, data_end);
-        }
-        return 0;
 }
 
 typedef struct ZstdSink {
@@ -148,7 +100,7 @@ int image_zstd_compress(const char *src_path, int dst_fd, int level, uint8_t ret
         _cleanup_free_ uint8_t *zeros = xcalloc(1, 1u << 20);
         ZstdSink sink = { .cctx = cctx, .fd = dst_fd, .digest = digest, .out = out,
                           .out_size = ZSTD_CStreamOutSize(), .zeros = zeros, .zeros_size = 1u << 20 };
-        int r = for_each_chunk(fd, (uint64_t) st.st_size, zstd_chunk, &sink);
+        int r = sparse_walk(fd, (uint64_t) st.st_size, 4u << 20, zstd_chunk, &sink);
         if (r < 0)
                 return r;
         r = zstd_feed(&sink, NULL, 0, ZSTD_e_end);
@@ -194,7 +146,7 @@ static int copy_sparse(const char *src_path, int dst_fd) {
         if (fstat(fd, &st) < 0)
                 return -errno;
         CopySink sink = { .fd = dst_fd };
-        int r = for_each_chunk(fd, (uint64_t) st.st_size, copy_chunk, &sink);
+        int r = sparse_walk(fd, (uint64_t) st.st_size, 4u << 20, copy_chunk, &sink);
         if (r < 0)
                 return r;
         if (ftruncate(dst_fd, st.st_size) < 0)

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "partition.h"
 #include "process.h"
+#include "sparse.h"
 
 #define CHUNK (UINT64_C(1) << 20)
 #define BITMAP_SHIFT 12 /* differing bytes are recorded per 4 KiB block */
@@ -115,21 +116,13 @@ static int side_extent(Side *s, uint64_t pos) {
                 s->ext_start = pos, s->ext_end = UINT64_MAX, s->ext_hole = true; /* past the end: zeros */
                 return 0;
         }
-        off_t data = lseek(s->fd, (off_t) pos, SEEK_DATA);
-        if (data < 0 && errno == ENXIO) {
-                s->ext_start = pos, s->ext_end = UINT64_MAX, s->ext_hole = true;
-                return 0;
-        }
-        if (data < 0) { /* no SEEK_DATA here: everything is data */
-                s->ext_start = 0, s->ext_end = UINT64_MAX, s->ext_hole = false;
-                return 0;
-        }
-        if ((uint64_t) data > pos) {
-                s->ext_start = pos, s->ext_end = (uint64_t) data, s->ext_hole = true;
-                return 0;
-        }
-        off_t hole = lseek(s->fd, (off_t) pos, SEEK_HOLE);
-        s->ext_start = pos, s->ext_end = hole < 0 ? s->size : (uint64_t) hole, s->ext_hole = false;
+        uint64_t data, data_end;
+        int r = sparse_next_data(s->fd, pos, s->size, &data, &data_end);
+        if (r < 0)
+                return log_error_errno(r, "failed to read '%s': %m", s->path);
+        s->ext_start = pos;
+        s->ext_hole = data > pos;
+        s->ext_end = s->ext_hole ? data : data_end;
         return 0;
 }
 
@@ -138,18 +131,9 @@ static int side_read(Side *s, uint64_t pos, size_t n) {
         memset(p, 0, n);
         if (pos >= s->size)
                 return 0;
-        n = (size_t) MIN((uint64_t) n, s->size - pos);
-        while (n > 0) {
-                ssize_t k = pread(s->fd, p, n, (off_t) pos);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(-errno, "failed to read '%s': %m", s->path);
-                }
-                if (k == 0)
-                        break;
-                p += k, n -= (size_t) k, pos += (uint64_t) k;
-        }
+        ssize_t k = pread_full(s->fd, p, (size_t) MIN((uint64_t) n, s->size - pos), pos);
+        if (k < 0)
+                return log_error_errno((int) k, "failed to read '%s': %m", s->path);
         return 0;
 }
 

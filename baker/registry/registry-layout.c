@@ -17,6 +17,7 @@
 
 #include "digest.h"
 #include "log.h"
+#include "sparse.h"
 
 #define REF_NAME "org.opencontainers.image.ref.name"
 
@@ -87,44 +88,31 @@ static int layout_blob_exists(void *userdata, const char *digest, uint64_t *ret_
 }
 
 /* Copies src to dst keeping holes, hashing as it goes (holes as zeros). */
+typedef struct SparseCopy {
+        int dst;
+        uint64_t pos;
+        Digest *digest;
+} SparseCopy;
+
+static int copy_piece(const void *data, size_t size, void *userdata) {
+        SparseCopy *c = userdata;
+        if (data) {
+                digest_update(c->digest, data, size);
+                int k = pwrite_all(c->dst, data, size, c->pos);
+                if (k < 0)
+                        return k;
+        } else
+                digest_update_zeros(c->digest, size);
+        c->pos += size;
+        return 0;
+}
+
 static int copy_sparse_digest(int src, int dst, uint64_t size, uint8_t ret[DIGEST_SIZE]) {
         _cleanup_(digest_freep) Digest *d = digest_new();
-        const size_t bufsize = 1 << 20;
-        _cleanup_free_ char *buf = xmalloc(bufsize);
-        uint64_t pos = 0;
-
-        while (pos < size) {
-                off_t data = lseek(src, (off_t) pos, SEEK_DATA);
-                if (data < 0 && errno == ENXIO)
-                        data = (off_t) size; /* only a hole left */
-                else if (data < 0)
-                        data = (off_t) pos; /* no SEEK_DATA support: treat as data */
-                if ((uint64_t) data > pos) {
-                        digest_update_zeros(d, (uint64_t) data - pos);
-                        pos = (uint64_t) data;
-                        if (pos >= size)
-                                break;
-                }
-                off_t hole = lseek(src, (off_t) pos, SEEK_HOLE);
-                uint64_t end = hole < 0 ? size : MIN((uint64_t) hole, size);
-                while (pos < end) {
-                        ssize_t n = pread(src, buf, MIN(bufsize, end - pos), (off_t) pos);
-                        if (n < 0) {
-                                if (errno == EINTR)
-                                        continue;
-                                return -errno;
-                        }
-                        if (n == 0)
-                                return -EIO; /* file shrank */
-                        digest_update(d, buf, (size_t) n);
-                        if (lseek(dst, (off_t) pos, SEEK_SET) < 0)
-                                return -errno;
-                        int k = write_all(dst, buf, (size_t) n);
-                        if (k < 0)
-                                return k;
-                        pos += (uint64_t) n;
-                }
-        }
+        SparseCopy c = { .dst = dst, .digest = d };
+        int k = sparse_walk(src, size, 1 << 20, copy_piece, &c);
+        if (k < 0)
+                return k;
         if (ftruncate(dst, (off_t) size) < 0)
                 return -errno;
         digest_final(d, ret);
