@@ -45,7 +45,7 @@ typedef struct Bake {
         Tree *tree;
         GuestSession *guest;
         char *guest_disk;
-        json_t *step_reports;   /* manifest "steps" */
+        BakeManifest *manifest; /* filled as the bake goes: steps, then the rest */
         unsigned tar_outs;
         char *fresh_cache;      /* verify: a private, empty cache */
 } Bake;
@@ -72,7 +72,7 @@ static void bake_done(Bake *b) {
                 for (size_t i = 0; i < b->t->n_inputs; i++)
                         free(b->input_paths[i]);
         free(b->input_paths);
-        json_decref(b->step_reports);
+        manifest_free(b->manifest);
         cache_free(b->cache);
         if (b->fresh_cache)
                 rm_rf(b->fresh_cache);
@@ -468,12 +468,11 @@ static ssize_t find_cached_prefix(Bake *b) {
         return -1;
 }
 
-static json_t *step_report(const PlanStep *ps, double seconds, bool cached) {
+static void step_report(Bake *b, const PlanStep *ps, double seconds, bool cached) {
         char key[DIGEST_STRING_MAX];
         digest_to_string(ps->key, key);
         _cleanup_free_ char *name = log_mask(step_label(ps));
-        return json_pack("{s:I, s:s, s:s, s:s, s:f, s:b}", "index", (json_int_t) ps->index + 1, "name", name, "kind",
-                         step_kind_to_string(ps->kind), "key", key, "seconds", seconds, "cached", cached);
+        manifest_add_step(b->manifest, ps->index + 1, name, step_kind_to_string(ps->kind), key, seconds, cached);
 }
 
 static int run_steps(Bake *b) {
@@ -487,7 +486,7 @@ static int run_steps(Bake *b) {
                 char key[DIGEST_STRING_MAX];
                 digest_to_string(ps->key, key);
                 if ((ssize_t) i <= cached) {
-                        json_array_append_new(b->step_reports, step_report(ps, 0, true));
+                        step_report(b, ps, 0, true);
                         _cleanup_free_ char *human = xasprintf("[%zu/%zu] %s: cached", i + 1, n, name);
                         event_emit("step", json_pack("{s:I, s:s, s:s, s:s}", "index", (json_int_t) i + 1, "name", name,
                                                      "key", key, "status", "cached"),
@@ -512,7 +511,7 @@ static int run_steps(Bake *b) {
                 if (r < 0)
                         return r;
                 double secs = now_seconds() - t0;
-                json_array_append_new(b->step_reports, step_report(ps, secs, false));
+                step_report(b, ps, secs, false);
                 _cleanup_free_ char *human = xasprintf("[%zu/%zu] %s: done in %.1fs", i + 1, n, name, secs);
                 event_emit("step", json_pack("{s:I, s:s, s:s, s:s, s:f}", "index", (json_int_t) i + 1, "name", name, "key",
                                              key, "status", "done", "seconds", secs),
@@ -524,26 +523,18 @@ static int run_steps(Bake *b) {
 
 /* ---- identity inside the image ------------------------------------------------------------ */
 
-static json_t *inputs_json(const Bake *b, bool with_sources) {
-        json_t *o = with_sources ? json_array() : json_object();
+/* The input digests: into the stamp (json_t, a name → digest object) or the manifest. */
+static json_t *inputs_json(const Bake *b, BakeManifest *m) {
+        json_t *o = json_object();
         for (size_t i = 0; i < b->plan->n_steps; i++)
                 for (size_t k = 0; k < b->plan->steps[i].n_inputs; k++) {
                         const PlanDigest *d = b->plan->steps[i].inputs + k;
                         char s[DIGEST_STRING_MAX];
                         digest_to_string(d->digest, s);
-                        if (!with_sources) {
-                                json_object_set_new(o, d->name, json_string(s));
-                                continue;
-                        }
+                        json_object_set_new(o, d->name, json_string(s));
                         const TemplateInput *in = template_find_input(b->t, d->name);
-                        bool seen = false;
-                        size_t j;
-                        json_t *v;
-                        json_array_foreach(o, j, v) seen = seen || streq(json_string_value(json_object_get(v, "name")), d->name);
-                        if (!seen && in)
-                                json_array_append_new(o, json_pack("{s:s, s:s, s:s, s:s}", "name", d->name, "kind",
-                                                                   input_kind_to_string(in->kind), "source", in->location,
-                                                                   "digest", s));
+                        if (m && in)
+                                manifest_add_input(m, d->name, input_kind_to_string(in->kind), in->location, s);
                 }
         return o;
 }
@@ -586,7 +577,7 @@ static int stamp_tree(Bake *b, const Assembly *a, int64_t epoch) {
         if (r < 0)
                 return log_error_errno(r, "failed to stamp '/%s': %m", path);
 
-        json_t *inputs = inputs_json(b, false);
+        json_t *inputs = inputs_json(b, NULL);
         _cleanup_free_ char *stamp = stamp_json(t->name, t->version, key, inputs);
         json_decref(inputs);
         r = tree_add_file(b->tree, STAMP_PATH, stamp, strlen(stamp), 0644, 0, 0, epoch);
@@ -610,32 +601,31 @@ static ImageOutputSpec *output_specs(const Template *t, size_t *ret_n) {
         return specs;
 }
 
-static json_t *build_manifest(Bake *b, const Assembly *a, const uint8_t image_digest[DIGEST_SIZE], uint64_t image_size,
-                              const ImageOutput *outs, size_t n_outs, int64_t epoch) {
+static void build_manifest(Bake *b, const Assembly *a, const uint8_t image_digest[DIGEST_SIZE], uint64_t image_size,
+                           const ImageOutput *outs, size_t n_outs, int64_t epoch) {
         const Template *t = b->t;
+        BakeManifest *m = b->manifest;
         char key[DIGEST_STRING_MAX], dig[DIGEST_STRING_MAX];
         digest_to_string(b->plan->bake_key, key);
         digest_to_string(image_digest, dig);
-        json_t *outputs = json_array();
-        for (size_t i = 0; i < n_outs; i++) {
-                char s[DIGEST_STRING_MAX];
-                digest_to_string(outs[i].sha256, s);
-                const char *slash = strrchr(outs[i].path, '/');
-                json_array_append_new(outputs,
-                                      json_pack("{s:s, s:s, s:s, s:I, s:s}", "file", slash ? slash + 1 : outs[i].path, "format",
-                                                image_format_to_string(outs[i].format), "compress",
-                                                image_compression_to_string(outs[i].compression), "size",
-                                                (json_int_t) outs[i].size, "sha256", s));
-        }
-        _cleanup_free_ char *created = manifest_time(epoch);
-        return json_pack("{s:i, s:s, s:s*, s:s*, s:s, s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:O, s:o}", "manifest_version",
-                         MANIFEST_VERSION, "name", t->name, "version", t->version, "description", t->description,
-                         "bake_key", key, "image_digest", dig, "image_size", (json_int_t) image_size, "epoch",
-                         (json_int_t) epoch, "created", created, "baker_version", BAKER_VERSION, "inputs",
-                         inputs_json(b, true), "layout", assembly_to_json(a), "steps", b->step_reports, "outputs", outputs);
+        m->manifest_version = MANIFEST_VERSION;
+        m->name = xstrdup(t->name);
+        m->version = t->version ? xstrdup(t->version) : NULL;
+        m->description = t->description ? xstrdup(t->description) : NULL;
+        m->bake_key = xstrdup(key);
+        m->image_digest = xstrdup(dig);
+        m->has_image_size = m->has_epoch = m->has_inputs = m->has_steps = true;
+        m->image_size = image_size;
+        m->epoch = epoch;
+        m->created = manifest_time(epoch);
+        m->baker_version = xstrdup(BAKER_VERSION);
+        json_decref(inputs_json(b, m));
+        manifest_set_layout(m, a);
+        for (size_t i = 0; i < n_outs; i++)
+                manifest_add_output(m, outs + i);
 }
 
-static int boot_test(Bake *b, const char *raw, json_t *manifest) {
+static int boot_test(Bake *b, const char *raw) {
         const TemplateTest *tt = &b->t->test;
         _cleanup_free_ char *log_path = xasprintf("%s/%s.console.log", b->output_dir, b->t->name);
         BootCommand *cmds = xcalloc(tt->n_commands + 1, sizeof *cmds);
@@ -656,9 +646,8 @@ static int boot_test(Bake *b, const char *raw, json_t *manifest) {
                 return r;
         }
         double secs = (double) res.duration_usec / 1e6;
-        json_object_set_new(manifest, "test",
-                            json_pack("{s:s, s:b, s:f, s:s}", "firmware", boot_firmware_to_string(tt->firmware), "passed",
-                                      res.passed, "seconds", secs, "accel", res.accel ? res.accel : "tcg"));
+        manifest_set_test(b->manifest, boot_firmware_to_string(tt->firmware), res.passed, secs,
+                          res.accel ? res.accel : "tcg");
         if (!res.passed) {
                 log_error("boot test failed: %s; console log: %s; last lines:\n%s", res.failure ? res.failure : "unknown",
                           log_path, res.tail ? res.tail : "");
@@ -700,23 +689,17 @@ static int publish_all(Bake *b, const char *manifest_path) {
 /* True when OUTPUT_DIR holds exactly what the finished bake with this key produced, and, when
  * need_test, that bake passed its boot test (a bake with --skip-test must not make a later bake
  * "unchanged" without ever testing what it then publishes). */
-static bool outputs_current(const char *output_dir, const char *manifest_path, const char *bake_key, bool need_test) {
-        json_t *m = NULL;
+static bool outputs_current(const char *output_dir, const char *manifest_path, const char *bake_key, bool need_test,
+                            uint8_t ret_image_digest[DIGEST_SIZE]) {
+        _cleanup_(manifest_freep) BakeManifest *m = NULL;
         if (access(manifest_path, F_OK) < 0 || manifest_load(manifest_path, &m) < 0)
                 return false;
-        bool ok = streq_ptr(json_string_value(json_object_get(m, "bake_key")), bake_key);
-        if (need_test && !json_is_true(json_object_get(json_object_get(m, "test"), "passed")))
-                ok = false;
-        size_t i;
-        json_t *o;
-        json_array_foreach(json_object_get(m, "outputs"), i, o) {
-                _cleanup_free_ char *p = path_join(output_dir, json_string_value(json_object_get(o, "file")));
-                struct stat st;
-                if (stat(p, &st) < 0 || (json_int_t) st.st_size != json_integer_value(json_object_get(o, "size")))
-                        ok = false;
-        }
-        json_decref(m);
-        return ok;
+        if (!streq(m->bake_key, bake_key) || (need_test && !(m->test && m->test->passed)))
+                return false;
+        if (digest_from_string(m->image_digest, ret_image_digest) < 0)
+                return false;
+        /* Digests, not sizes: another bake may have written files of the same size. */
+        return manifest_outputs_intact(m, output_dir);
 }
 
 /* ---- the pipeline ------------------------------------------------------------------------- */
@@ -779,7 +762,7 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         if (make_work_dir(b) < 0)
                 return OUTCOME_INTERNAL;
         interrupt_register(b->work_dir);
-        b->step_reports = json_array();
+        b->manifest = manifest_new();
 
         r = run_steps(b);
         if (r < 0)
@@ -834,35 +817,31 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
                                                "sha256", s),
                            m);
         }
-        json_t *manifest = build_manifest(b, a, ret->image_digest, image_size, outs, n_outs, epoch);
+        build_manifest(b, a, ret->image_digest, image_size, outs, n_outs, epoch);
         image_outputs_free(outs, n_outs);
 
         /* The boot test runs on the raw image through a throw-away overlay. */
         if (t->test.has_boot && !o->skip_test && !keep_raw) {
-                r = boot_test(b, raw, manifest);
+                r = boot_test(b, raw);
                 if (r < 0) {
                         /* The outputs beside it are now the failed image's: an older manifest must
                          * not vouch for them. */
                         (void) unlink(manifest_path);
-                        json_decref(manifest);
                         if (r == -EINTR)
                                 return OUTCOME_INTERRUPTED;
                         return r == -EBADE ? OUTCOME_TEST : (log_error_errno(r, "boot test could not run: %m"), OUTCOME_TEST);
                 }
         }
-        r = manifest_write(manifest_path, manifest);
-        if (r < 0) {
-                json_decref(manifest);
+        r = manifest_write(manifest_path, b->manifest);
+        if (r < 0)
                 return OUTCOME_BUILD;
-        }
         /* Record the finished bake (its manifest) under the bake key. */
         _cleanup_free_ char *tmpdir = NULL, *done_dir = NULL;
         if (cache_entry_begin(b->cache, BAKE_NS, keyhex, &tmpdir) >= 0) {
                 _cleanup_free_ char *p = path_join(tmpdir, MANIFEST_FILE);
-                if (manifest_write(p, manifest) < 0 || cache_entry_commit(b->cache, BAKE_NS, keyhex, tmpdir, &done_dir) < 0)
+                if (manifest_write(p, b->manifest) < 0 || cache_entry_commit(b->cache, BAKE_NS, keyhex, tmpdir, &done_dir) < 0)
                         cache_entry_abort(b->cache, tmpdir);
         }
-        json_decref(manifest);
         interrupt_unregister(raw);
         if (keep_raw)
                 ret->raw_path = TAKE_PTR(raw);
@@ -908,12 +887,7 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
         /* A finished bake with this key and its outputs in place: nothing to do. */
         _cleanup_free_ char *finished = NULL;
         if (!o->rebuild && !keep_raw && cache_entry_lookup(b->cache, BAKE_NS, keyhex, &finished) >= 0 &&
-            outputs_current(b->output_dir, manifest_path, key, t->test.has_boot && !o->skip_test)) {
-                json_t *m = NULL;
-                if (manifest_load(manifest_path, &m) >= 0) {
-                        digest_from_string(json_string_value(json_object_get(m, "image_digest")), ret->image_digest);
-                        json_decref(m);
-                }
+            outputs_current(b->output_dir, manifest_path, key, t->test.has_boot && !o->skip_test, ret->image_digest)) {
                 ret->unchanged = true;
                 char dig[DIGEST_STRING_MAX];
                 digest_to_string(ret->image_digest, dig);

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 
+#include "events.h"
 #include "log.h"
 #include "registry.h"
 
@@ -19,9 +20,5 @@ bool cli_registry_option(int c, const char *arg, bool *json) {
 }
 
 void cli_print_json(json_t *o) {
-        char *s = json_dumps(o, JSON_INDENT(2));
-        json_decref(o);
-        _cleanup_free_ char *masked = log_mask(s ? s : "null");
-        free(s);
-        puts(masked);
+        events_print_document(o);
 }

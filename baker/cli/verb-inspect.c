@@ -3,8 +3,10 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "inspect.h"
 #include "log.h"
+#include "manifest.h"
 #include "outcome.h"
 #include "verbs.h"
 
@@ -32,14 +34,25 @@ int verb_inspect(int argc, char **argv) {
                 return OUTCOME_USAGE;
         const char *path = argv[optind];
 
-        json_auto_t *doc = NULL;
-        int r = inspect_is_manifest(path) ? inspect_manifest(path, &doc) : inspect_image(path, &doc);
+        if (inspect_is_manifest(path)) {
+                _cleanup_(manifest_freep) BakeManifest *m = NULL;
+                if (inspect_manifest(path, &m) < 0)
+                        return OUTCOME_INPUT;
+                if (json)
+                        cli_print_json(inspect_manifest_to_json(path, m));
+                else
+                        inspect_print_manifest(path, m, stdout);
+                return OUTCOME_OK;
+        }
+        json_t *doc = NULL;
+        int r = inspect_image(path, &doc);
         if (r < 0)
                 return r == -ENOMEM ? OUTCOME_INTERNAL : OUTCOME_INPUT;
-        if (json) {
-                _cleanup_free_ char *s = json_dumps(doc, JSON_SORT_KEYS | JSON_INDENT(2));
-                printf("%s\n", s);
-        } else
+        if (json)
+                cli_print_json(doc);
+        else {
                 inspect_print(doc, stdout);
+                json_decref(doc);
+        }
         return OUTCOME_OK;
 }

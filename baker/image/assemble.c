@@ -433,21 +433,3 @@ int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const cha
                 }
         return 0;
 }
-
-json_t *assembly_to_json(const Assembly *a) {
-        const DiskLayout *l = a->layout;
-        json_t *parts = json_array();
-        for (size_t i = 0; i < l->n_partitions; i++) {
-                const Partition *p = l->partitions + i;
-                const TemplatePartition *tp = a->template->disk.partitions + i;
-                json_array_append_new(parts, json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:s, s:s*, s:s*}", "index",
-                                                       (json_int_t) i + 1, "label", p->label, "type",
-                                                       partition_type_to_string(p->type), "offset", (json_int_t) p->offset,
-                                                       "size", (json_int_t) p->size, "partuuid", p->uuid_string, "fs",
-                                                       fs_type_to_string(tp->fs), "fs_uuid",
-                                                       a->fs[i].uuid[0] ? a->fs[i].uuid : NULL, "mount", tp->mount));
-        }
-        return json_pack("{s:s, s:I, s:s, s:o}", "table", partition_table_type_to_string(l->table), "size",
-                         (json_int_t) l->disk_size, "disk_guid", l->table == PARTITION_TABLE_GPT ? l->disk_guid_string : "",
-                         "partitions", parts);
-}

@@ -37,6 +37,3 @@ char *assembly_fstab(const Assembly *a);
  * scratch_dir, the bake's work directory, which an interrupt removes whole. Logs errors naming
  * the partition. */
 int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const char *raw_path, const char *scratch_dir);
-
-/* The "layout" object of manifest.json. */
-json_t *assembly_to_json(const Assembly *a);

@@ -216,14 +216,49 @@ int inspect_image(const char *path, json_t **ret) {
         return 0;
 }
 
-int inspect_manifest(const char *path, json_t **ret) {
-        json_t *m;
-        int r = manifest_load(path, &m);
-        if (r < 0)
-                return r;
-        json_t *doc = json_pack("{s:s, s:s, s:o}", "kind", "manifest", "path", path, "manifest", m);
-        *ret = doc;
-        return 0;
+int inspect_manifest(const char *path, BakeManifest **ret) {
+        return manifest_load(path, ret);
+}
+
+json_t *inspect_manifest_to_json(const char *path, const BakeManifest *m) {
+        return json_pack("{s:s, s:s, s:o}", "kind", "manifest", "path", path, "manifest", manifest_to_json(m, true));
+}
+
+static const char *dash(const char *s) {
+        return s ? s : "-";
+}
+
+void inspect_print_manifest(const char *path, const BakeManifest *m, FILE *f) {
+        fprintf(f, "manifest:     %s\nname:         %s\nversion:      %s\nbake key:     %s\nimage digest: %s\n", path,
+                dash(m->name), dash(m->version), dash(m->bake_key), dash(m->image_digest));
+        if (m->has_image_size)
+                fprintf(f, "image size:   %" PRIu64 "\n", m->image_size);
+        if (m->created)
+                fprintf(f, "created:      %s\n", m->created);
+        if (m->baker_version)
+                fprintf(f, "baker:        %s\n", m->baker_version);
+        fprintf(f, "outputs:\n");
+        for (size_t i = 0; i < m->n_outputs; i++) {
+                const ManifestOutput *o = m->outputs + i;
+                fprintf(f, "  %s (%s%s%s) %" PRIu64 " bytes %s\n", dash(o->file), dash(o->format), o->compress ? ", " : "",
+                        o->compress ?: "", o->size, dash(o->sha256));
+        }
+        if (m->layout) {
+                const ManifestLayout *l = m->layout;
+                fprintf(f, "layout:       %s, %" PRIu64 " bytes, disk guid %s\n", dash(l->table), l->size, dash(l->disk_guid));
+                for (size_t i = 0; i < l->n_partitions; i++) {
+                        const ManifestPartition *p = l->partitions + i;
+                        fprintf(f, "  %-3" PRIu64 " %-10s %-10s offset %-12" PRIu64 " size %-12" PRIu64 " partuuid %s %s %s %s\n",
+                                p->index, dash(p->label), dash(p->type), p->offset, p->size, dash(p->partuuid), dash(p->fs),
+                                dash(p->fs_uuid), dash(p->mount));
+                }
+        }
+        if (m->n_steps > 0) {
+                fprintf(f, "steps:\n");
+                for (size_t i = 0; i < m->n_steps; i++)
+                        fprintf(f, "  %-3" PRIu64 " %-24s %s%s\n", m->steps[i].index, dash(m->steps[i].name),
+                                dash(m->steps[i].key), m->steps[i].cached ? " (cached)" : "");
+        }
 }
 
 static const char *str(json_t *o, const char *key) {
@@ -268,44 +303,6 @@ static void print_partition(json_t *p, FILE *f) {
 void inspect_print(json_t *doc, FILE *f) {
         size_t i;
         json_t *p;
-        if (streq(str(doc, "kind"), "manifest")) {
-                json_t *m = json_object_get(doc, "manifest");
-                fprintf(f, "manifest:     %s\nname:         %s\nversion:      %s\nbake key:     %s\nimage digest: %s\n",
-                        str(doc, "path"), str(m, "name"), str(m, "version"), str(m, "bake_key"), str(m, "image_digest"));
-                if (json_object_get(m, "image_size"))
-                        fprintf(f, "image size:   %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(m, "image_size")));
-                if (json_object_get(m, "created"))
-                        fprintf(f, "created:      %s\n", str(m, "created"));
-                if (json_object_get(m, "baker_version"))
-                        fprintf(f, "baker:        %s\n", str(m, "baker_version"));
-                fprintf(f, "outputs:\n");
-                json_array_foreach(json_object_get(m, "outputs"), i, p)
-                        fprintf(f, "  %s (%s%s%s) %" JSON_INTEGER_FORMAT " bytes %s\n", str(p, "file"), str(p, "format"),
-                                json_is_string(json_object_get(p, "compress")) ? ", " : "",
-                                json_is_string(json_object_get(p, "compress")) ? str(p, "compress") : "",
-                                json_integer_value(json_object_get(p, "size")), str(p, "sha256"));
-                json_t *layout = json_object_get(m, "layout");
-                if (json_is_object(layout)) {
-                        fprintf(f, "layout:       %s, %" JSON_INTEGER_FORMAT " bytes, disk guid %s\n", str(layout, "table"),
-                                json_integer_value(json_object_get(layout, "size")), str(layout, "disk_guid"));
-                        json_array_foreach(json_object_get(layout, "partitions"), i, p) {
-                                fprintf(f, "  %-3" JSON_INTEGER_FORMAT " %-10s %-10s offset %-12" JSON_INTEGER_FORMAT
-                                           " size %-12" JSON_INTEGER_FORMAT " partuuid %s %s %s %s\n",
-                                        json_integer_value(json_object_get(p, "index")), str(p, "label"), str(p, "type"),
-                                        json_integer_value(json_object_get(p, "offset")),
-                                        json_integer_value(json_object_get(p, "size")), str(p, "partuuid"), str(p, "fs"),
-                                        str(p, "fs_uuid"), str(p, "mount"));
-                        }
-                }
-                json_t *steps = json_object_get(m, "steps");
-                if (json_array_size(steps) > 0) {
-                        fprintf(f, "steps:\n");
-                        json_array_foreach(steps, i, p)
-                                fprintf(f, "  %-3" JSON_INTEGER_FORMAT " %-24s %s%s\n", json_integer_value(json_object_get(p, "index")),
-                                        str(p, "name"), str(p, "key"), json_is_true(json_object_get(p, "cached")) ? " (cached)" : "");
-                }
-                return;
-        }
         fprintf(f, "image:        %s (%s, %" JSON_INTEGER_FORMAT " bytes)\n", str(doc, "path"), str(doc, "format"),
                 json_integer_value(json_object_get(doc, "size")));
         fprintf(f, "image digest: %s (raw, %" JSON_INTEGER_FORMAT " bytes)\n", str(doc, "image_digest"),

@@ -11,11 +11,17 @@
 /* Whether path looks like a manifest (a .json name or a '{' first) rather than an image. */
 bool inspect_is_manifest(const char *path);
 
-/* One JSON document describing the image ("kind": "image") or the manifest ("kind": "manifest").
- * Errors are logged: -ENOENT (missing), -EMEDIUMTYPE (neither a partition table nor a filesystem),
- * -EBADMSG (a damaged or truncated table, a bad manifest), others from reading. */
-int inspect_image(const char *path, json_t **ret);
-int inspect_manifest(const char *path, json_t **ret);
+typedef struct BakeManifest BakeManifest;
 
-/* Human lines for a document from the two functions above. */
+/* One JSON document describing the image ("kind": "image"). Errors are logged: -ENOENT (missing),
+ * -EMEDIUMTYPE (neither a partition table nor a filesystem), -EBADMSG (a damaged or truncated
+ * table), others from reading. */
+int inspect_image(const char *path, json_t **ret);
+/* Human lines for a document from inspect_image(). */
 void inspect_print(json_t *doc, FILE *f);
+
+/* A manifest: read and checked (errors logged, -EINVAL/-EBADMSG for a bad one). */
+int inspect_manifest(const char *path, BakeManifest **ret);
+/* {"kind": "manifest", "path", "manifest"} */
+json_t *inspect_manifest_to_json(const char *path, const BakeManifest *m);
+void inspect_print_manifest(const char *path, const BakeManifest *m, FILE *f);

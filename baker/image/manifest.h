@@ -1,6 +1,7 @@
 #pragma once
 /* manifest.json: the machine-readable record of one bake, written beside the outputs, stored with
- * the finished bake in the cache, and used as the config blob when publishing. Schema (version 1):
+ * the finished bake in the cache, and used as the config blob when publishing. This module is the
+ * only code that reads or writes it: everyone else holds a BakeManifest. Schema (version 1):
  *
  *   manifest_version  1
  *   name, version, description
@@ -15,16 +16,119 @@
  *                      partuuid, fs, fs_uuid, mount}]}
  *   steps             [{index, name, kind, key, seconds, cached}]
  *   outputs           [{file, format, compress, size, sha256}]
+ *   test              {firmware, passed, seconds, accel}   when the bake ran a boot test
  *
- * Variables are not recorded, so sensitive values cannot leak through it. */
+ * A field that is not set (NULL string, has_* false, NULL pointer) is left out of the JSON, so a
+ * manifest read and written again keeps its bytes, and a bare image's description (name and
+ * outputs only) has the same shape with fewer fields. Fields the schema does not name are not
+ * kept. Variables are not recorded, so sensitive values cannot leak through it. */
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
 
 #define MANIFEST_VERSION 1
 #define MANIFEST_FILE "manifest.json"
 
-/* Writes m (sorted keys, 2-space indent, trailing newline) atomically to path. */
-int manifest_write(const char *path, json_t *m);
-/* Loads and checks the fields every consumer relies on; logs "PATH: …" on error. */
-int manifest_load(const char *path, json_t **ret);
+typedef struct Assembly Assembly;
+typedef struct ImageOutput ImageOutput;
+
+typedef struct ManifestInput {
+        char *name, *kind, *source, *digest;
+} ManifestInput;
+
+typedef struct ManifestPartition {
+        uint64_t index;
+        char *label, *type;
+        uint64_t offset, size;
+        char *partuuid, *fs, *fs_uuid, *mount;
+} ManifestPartition;
+
+typedef struct ManifestLayout {
+        char *table;
+        uint64_t size;
+        char *disk_guid;
+        ManifestPartition *partitions;
+        size_t n_partitions;
+} ManifestLayout;
+
+typedef struct ManifestStep {
+        uint64_t index;
+        char *name, *kind, *key;
+        double seconds; /* build telemetry: not published */
+        bool cached;    /* build telemetry: not published */
+} ManifestStep;
+
+typedef struct ManifestOutput {
+        char *file; /* a name inside the output folder, never a path */
+        char *format, *compress;
+        uint64_t size;
+        char *sha256;
+} ManifestOutput;
+
+typedef struct ManifestTest {
+        char *firmware;
+        bool passed;
+        double seconds; /* build telemetry: not published */
+        char *accel;    /* build telemetry: not published */
+} ManifestTest;
+
+typedef struct BakeManifest {
+        int manifest_version; /* 0: not recorded */
+        char *name, *version, *description;
+        char *bake_key, *image_digest;
+        bool has_image_size, has_epoch, has_inputs, has_steps;
+        uint64_t image_size;
+        int64_t epoch;
+        char *created, *baker_version;
+        ManifestInput *inputs;
+        size_t n_inputs;
+        ManifestLayout *layout;
+        ManifestStep *steps;
+        size_t n_steps;
+        ManifestOutput *outputs; /* NULL: the document had no "outputs" */
+        size_t n_outputs;
+        ManifestTest *test;
+} BakeManifest;
+
+BakeManifest *manifest_new(void);
+BakeManifest *manifest_free(BakeManifest *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BakeManifest *, manifest_free);
+
+/* Building one during a bake. Strings are copied. An input already listed is not added twice. */
+void manifest_add_input(BakeManifest *m, const char *name, const char *kind, const char *source, const char *digest);
+void manifest_add_step(BakeManifest *m, uint64_t index, const char *name, const char *kind, const char *key,
+                       double seconds, bool cached);
+/* The output's file name (its path's last component), format, compression, size and digest. */
+void manifest_add_output(BakeManifest *m, const ImageOutput *o);
+/* The layout: the disk's table and every partition with its identifiers. */
+void manifest_set_layout(BakeManifest *m, const Assembly *a);
+void manifest_set_test(BakeManifest *m, const char *firmware, bool passed, double seconds, const char *accel);
 /* "2026-11-26T07:54:00Z" */
 char *manifest_time(long long epoch);
+
+/* The JSON document; telemetry false leaves out what describes one build rather than the image
+ * (steps' seconds and cached, the test's seconds and accel). */
+json_t *manifest_to_json(const BakeManifest *m, bool telemetry);
+/* From a parsed document: every field present must have its schema type; "outputs" must be a list.
+ * where names the source in errors ("PATH"); -EBADMSG (logged) on a mismatch. */
+int manifest_from_json(json_t *j, const char *where, BakeManifest **ret);
+/* Parses bytes (a file's, or a pulled config blob's). */
+int manifest_parse(const char *data, size_t size, const char *where, BakeManifest **ret);
+
+/* Writes m (sorted keys, 2-space indent, trailing newline) atomically to path. */
+int manifest_write(const char *path, const BakeManifest *m);
+/* Reads any manifest of this shape (a bake's, or a hand-written one with name and outputs). */
+int manifest_read(const char *path, BakeManifest **ret);
+/* Reads a bake's manifest: also checks the fields every consumer relies on (name, bake_key,
+ * image_digest, outputs); logs "PATH: …" on error. */
+int manifest_load(const char *path, BakeManifest **ret);
+/* The published config blob: canonical JSON (sorted keys, compact) without build telemetry. */
+char *manifest_config(const BakeManifest *m, size_t *ret_size);
+/* The output best suited as the canonical raw image: raw uncompressed, then raw compressed,
+ * then any uncompressed, then anything; NULL when there is none. */
+const ManifestOutput *manifest_best_output(const BakeManifest *m);
+/* Whether every output the manifest lists is in dir with the recorded size and SHA-256 (the
+ * files' bytes are read). Logs at debug level what differs. */
+bool manifest_outputs_intact(const BakeManifest *m, const char *dir);

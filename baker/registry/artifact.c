@@ -10,6 +10,7 @@
 
 #include "digest.h"
 #include "log.h"
+#include "manifest.h"
 
 static void layer_clear(ArtifactLayer *l) {
         if (l->temporary && l->path)
@@ -184,13 +185,11 @@ static int64_t parse_time(const char *s) {
 
 /* The creation time: recorded by the bake, else $SOURCE_DATE_EPOCH, else the input's mtime; never
  * "now", which would change the manifest digest on every push. */
-static int64_t created_time(json_t *bake, const char *input) {
-        const char *s = json_string_value(json_object_get(bake, "created"));
-        if (s && parse_time(s) >= 0)
-                return parse_time(s);
-        json_t *e = json_object_get(bake, "source_date_epoch") ?: json_object_get(bake, "epoch");
-        if (json_is_integer(e))
-                return json_integer_value(e);
+static int64_t created_time(const BakeManifest *bake, const char *input) {
+        if (bake->created && parse_time(bake->created) >= 0)
+                return parse_time(bake->created);
+        if (bake->has_epoch)
+                return bake->epoch;
         const char *env = getenv("SOURCE_DATE_EPOCH");
         if (env && *env)
                 return strtoll(env, NULL, 10);
@@ -209,8 +208,7 @@ static char *normalize_digest(const char *s) {
         return xstrdup(buf);
 }
 
-static void set_annotation_from(json_t *ann, const char *key, json_t *bake, const char *field) {
-        const char *v = json_string_value(json_object_get(bake, field));
+static void set_annotation(json_t *ann, const char *key, const char *v) {
         if (v && *v)
                 json_object_set_new(ann, key, json_string(v));
 }
@@ -261,177 +259,133 @@ static int build_containerdisk(Artifact *a, const char *image, const char *forma
         return k;
 }
 
-/* The config blob: the bake's manifest.json in canonical form, without what only describes how
- * that particular build went (step durations and cache hits, the boot test's time and
- * accelerator). Two bakes of the same template and inputs then publish the same artifact digest
- * even on machines with cold caches, so a rebuild that changed nothing publishes nothing new. */
-static char *config_from_manifest(json_t *bake, size_t *ret_size) {
-        json_t *c = json_deep_copy(bake);
-        size_t i;
-        json_t *step;
-        json_array_foreach(json_object_get(c, "steps"), i, step) {
-                json_object_del(step, "seconds");
-                json_object_del(step, "cached");
-        }
-        json_t *test = json_object_get(c, "test");
-        if (test) {
-                json_object_del(test, "seconds");
-                json_object_del(test, "accel");
-        }
-        char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(c);
-        if (!s)
-                abort();
-        *ret_size = strlen(s);
-        return s;
+/* A bare image file described as a manifest of the same shape: name and its one output. */
+static int describe_bare_image(const char *input, BakeManifest **ret) {
+        _cleanup_free_ char *basecopy = xstrdup(input);
+        const char *base = basename(basecopy);
+        uint8_t d[DIGEST_SIZE];
+        char hex[DIGEST_HEX_SIZE + 1];
+        uint64_t fsize;
+        const char *compress;
+        const char *format = sniff_format(input, &compress);
+        int k = digest_file(input, d, &fsize);
+        if (k < 0)
+                return log_error_errno(k, "failed to read '%s': %m", input);
+        digest_to_hex(d, hex);
+        _cleanup_(manifest_freep) BakeManifest *m = manifest_new();
+        m->name = xstrdup(base);
+        char *dot = strchr(m->name, '.');
+        if (dot && dot != m->name)
+                *dot = 0;
+        m->outputs = xcalloc(2, sizeof(ManifestOutput));
+        m->outputs[m->n_outputs++] = (ManifestOutput) { .file = xstrdup(base), .format = xstrdup(format),
+                                                        .compress = compress ? xstrdup(compress) : NULL,
+                                                        .size = fsize, .sha256 = xstrdup(hex) };
+        if (!compress && streq(format, "raw"))
+                m->image_digest = xstrdup(hex);
+        *ret = TAKE_PTR(m);
+        return 0;
 }
 
-int artifact_build(const char *input, const ArtifactOptions *opts, Artifact **ret) {
-        static const ArtifactOptions defaults = {};
-        _cleanup_(artifact_freep) Artifact *a = xcalloc(1, sizeof(*a));
-        _cleanup_free_ char *data = NULL, *dircopy = xstrdup(input), *basecopy = xstrdup(input);
-        const char *dir = dirname(dircopy), *base = basename(basecopy);
-        json_t *bake = NULL;
-        size_t size = 0;
-        int k;
-
-        if (!opts)
-                opts = &defaults;
-        if (endswith(input, ".json")) {
-                k = read_full_file(input, &data, &size);
-                if (k < 0)
-                        return log_error_errno(k, "failed to read '%s': %m", input);
-                json_error_t err;
-                bake = json_loadb(data, size, 0, &err);
-                if (!json_is_object(bake) || !json_is_array(json_object_get(bake, "outputs"))) {
-                        json_decref(bake);
-                        return log_error_errno(-EBADMSG, "'%s':%d: not a bake manifest (%s)", input, err.line,
-                                               bake ? "no \"outputs\" array" : err.text);
-                }
-        } else {
-                /* A bare image: describe it in a manifest.json of the same shape. */
-                uint8_t d[DIGEST_SIZE];
-                char hex[DIGEST_HEX_SIZE + 1];
-                uint64_t fsize;
-                const char *compress;
-                const char *format = sniff_format(input, &compress);
-                k = digest_file(input, d, &fsize);
-                if (k < 0)
-                        return log_error_errno(k, "failed to read '%s': %m", input);
-                digest_to_hex(d, hex);
-                _cleanup_free_ char *name = xstrdup(base);
-                char *dot = strchr(name, '.');
-                if (dot && dot != name)
-                        *dot = 0;
-                bake = json_pack("{s:s, s:[{s:s, s:s, s:I, s:s}]}", "name", name, "outputs", "file", base, "format",
-                                 format, "size", (json_int_t) fsize, "sha256", hex);
-                if (compress)
-                        json_object_set_new(json_array_get(json_object_get(bake, "outputs"), 0), "compress",
-                                            json_string(compress));
-                if (!compress && streq(format, "raw"))
-                        json_object_set_new(bake, "image_digest", json_string(hex));
-                data = json_dumps(bake, JSON_COMPACT | JSON_SORT_KEYS);
-                size = strlen(data);
-        }
-
-        const char *name = json_string_value(json_object_get(bake, "name"));
-        const char *version = json_string_value(json_object_get(bake, "version"));
-        a->name = xstrdup(name && *name ? name : "image");
-        a->version = version && *version ? xstrdup(version) : NULL;
-        int64_t created = created_time(bake, input);
-
-        json_t *layers = json_array(), *o;
-        size_t i;
-        const char *cd_image = NULL, *cd_format = NULL;
-        k = 0;
-        json_array_foreach(json_object_get(bake, "outputs"), i, o) {
-                const char *file = json_string_value(json_object_get(o, "file"));
-                const char *format = json_string_value(json_object_get(o, "format")) ?: "raw";
-                const char *compress = json_string_value(json_object_get(o, "compress"));
-                _cleanup_free_ char *digest = normalize_digest(json_string_value(json_object_get(o, "sha256")));
-                json_t *jsize = json_object_get(o, "size");
-                if (!file || strchr(file, '/') || !digest || !json_is_integer(jsize)) {
-                        k = log_error_errno(-EBADMSG, "'%s': output %zu lacks file, size or sha256", input, i);
-                        break;
-                }
+/* One layer per output (of opts->format, if set), or the containerdisk tar of the best disk. */
+static int add_output_layers(Artifact *a, const BakeManifest *bake, const char *input, const char *dir,
+                             const ArtifactOptions *opts, int64_t created) {
+        const ManifestOutput *cd = NULL;
+        for (size_t i = 0; i < bake->n_outputs; i++) {
+                const ManifestOutput *o = bake->outputs + i;
+                const char *format = o->format ?: "raw";
+                _cleanup_free_ char *digest = normalize_digest(o->sha256);
+                if (!digest)
+                        return log_error_errno(-EBADMSG, "'%s': output %zu has no valid sha256", input, i);
                 if (opts->format && !streq(opts->format, format))
                         continue;
-                _cleanup_free_ char *path = path_join(dir, file);
+                _cleanup_free_ char *path = path_join(dir, o->file);
                 struct stat st;
-                if (stat(path, &st) < 0) {
-                        k = log_error_errno(-errno, "output '%s' of '%s': %m", path, input);
-                        break;
-                }
-                if ((uint64_t) st.st_size != (uint64_t) json_integer_value(jsize)) {
-                        k = log_error_errno(-EBADMSG, "output '%s' has %jd bytes, the manifest says %" JSON_INTEGER_FORMAT,
-                                            path, (intmax_t) st.st_size, json_integer_value(jsize));
-                        break;
-                }
+                if (stat(path, &st) < 0)
+                        return log_error_errno(-errno, "output '%s' of '%s': %m", path, input);
+                if ((uint64_t) st.st_size != o->size)
+                        return log_error_errno(-EBADMSG, "output '%s' has %jd bytes, the manifest says %" PRIu64, path,
+                                               (intmax_t) st.st_size, o->size);
                 if (opts->containerdisk) {
                         /* KubeVirt wants one qcow2 or raw disk; prefer qcow2. */
-                        if ((!cd_image || streq(format, "qcow2")) && (!compress || streq(compress, "none")) &&
-                            (streq(format, "qcow2") || streq(format, "raw"))) {
-                                cd_image = file;
-                                cd_format = format;
-                        }
+                        if ((!cd || streq(format, "qcow2")) && (!o->compress || streq(o->compress, "none")) &&
+                            (streq(format, "qcow2") || streq(format, "raw")))
+                                cd = o;
                         continue;
                 }
-                _cleanup_free_ char *mt = artifact_layer_media_type(format, compress);
-                add_layer(a, path, digest, (uint64_t) json_integer_value(jsize), mt, file, false);
+                _cleanup_free_ char *mt = artifact_layer_media_type(format, o->compress);
+                add_layer(a, path, digest, o->size, mt, o->file, false);
         }
-        if (k >= 0 && opts->containerdisk) {
-                if (!cd_image)
-                        k = log_error_errno(-EINVAL, "'%s' has no qcow2 or uncompressed raw output for a containerdisk",
-                                            input);
-                else {
-                        _cleanup_free_ char *path = path_join(dir, cd_image);
-                        k = build_containerdisk(a, path, cd_format, opts, created);
-                }
-        } else if (k >= 0) {
-                if (a->n_layers == 0)
-                        k = log_error_errno(-EINVAL, "'%s' has no output%s%s", input, opts->format ? " of format " : "",
-                                            opts->format ?: "");
-                a->config = config_from_manifest(bake, &a->config_size);
-                a->config_media_type = xstrdup(BAKER_CONFIG_MEDIA_TYPE);
+        if (opts->containerdisk) {
+                if (!cd)
+                        return log_error_errno(-EINVAL, "'%s' has no qcow2 or uncompressed raw output for a containerdisk",
+                                               input);
+                _cleanup_free_ char *path = path_join(dir, cd->file);
+                return build_containerdisk(a, path, cd->format ?: "raw", opts, created);
         }
-        if (k < 0) {
-                json_decref(layers);
-                json_decref(bake);
-                return k;
-        }
-        a->config_digest = digest_string_of(a->config, a->config_size);
+        if (a->n_layers == 0)
+                return log_error_errno(-EINVAL, "'%s' has no output%s%s", input, opts->format ? " of format " : "",
+                                       opts->format ?: "");
+        a->config = manifest_config(bake, &a->config_size);
+        a->config_media_type = xstrdup(BAKER_CONFIG_MEDIA_TYPE);
+        return 0;
+}
 
-        for (size_t j = 0; j < a->n_layers; j++)
-                json_array_append_new(layers,
-                                      json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", a->layers[j].media_type, "digest",
-                                                a->layers[j].digest, "size", (json_int_t) a->layers[j].size, "annotations",
-                                                "org.opencontainers.image.title", a->layers[j].title));
-
+static int annotations(const Artifact *a, const BakeManifest *bake, const ArtifactOptions *opts, int64_t created,
+                       json_t **ret) {
         _cleanup_free_ char *created_s = format_time(created);
         json_t *ann = json_pack("{s:s, s:s}", "org.opencontainers.image.created", created_s,
                                 "org.opencontainers.image.title", a->name);
-        set_annotation_from(ann, "org.opencontainers.image.version", bake, "version");
-        set_annotation_from(ann, "org.opencontainers.image.revision", bake, "revision");
-        set_annotation_from(ann, "org.opencontainers.image.source", bake, "source");
-        set_annotation_from(ann, "org.opencontainers.image.description", bake, "description");
-        set_annotation_from(ann, "org.opencontainers.image.base.digest", bake, "base_digest");
-        set_annotation_from(ann, ANNOTATION_BAKE_KEY, bake, "bake_key");
-        _cleanup_free_ char *image_digest = normalize_digest(json_string_value(json_object_get(bake, "image_digest")));
+        set_annotation(ann, "org.opencontainers.image.version", bake->version);
+        set_annotation(ann, "org.opencontainers.image.description", bake->description);
+        set_annotation(ann, ANNOTATION_BAKE_KEY, bake->bake_key);
+        _cleanup_free_ char *image_digest = normalize_digest(bake->image_digest);
         if (image_digest)
                 json_object_set_new(ann, ANNOTATION_IMAGE_DIGEST, json_string(image_digest));
         for (size_t j = 0; j < opts->n_annotations; j++) {
                 const char *eq = strchr(opts->annotations[j], '=');
                 if (!eq || eq == opts->annotations[j]) {
                         json_decref(ann);
-                        json_decref(layers);
-                        json_decref(bake);
                         return log_error_errno(-EINVAL, "annotation '%s' is not KEY=VALUE", opts->annotations[j]);
                 }
                 _cleanup_free_ char *key = xstrndup(opts->annotations[j], eq - opts->annotations[j]);
                 json_object_set_new(ann, key, json_string(eq + 1));
         }
-        json_decref(bake);
+        *ret = ann;
+        return 0;
+}
 
+int artifact_build(const char *input, const ArtifactOptions *opts, Artifact **ret) {
+        static const ArtifactOptions defaults = {};
+        _cleanup_(artifact_freep) Artifact *a = xcalloc(1, sizeof(*a));
+        _cleanup_(manifest_freep) BakeManifest *bake = NULL;
+        _cleanup_free_ char *dircopy = xstrdup(input);
+        const char *dir = dirname(dircopy);
+        int k;
+
+        if (!opts)
+                opts = &defaults;
+        k = endswith(input, ".json") ? manifest_read(input, &bake) : describe_bare_image(input, &bake);
+        if (k < 0)
+                return k;
+        a->name = xstrdup(bake->name && *bake->name ? bake->name : "image");
+        a->version = bake->version && *bake->version ? xstrdup(bake->version) : NULL;
+        int64_t created = created_time(bake, input);
+        k = add_output_layers(a, bake, input, dir, opts, created);
+        if (k < 0)
+                return k;
+        a->config_digest = digest_string_of(a->config, a->config_size);
+
+        json_t *ann = NULL;
+        k = annotations(a, bake, opts, created, &ann);
+        if (k < 0)
+                return k;
+        json_t *layers = json_array();
+        for (size_t j = 0; j < a->n_layers; j++)
+                json_array_append_new(layers,
+                                      json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", a->layers[j].media_type, "digest",
+                                                a->layers[j].digest, "size", (json_int_t) a->layers[j].size, "annotations",
+                                                "org.opencontainers.image.title", a->layers[j].title));
         json_t *m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o, s:o}", "schemaVersion", 2, "mediaType",
                               OCI_MANIFEST_MEDIA_TYPE, "config", "mediaType", a->config_media_type, "digest",
                               a->config_digest, "size", (json_int_t) a->config_size, "layers", layers, "annotations", ann);
