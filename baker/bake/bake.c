@@ -666,20 +666,17 @@ static int publish_all(Bake *b, const char *manifest_path) {
         const Template *t = b->t;
         for (size_t i = 0; i < t->n_publish; i++) {
                 const TemplatePublish *p = t->publish + i;
-                if (p->insecure)
-                        registry_add_insecure_host(p->target);
                 _cleanup_free_ char *target = publish_target(publish_kind_to_string(p->kind), p->target, t->name);
-                PublishOptions po = { .channels = t->channels, .n_channels = t->n_channels };
-                json_t *report = NULL;
+                PublishOptions po = { .channels = t->channels, .n_channels = t->n_channels, .insecure = p->insecure };
+                _cleanup_(publish_report_done) PublishReport report = {};
                 int r = publish_image(manifest_path, target, &po, &report);
                 if (r < 0)
                         return template_error_at(t, p->pos, "publishing to '%s' failed", target);
-                const char *status = json_string_value(json_object_get(report, "status"));
-                _cleanup_free_ char *human = xasprintf("published %s: %s (%s, %lld bytes sent)", target,
-                                                       json_string_value(json_object_get(report, "digest")), status,
-                                                       (long long) json_integer_value(json_object_get(report, "bytes_sent")));
-                json_object_set_new(report, "target", json_string(target));
-                event_emit("publish", report, human);
+                _cleanup_free_ char *human = xasprintf("published %s: %s (%s, %" PRIu64 " bytes sent)", target, report.digest,
+                                                       report.unchanged ? "unchanged" : "pushed", report.stats.bytes_sent);
+                json_t *fields = publish_report_to_json(&report);
+                json_object_set_new(fields, "target", json_string(target));
+                event_emit("publish", fields, human);
         }
         return 0;
 }

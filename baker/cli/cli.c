@@ -4,6 +4,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "outcome.h"
 #include "registry.h"
 
 bool cli_registry_option(int c, const char *arg, bool *json) {
@@ -17,6 +18,10 @@ bool cli_registry_option(int c, const char *arg, bool *json) {
         default:
                 return false;
         }
+}
+
+int cli_registry_outcome(int r) {
+        return r == -EINVAL ? OUTCOME_USAGE : OUTCOME_PUBLISH;
 }
 
 void cli_print_json(json_t *o) {

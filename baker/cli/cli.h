@@ -11,5 +11,9 @@
 /* Takes c if it is one of CLI_REGISTRY_OPTIONS: true when taken. */
 bool cli_registry_option(int c, const char *arg, bool *json);
 
+/* The exit code for an error from the registry library: -EINVAL is a usage error (a bad
+ * reference, tag or channel name), anything else a registry failure. */
+int cli_registry_outcome(int r);
+
 /* Prints o (indented, secrets masked) and a newline on stdout; consumes the reference. */
 void cli_print_json(json_t *o);

@@ -48,11 +48,11 @@ int verb_gc(int argc, char **argv) {
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(argv[optind], false, NULL, &r);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
         json_t *report;
         k = channel_gc(r, (unsigned) keep, dry_run, &report);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
         if (json) {
                 cli_print_json(json_incref(report));
         } else {

@@ -74,7 +74,7 @@ int verb_history(int argc, char **argv) {
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(argv[optind], false, NULL, &r);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
 
         json_t *report = NULL;
         if (channel)
@@ -86,7 +86,7 @@ int verb_history(int argc, char **argv) {
                         report = json_pack("{s:o}", "versions", versions);
         }
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
 
         if (json) {
                 cli_print_json(json_incref(report));

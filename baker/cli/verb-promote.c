@@ -36,7 +36,7 @@ int verb_promote(int argc, char **argv) {
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(source, false, &ref, &r);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
         _cleanup_free_ char *digest = ref->digest ? xstrdup(ref->digest) : NULL;
         if (!digest) {
                 /* REF:TAG is accepted too: the tag is resolved once, here. */
@@ -54,7 +54,7 @@ int verb_promote(int argc, char **argv) {
         _cleanup_free_ char *previous = NULL;
         k = channel_promote(r, channel, digest, &previous);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
         if (json) {
                 json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "status", k > 0 ? "promoted" : "unchanged", "channel",
                                       channel, "digest", digest, "previous",

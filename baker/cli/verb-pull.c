@@ -43,7 +43,7 @@ int verb_pull(int argc, char **argv) {
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(source, false, &ref, &r);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
         const char *reference = ref->digest ?: ref->tag ?: "latest";
 
         _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
@@ -124,5 +124,5 @@ int verb_pull(int argc, char **argv) {
 fail:
         json_decref(files);
         json_decref(manifest);
-        return k == -EBADMSG ? OUTCOME_PUBLISH : registry_error_outcome(k);
+        return k == -EBADMSG ? OUTCOME_PUBLISH : cli_registry_outcome(k);
 }

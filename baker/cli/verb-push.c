@@ -62,36 +62,24 @@ int verb_push(int argc, char **argv) {
                 log_error_errno(-errno, "cannot read '%s': %m", input);
                 return OUTCOME_INPUT;
         }
-        json_t *report = NULL;
+        _cleanup_(publish_report_done) PublishReport report = {};
         k = publish_image(input, target, &opts, &report);
-        if (k == -EINVAL)
-                return OUTCOME_USAGE;
         if (k == -EBADMSG || k == -ENOENT)
                 return OUTCOME_INPUT;
         if (k < 0)
-                return OUTCOME_PUBLISH;
-
+                return cli_registry_outcome(k);
         if (json) {
-                cli_print_json(json_incref(report));
-        } else {
-                const char *repo = json_string_value(json_object_get(report, "repository"));
-                const char *tag = json_string_value(json_object_get(report, "tag"));
-                const char *digest = json_string_value(json_object_get(report, "digest"));
-                if (streq(json_string_value(json_object_get(report, "status")), "unchanged"))
-                        printf("%s:%s unchanged (%s), nothing sent\n", repo, tag, digest);
-                else
-                        printf("pushed %s:%s %s (%" JSON_INTEGER_FORMAT " blobs, %" JSON_INTEGER_FORMAT
-                               " bytes sent; %" JSON_INTEGER_FORMAT " blobs already present)\n",
-                               repo, tag, digest, json_integer_value(json_object_get(report, "blobs_sent")),
-                               json_integer_value(json_object_get(report, "bytes_sent")),
-                               json_integer_value(json_object_get(report, "blobs_skipped")));
-                printf("%s\n", json_string_value(json_object_get(report, "reference")));
-                json_t *ch;
-                size_t i;
-                json_array_foreach(json_object_get(report, "channels"), i, ch)
-                        printf("channel %s %s\n", json_string_value(json_object_get(ch, "name")),
-                               json_is_true(json_object_get(ch, "moved")) ? "promoted" : "already there");
+                cli_print_json(publish_report_to_json(&report));
+                return OUTCOME_OK;
         }
-        json_decref(report);
+        if (report.unchanged)
+                printf("%s:%s unchanged (%s), nothing sent\n", report.repository, report.tag, report.digest);
+        else
+                printf("pushed %s:%s %s (%" PRIu64 " blobs, %" PRIu64 " bytes sent; %" PRIu64 " blobs already present)\n",
+                       report.repository, report.tag, report.digest, report.stats.blobs_sent, report.stats.bytes_sent,
+                       report.stats.blobs_skipped);
+        printf("%s\n", report.reference);
+        for (size_t i = 0; i < report.n_channels; i++)
+                printf("channel %s %s\n", report.channels[i].name, report.channels[i].moved ? "promoted" : "already there");
         return OUTCOME_OK;
 }

@@ -32,7 +32,7 @@ int verb_resolve(int argc, char **argv) {
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(source, false, &ref, &r);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
         if (!ref->tag || ref->digest) {
                 log_error("'%s': expected REF:CHANNEL", source);
                 return OUTCOME_USAGE;
@@ -40,7 +40,7 @@ int verb_resolve(int argc, char **argv) {
         _cleanup_free_ char *digest = NULL;
         k = channel_resolve(r, ref->tag, &digest);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
         _cleanup_free_ char *pinned = registry_ref_pinned_string(ref, digest);
         if (json) {
                 json_t *o = json_pack("{s:s, s:s, s:s}", "channel", ref->tag, "digest", digest, "reference", pinned);

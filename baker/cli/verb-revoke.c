@@ -40,7 +40,7 @@ int verb_revoke(int argc, char **argv) {
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(source, false, &ref, &r);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
         if (!ref->digest) {
                 log_error("'%s': revoke takes REF@DIGEST (a tag can move)", source);
                 return OUTCOME_USAGE;
@@ -48,7 +48,7 @@ int verb_revoke(int argc, char **argv) {
         _cleanup_free_ char *rdigest = NULL;
         k = channel_revoke(r, ref->digest, reason, &rdigest);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
 
         /* Channels still pointing at it now refuse to resolve: say which. */
         char **channels = NULL;

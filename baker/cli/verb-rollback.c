@@ -31,12 +31,12 @@ int verb_rollback(int argc, char **argv) {
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(source, false, NULL, &r);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
         _cleanup_free_ char *before = NULL, *digest = NULL;
         (void) registry_manifest_head(r, channel, &before);
         k = channel_rollback(r, channel, &digest);
         if (k < 0)
-                return registry_error_outcome(k);
+                return cli_registry_outcome(k);
         if (json) {
                 json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "status", "rolled-back", "channel", channel, "digest", digest,
                                       "previous", before ? json_string(before) : json_null());

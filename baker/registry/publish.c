@@ -14,12 +14,63 @@ char *publish_target(const char *kind, const char *value, const char *name) {
         return xstrdup(value);
 }
 
-int publish_image(const char *input, const char *target, const PublishOptions *opts, json_t **ret_report) {
+void publish_report_done(PublishReport *r) {
+        free(r->digest);
+        free(r->repository);
+        free(r->tag);
+        free(r->reference);
+        for (size_t i = 0; i < r->n_channels; i++)
+                free(r->channels[i].name);
+        free(r->channels);
+        *r = (PublishReport) {};
+}
+
+json_t *publish_report_to_json(const PublishReport *r) {
+        json_t *channels = json_array();
+        for (size_t i = 0; i < r->n_channels; i++)
+                json_array_append_new(channels, json_pack("{s:s, s:b}", "name", r->channels[i].name, "moved",
+                                                          r->channels[i].moved));
+        const RegistryStats *st = &r->stats;
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "status",
+                         r->unchanged ? "unchanged" : "pushed", "digest", r->digest, "repository", r->repository, "tag",
+                         r->tag, "reference", r->reference, "blobs_sent", (json_int_t) st->blobs_sent, "blobs_skipped",
+                         (json_int_t) st->blobs_skipped, "blobs_mounted", (json_int_t) st->blobs_mounted, "bytes_sent",
+                         (json_int_t) st->bytes_sent, "bytes_skipped", (json_int_t) st->bytes_skipped, "channels",
+                         channels);
+}
+
+static int move_channels(Registry *r, const char *digest, const PublishOptions *opts, PublishReport *rep) {
+        rep->channels = xcalloc(opts->n_channels + 1, sizeof(PublishChannel));
+        for (size_t i = 0; i < opts->n_channels; i++) {
+                int k = channel_promote(r, opts->channels[i], digest, NULL);
+                if (k < 0)
+                        return k;
+                rep->channels[rep->n_channels++] = (PublishChannel) { .name = xstrdup(opts->channels[i]), .moved = k > 0 };
+        }
+        return 0;
+}
+
+static int open_target(const char *target, const PublishOptions *opts, RegistryRef **ret_ref, Registry **ret) {
+        _cleanup_(registry_ref_freep) RegistryRef *ref = NULL;
+        int k = registry_ref_parse(target, &ref);
+        if (k >= 0 && opts->insecure && ref->host)
+                /* The host as the reference names it ("host:port"), never the whole target. */
+                registry_add_insecure_host(ref->host);
+        k = registry_open_string(target, true, ret_ref, ret);
+        if (k < 0)
+                return k;
+        if ((*ret_ref)->digest)
+                return log_error_errno(-EINVAL, "'%s': publish to a tag, not a digest", target);
+        return 0;
+}
+
+int publish_image(const char *input, const char *target, const PublishOptions *opts, PublishReport *ret_report) {
         static const PublishOptions defaults = {};
         _cleanup_(registry_ref_freep) RegistryRef *ref = NULL;
         _cleanup_(registry_freep) Registry *r = NULL;
         _cleanup_(artifact_freep) Artifact *a = NULL;
         _cleanup_free_ char *before = NULL;
+        _cleanup_(publish_report_done) PublishReport rep = {};
         int k;
 
         if (!opts)
@@ -27,11 +78,9 @@ int publish_image(const char *input, const char *target, const PublishOptions *o
         for (size_t i = 0; i < opts->n_channels; i++)
                 if (!channel_name_valid(opts->channels[i]))
                         return log_error_errno(-EINVAL, "invalid channel name '%s'", opts->channels[i]);
-        k = registry_open_string(target, true, &ref, &r);
+        k = open_target(target, opts, &ref, &r);
         if (k < 0)
                 return k;
-        if (ref->digest)
-                return log_error_errno(-EINVAL, "'%s': publish to a tag, not a digest", target);
         k = artifact_build(input, &opts->artifact, &a);
         if (k < 0)
                 return k;
@@ -45,31 +94,21 @@ int publish_image(const char *input, const char *target, const PublishOptions *o
         k = artifact_push(r, a, tag, opts->mount_from);
         if (k < 0)
                 return log_error_errno(k, "push of '%s' to '%s' failed", input, target);
-        const RegistryStats *st = registry_stats(r);
-        bool unchanged = before && streq(before, a->manifest_digest) && st->blobs_sent == 0 && st->blobs_mounted == 0;
-        if (unchanged)
+        rep.stats = *registry_stats(r);
+        rep.unchanged = before && streq(before, a->manifest_digest) && rep.stats.blobs_sent == 0 &&
+                        rep.stats.blobs_mounted == 0;
+        if (rep.unchanged)
                 log_info("'%s' is already at %s:%s, nothing uploaded", a->manifest_digest, target, tag);
-
-        json_t *channels = json_array();
-        for (size_t i = 0; i < opts->n_channels; i++) {
-                k = channel_promote(r, opts->channels[i], a->manifest_digest, NULL);
-                if (k < 0) {
-                        json_decref(channels);
-                        return k;
-                }
-                json_array_append_new(channels, json_pack("{s:s, s:b}", "name", opts->channels[i], "moved", k > 0));
+        k = move_channels(r, a->manifest_digest, opts, &rep);
+        if (k < 0)
+                return k;
+        rep.digest = xstrdup(a->manifest_digest);
+        rep.repository = registry_ref_repository_string(ref);
+        rep.tag = xstrdup(tag);
+        rep.reference = registry_ref_pinned_string(ref, a->manifest_digest);
+        if (ret_report) {
+                *ret_report = rep;
+                rep = (PublishReport) {};
         }
-        if (!ret_report) {
-                json_decref(channels);
-                return 0;
-        }
-        _cleanup_free_ char *pinned = registry_ref_pinned_string(ref, a->manifest_digest);
-        _cleanup_free_ char *repo = registry_ref_repository_string(ref);
-        *ret_report = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "status",
-                                unchanged ? "unchanged" : "pushed", "digest", a->manifest_digest, "repository", repo, "tag",
-                                tag, "reference", pinned, "blobs_sent", (json_int_t) st->blobs_sent, "blobs_skipped",
-                                (json_int_t) st->blobs_skipped, "blobs_mounted", (json_int_t) st->blobs_mounted,
-                                "bytes_sent", (json_int_t) st->bytes_sent, "bytes_skipped", (json_int_t) st->bytes_skipped,
-                                "channels", channels);
         return 0;
 }

@@ -17,11 +17,30 @@ typedef struct PublishOptions {
         const char *mount_from;
         char **channels; /* promoted after the push */
         size_t n_channels;
+        bool insecure;   /* skip TLS verification for the target's host (a template's `insecure: true`) */
 } PublishOptions;
 
+typedef struct PublishChannel {
+        char *name;
+        bool moved; /* false: it pointed there already */
+} PublishChannel;
+
+typedef struct PublishReport {
+        bool unchanged; /* the tag named this manifest already and nothing was uploaded */
+        char *digest;   /* the image manifest's */
+        char *repository, *tag;
+        char *reference; /* pinned: "host/repo@sha256:…" */
+        RegistryStats stats;
+        PublishChannel *channels;
+        size_t n_channels;
+} PublishReport;
+
+void publish_report_done(PublishReport *r);
+/* {status ("pushed"|"unchanged"), digest, repository, tag, reference, blobs_sent, blobs_skipped,
+ * blobs_mounted, bytes_sent, bytes_skipped, channels:[{name, moved}]} */
+json_t *publish_report_to_json(const PublishReport *r);
+
 /* input: manifest.json or an image file; target: a registry reference (tag optional: defaults to
- * the image's version, else "latest"). ret_report (optional): {status ("pushed"|"unchanged"),
- * digest, repository, tag, reference, blobs_sent, blobs_skipped, blobs_mounted, bytes_sent,
- * bytes_skipped, channels:[{name, moved}]}. Errors: -EINVAL usage, -ENOENT/-EBADMSG input, others
- * from the registry (already logged). */
-int publish_image(const char *input, const char *target, const PublishOptions *opts, json_t **ret_report);
+ * the image's version, else "latest"). ret_report (optional) is filled on success. Errors: -EINVAL
+ * usage, -ENOENT/-EBADMSG input, others from the registry (already logged). */
+int publish_image(const char *input, const char *target, const PublishOptions *opts, PublishReport *ret_report);

@@ -10,7 +10,6 @@
 
 #include "digest.h"
 #include "log.h"
-#include "outcome.h"
 #include "registry-layout.h"
 #include "registry-oci.h"
 
@@ -596,15 +595,6 @@ int registry_open_string(const char *s, bool create, RegistryRef **ret_ref, Regi
         if (ret_ref)
                 *ret_ref = TAKE_PTR(ref);
         return 0;
-}
-
-int registry_error_outcome(int r) {
-        switch (r) {
-        case -EINVAL:
-                return OUTCOME_USAGE;
-        default:
-                return OUTCOME_PUBLISH;
-        }
 }
 
 void registry_add_insecure_host(const char *host) {

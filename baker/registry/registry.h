@@ -165,5 +165,3 @@ char *registry_auth_file_path(void);
 int registry_open_string(const char *s, bool create, RegistryRef **ret_ref, Registry **ret);
 /* Hosts named with --insecure: TLS verification is skipped for them only. */
 void registry_add_insecure_host(const char *host);
-/* Maps an error from this interface to an exit code (OUTCOME_USAGE/INPUT/PUBLISH). */
-int registry_error_outcome(int r);
