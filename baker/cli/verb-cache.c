@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "events.h"
 #include "log.h"
 #include "outcome.h"
 #include "units.h"
@@ -48,9 +49,7 @@ static int cache_ls(Cache *c, bool json) {
         if (json) {
                 json_t *doc = json_pack("{s:s, s:o, s:I, s:I}", "cache", cache_dir(c), "items", arr, "count",
                                         (json_int_t) n, "total_size", (json_int_t) total);
-                json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                putchar('\n');
-                json_decref(doc);
+                events_print_document(doc);
         } else {
                 json_decref(arr);
                 printf("%-9s %-18s %10s  %s\n", "NAMESPACE", "KEY", "SIZE", "LAST USE");
@@ -79,9 +78,7 @@ static int cache_gc_verb(Cache *c, uint64_t max_size, bool json) {
                 json_t *doc = json_pack("{s:s, s:I, s:I, s:I}", "cache", cache_dir(c), "max_size",
                                         (json_int_t) max_size, "freed", (json_int_t) freed, "remaining",
                                         (json_int_t) remaining);
-                json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                putchar('\n');
-                json_decref(doc);
+                events_print_document(doc);
                 return OUTCOME_OK;
         }
         char f[32], rem[32], m[32];

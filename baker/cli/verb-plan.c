@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "events.h"
 #include "outcome.h"
 #include "plan.h"
 #include "template-args.h"
@@ -44,11 +45,7 @@ int verb_plan(int argc, char **argv) {
         if (args.json) {
                 json_t *o = plan_to_json(plan);
                 json_object_set_new(o, "template", json_string(t->name));
-                char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-                json_decref(o);
-                _cleanup_free_ char *masked = log_mask(s);
-                free(s);
-                puts(masked);
+                events_print_document(o);
                 return OUTCOME_OK;
         }
         printf("%-4s %-12s  %s\n", "#", "KEY", "STEP");

@@ -6,6 +6,7 @@
 
 #include "boot.h"
 #include "log.h"
+#include "events.h"
 #include "outcome.h"
 #include "verbs.h"
 
@@ -137,9 +138,7 @@ int verb_test(int argc, char **argv) {
                                 json_array_append_new(lines, json_string(l));
                         json_object_set_new(doc, "console_tail", lines);
                 }
-                json_dumpf(doc, stdout, JSON_INDENT(2));
-                fputc('\n', stdout);
-                json_decref(doc);
+                events_print_document(doc);
         }
         if (res.passed) {
                 if (!json)
@@ -151,7 +150,7 @@ int verb_test(int argc, char **argv) {
         log_error("boot test failed (%s, %s, after %.1f s): %s", boot_firmware_to_string(o.firmware), res.accel,
                   seconds, res.failure);
         if (res.tail)
-                fprintf(stderr, "last console lines:\n%s", res.tail);
+                log_notice("last console lines:\n%s", res.tail);
         boot_result_done(&res);
         return OUTCOME_TEST;
 }

@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "events.h"
 #include "log.h"
 #include "outcome.h"
 #include "template-args.h"
@@ -36,7 +37,7 @@ int verb_validate(int argc, char **argv) {
                 return OUTCOME_USAGE;
         }
         if (args.json)
-                printf("{\n  \"errors\": [],\n  \"valid\": true\n}\n");
+                events_print_document(json_pack("{s:[], s:b}", "errors", "valid", true));
         else
                 printf("%s: valid\n", argv[optind]);
         return OUTCOME_OK;

@@ -3,6 +3,7 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "events.h"
 
 bool template_args_parse_option(TemplateArgs *a, int c, const char *arg) {
         switch (c) {
@@ -57,19 +58,14 @@ void template_args_report_errors(const TemplateArgs *a, const Template *t) {
         json_t *o = json_object(), *errors = json_array();
         for (size_t i = 0; i < t->n_errors; i++) {
                 const TemplateError *e = &t->errors[i];
-                _cleanup_free_ char *msg = log_mask(e->message);
                 json_t *eo = json_object();
                 json_object_set_new(eo, "file", e->pos.file ? json_string(e->pos.file) : json_null());
                 json_object_set_new(eo, "line", json_integer(e->pos.line));
                 json_object_set_new(eo, "column", json_integer(e->pos.column));
-                json_object_set_new(eo, "message", json_string(msg));
+                json_object_set_new(eo, "message", json_string(e->message));
                 json_array_append_new(errors, eo);
         }
         json_object_set_new(o, "valid", json_false());
         json_object_set_new(o, "errors", errors);
-        char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-        json_decref(o);
-        _cleanup_free_ char *masked = log_mask(s);
-        free(s);
-        puts(masked);
+        events_print_document(o);
 }
