@@ -620,9 +620,14 @@ static void build_manifest(Bake *b, const Assembly *a, const uint8_t image_diges
         m->created = manifest_time(epoch);
         m->baker_version = xstrdup(BAKER_VERSION);
         json_decref(inputs_json(b, m));
-        manifest_set_layout(m, a);
-        for (size_t i = 0; i < n_outs; i++)
-                manifest_add_output(m, outs + i);
+        manifest_set_layout(m, assembly_manifest_layout(a));
+        for (size_t i = 0; i < n_outs; i++) {
+                char s[DIGEST_STRING_MAX];
+                digest_to_string(outs[i].sha256, s);
+                const char *slash = strrchr(outs[i].path, '/');
+                manifest_add_output(m, slash ? slash + 1 : outs[i].path, image_format_to_string(outs[i].format),
+                                    image_compression_to_string(outs[i].compression), outs[i].size, s);
+        }
 }
 
 static int boot_test(Bake *b, const char *raw) {

@@ -433,3 +433,29 @@ int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const cha
                 }
         return 0;
 }
+
+ManifestLayout *assembly_manifest_layout(const Assembly *a) {
+        const DiskLayout *dl = a->layout;
+        ManifestLayout *l = xcalloc(1, sizeof(*l));
+        l->table = xstrdup(partition_table_type_to_string(dl->table));
+        l->size = dl->disk_size;
+        l->disk_guid = xstrdup(dl->table == PARTITION_TABLE_GPT ? dl->disk_guid_string : "");
+        l->partitions = xcalloc(dl->n_partitions + 1, sizeof(ManifestPartition));
+        for (size_t i = 0; i < dl->n_partitions; i++) {
+                const Partition *p = dl->partitions + i;
+                const TemplatePartition *tp = a->template->disk.partitions + i;
+                l->partitions[i] = (ManifestPartition) {
+                        .index = i + 1,
+                        .label = xstrdup(p->label),
+                        .type = xstrdup(partition_type_to_string(p->type)),
+                        .offset = p->offset,
+                        .size = p->size,
+                        .partuuid = xstrdup(p->uuid_string),
+                        .fs = xstrdup(fs_type_to_string(tp->fs)),
+                        .fs_uuid = a->fs[i].uuid[0] ? xstrdup(a->fs[i].uuid) : NULL,
+                        .mount = tp->mount ? xstrdup(tp->mount) : NULL,
+                };
+        }
+        l->n_partitions = dl->n_partitions;
+        return l;
+}

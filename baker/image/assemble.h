@@ -4,6 +4,7 @@
  * ids) is derived from a 32-byte seed (the bake key), so the same bake gives the same bytes. */
 #include <jansson.h>
 
+#include "manifest.h"
 #include "partition.h"
 #include "template.h"
 #include "tree.h"
@@ -30,6 +31,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Assembly *, assembly_free);
 
 /* /etc/fstab for the layout: mounted filesystems by UUID (root first, then by mount depth), swap. */
 char *assembly_fstab(const Assembly *a);
+
+/* The "layout" of manifest.json: the table and every partition with its identifiers. */
+ManifestLayout *assembly_manifest_layout(const Assembly *a);
 
 /* Writes the raw image at raw_path (created or truncated): partition table, each filesystem
  * from its part of the tree, then the bootloader if the template has a bootloader step (kernel

@@ -4,9 +4,7 @@
 #include <inttypes.h>
 #include <time.h>
 
-#include "assemble.h"
 #include "digest.h"
-#include "image.h"
 #include "log.h"
 
 BakeManifest *manifest_new(void) {
@@ -99,43 +97,19 @@ void manifest_add_step(BakeManifest *m, uint64_t index, const char *name, const 
                                                   .key = strdup_or_null(key), .seconds = seconds, .cached = cached };
 }
 
-void manifest_add_output(BakeManifest *m, const ImageOutput *o) {
-        char s[DIGEST_STRING_MAX];
-        digest_to_string(o->sha256, s);
-        const char *slash = strrchr(o->path, '/');
+void manifest_add_output(BakeManifest *m, const char *file, const char *format, const char *compress, uint64_t size,
+                         const char *sha256) {
         m->outputs = xrealloc(m->outputs, (m->n_outputs + 1) * sizeof(ManifestOutput));
-        m->outputs[m->n_outputs++] = (ManifestOutput) {
-                .file = xstrdup(slash ? slash + 1 : o->path),
-                .format = xstrdup(image_format_to_string(o->format)),
-                .compress = xstrdup(image_compression_to_string(o->compression)),
-                .size = o->size,
-                .sha256 = xstrdup(s),
-        };
+        m->outputs[m->n_outputs++] = (ManifestOutput) { .file = xstrdup(file), .format = strdup_or_null(format),
+                                                        .compress = strdup_or_null(compress), .size = size,
+                                                        .sha256 = strdup_or_null(sha256) };
 }
 
-void manifest_set_layout(BakeManifest *m, const Assembly *a) {
-        const DiskLayout *dl = a->layout;
-        ManifestLayout *l = xcalloc(1, sizeof(*l));
-        l->table = xstrdup(partition_table_type_to_string(dl->table));
-        l->size = dl->disk_size;
-        l->disk_guid = xstrdup(dl->table == PARTITION_TABLE_GPT ? dl->disk_guid_string : "");
-        l->partitions = xcalloc(dl->n_partitions + 1, sizeof(ManifestPartition));
-        for (size_t i = 0; i < dl->n_partitions; i++) {
-                const Partition *p = dl->partitions + i;
-                const TemplatePartition *tp = a->template->disk.partitions + i;
-                l->partitions[i] = (ManifestPartition) {
-                        .index = i + 1,
-                        .label = xstrdup(p->label),
-                        .type = xstrdup(partition_type_to_string(p->type)),
-                        .offset = p->offset,
-                        .size = p->size,
-                        .partuuid = xstrdup(p->uuid_string),
-                        .fs = xstrdup(fs_type_to_string(tp->fs)),
-                        .fs_uuid = a->fs[i].uuid[0] ? xstrdup(a->fs[i].uuid) : NULL,
-                        .mount = strdup_or_null(tp->mount),
-                };
-        }
-        l->n_partitions = dl->n_partitions;
+void manifest_layout_free(ManifestLayout *l) {
+        layout_free(l);
+}
+
+void manifest_set_layout(BakeManifest *m, ManifestLayout *l) {
         layout_free(m->layout);
         m->layout = l;
 }

@@ -31,9 +31,6 @@
 #define MANIFEST_VERSION 1
 #define MANIFEST_FILE "manifest.json"
 
-typedef struct Assembly Assembly;
-typedef struct ImageOutput ImageOutput;
-
 typedef struct ManifestInput {
         char *name, *kind, *source, *digest;
 } ManifestInput;
@@ -100,10 +97,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(BakeManifest *, manifest_free);
 void manifest_add_input(BakeManifest *m, const char *name, const char *kind, const char *source, const char *digest);
 void manifest_add_step(BakeManifest *m, uint64_t index, const char *name, const char *kind, const char *key,
                        double seconds, bool cached);
-/* The output's file name (its path's last component), format, compression, size and digest. */
-void manifest_add_output(BakeManifest *m, const ImageOutput *o);
-/* The layout: the disk's table and every partition with its identifiers. */
-void manifest_set_layout(BakeManifest *m, const Assembly *a);
+/* file: a name in the output folder. */
+void manifest_add_output(BakeManifest *m, const char *file, const char *format, const char *compress, uint64_t size,
+                         const char *sha256);
+/* Takes ownership of l (the disk's table and every partition with its identifiers). */
+void manifest_set_layout(BakeManifest *m, ManifestLayout *l);
+void manifest_layout_free(ManifestLayout *l);
 void manifest_set_test(BakeManifest *m, const char *firmware, bool passed, double seconds, const char *accel);
 /* "2026-11-26T07:54:00Z" */
 char *manifest_time(long long epoch);
