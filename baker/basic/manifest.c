@@ -2,10 +2,10 @@
 #include "manifest.h"
 
 #include <inttypes.h>
-#include <time.h>
 
 #include "digest.h"
 #include "log.h"
+#include "time-util.h"
 
 BakeManifest *manifest_new(void) {
         return xcalloc(1, sizeof(BakeManifest));
@@ -122,12 +122,7 @@ void manifest_set_test(BakeManifest *m, const char *firmware, bool passed, doubl
 }
 
 char *manifest_time(long long epoch) {
-        time_t t = (time_t) epoch;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        char buf[32];
-        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        return xstrdup(buf);
+        return rfc3339_format(epoch);
 }
 
 /* ---- to JSON ------------------------------------------------------------------------------ */

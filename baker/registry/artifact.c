@@ -11,6 +11,7 @@
 #include "digest.h"
 #include "log.h"
 #include "manifest.h"
+#include "time-util.h"
 
 static void layer_clear(ArtifactLayer *l) {
         if (l->temporary && l->path)
@@ -166,28 +167,12 @@ int artifact_write_containerdisk_tar(const char *image, const char *file_name, i
 
 /* ---- manifest building ---- */
 
-static char *format_time(int64_t t) {
-        char buf[64];
-        time_t tt = (time_t) t;
-        struct tm tm;
-        gmtime_r(&tt, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        return xstrdup(buf);
-}
-
-static int64_t parse_time(const char *s) {
-        struct tm tm = {};
-        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (!end)
-                return -1;
-        return (int64_t) timegm(&tm);
-}
-
 /* The creation time: recorded by the bake, else $SOURCE_DATE_EPOCH, else the input's mtime; never
  * "now", which would change the manifest digest on every push. */
 static int64_t created_time(const BakeManifest *bake, const char *input) {
-        if (bake->created && parse_time(bake->created) >= 0)
-                return parse_time(bake->created);
+        int64_t t;
+        if (bake->created && rfc3339_parse(bake->created, &t) >= 0)
+                return t;
         if (bake->has_epoch)
                 return bake->epoch;
         const char *env = getenv("SOURCE_DATE_EPOCH");
@@ -249,7 +234,7 @@ static int build_containerdisk(Artifact *a, const char *image, const char *forma
         _cleanup_free_ char *title = xasprintf("%s-containerdisk.tar", a->name);
         k = add_layer(a, tmp, digest, size, OCI_LAYER_TAR_MEDIA_TYPE, title, true);
         free(TAKE_PTR(tmp));
-        _cleanup_free_ char *created_s = format_time(created);
+        _cleanup_free_ char *created_s = rfc3339_format(created);
         json_t *config = json_pack("{s:s, s:s, s:s, s:{}, s:{s:s, s:[s]}}", "architecture", "amd64", "os", "linux",
                                    "created", created_s, "config", "rootfs", "type", "layers", "diff_ids", digest);
         a->config = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
@@ -333,7 +318,7 @@ static int add_output_layers(Artifact *a, const BakeManifest *bake, const char *
 
 static int annotations(const Artifact *a, const BakeManifest *bake, const ArtifactOptions *opts, int64_t created,
                        json_t **ret) {
-        _cleanup_free_ char *created_s = format_time(created);
+        _cleanup_free_ char *created_s = rfc3339_format(created);
         json_t *ann = json_pack("{s:s, s:s}", "org.opencontainers.image.created", created_s,
                                 "org.opencontainers.image.title", a->name);
         set_annotation(ann, "org.opencontainers.image.version", bake->version);
