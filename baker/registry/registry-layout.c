@@ -31,8 +31,22 @@ static void layout_free(void *userdata) {
         free(l);
 }
 
-static char *blob_path(Layout *l, const char *digest) {
-        return xasprintf("%s/blobs/sha256/%s", l->dir, digest + strlen("sha256:"));
+/* "sha256:" and 64 lower-case hex digits, nothing else: digests come from index.json and manifests,
+ * which are input, and name files ("sha256:../../x" must not). */
+static bool digest_ok(const char *digest) {
+        if (!digest || !startswith(digest, "sha256:") || strlen(digest) != 7 + DIGEST_HEX_SIZE)
+                return false;
+        for (const char *c = digest + 7; *c; c++)
+                if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+                        return false;
+        return true;
+}
+
+static int blob_path(Layout *l, const char *digest, char **ret) {
+        if (!digest_ok(digest))
+                return log_error_errno(-EINVAL, "OCI layout '%s': invalid digest '%s'", l->dir, digest ?: "(none)");
+        *ret = xasprintf("%s/blobs/sha256/%s", l->dir, digest + strlen("sha256:"));
+        return 0;
 }
 
 static int layout_lock(Layout *l) {
@@ -78,7 +92,10 @@ static const char *entry_digest(json_t *e) {
 }
 
 static int layout_blob_exists(void *userdata, const char *digest, uint64_t *ret_size) {
-        _cleanup_free_ char *p = blob_path(userdata, digest);
+        _cleanup_free_ char *p = NULL;
+        int k = blob_path(userdata, digest, &p);
+        if (k < 0)
+                return k;
         struct stat st;
         if (stat(p, &st) < 0)
                 return errno == ENOENT ? 0 : log_error_errno(-errno, "failed to stat '%s': %m", p);
@@ -121,11 +138,13 @@ static int copy_sparse_digest(int src, int dst, uint64_t size, uint8_t ret[DIGES
 
 static int layout_blob_push(void *userdata, const RegistryBlob *blob, uint64_t *ret_sent) {
         Layout *l = userdata;
-        _cleanup_free_ char *p = blob_path(l, blob->digest);
+        _cleanup_free_ char *p = NULL;
+        int k = blob_path(l, blob->digest, &p);
+        if (k < 0)
+                return k;
         _cleanup_unlink_ char *tmp = tmp_sibling(p);
         _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
         uint8_t d[DIGEST_SIZE];
-        int k;
 
         if (fd < 0) {
                 k = -errno;
@@ -158,7 +177,10 @@ static int layout_blob_push(void *userdata, const RegistryBlob *blob, uint64_t *
 }
 
 static int layout_blob_get(void *userdata, const char *digest, int fd) {
-        _cleanup_free_ char *p = blob_path(userdata, digest);
+        _cleanup_free_ char *p = NULL;
+        int k = blob_path(userdata, digest, &p);
+        if (k < 0)
+                return k;
         _cleanup_close_ int src = open(p, O_RDONLY | O_CLOEXEC);
         if (src < 0)
                 return errno == ENOENT ? log_error_errno(-ENOENT, "blob '%s' not found in layout", digest)
@@ -167,14 +189,22 @@ static int layout_blob_get(void *userdata, const char *digest, int fd) {
         if (fstat(src, &st) < 0)
                 return -errno;
         uint8_t d[DIGEST_SIZE];
-        int k = copy_sparse_digest(src, fd, (uint64_t) st.st_size, d);
+        k = copy_sparse_digest(src, fd, (uint64_t) st.st_size, d);
         if (k < 0)
                 return log_error_errno(k, "failed to copy '%s': %m", p);
+        char got[DIGEST_STRING_MAX];
+        digest_to_string(d, got);
+        if (!streq(got, digest))
+                return log_error_errno(-EBADMSG, "blob '%s' in layout '%s' failed verification: content has digest %s",
+                                       digest, ((Layout *) userdata)->dir, got);
         return 0;
 }
 
 static int layout_blob_delete(void *userdata, const char *digest) {
-        _cleanup_free_ char *p = blob_path(userdata, digest);
+        _cleanup_free_ char *p = NULL;
+        int k = blob_path(userdata, digest, &p);
+        if (k < 0)
+                return k;
         if (unlink(p) < 0 && errno != ENOENT)
                 return log_error_errno(-errno, "failed to delete '%s': %m", p);
         return 0;
@@ -248,6 +278,11 @@ static int layout_resolve(Layout *l, const char *reference, char **ret_digest, c
         json_array_foreach(json_object_get(index, "manifests"), i, e)
                 if (is_digest ? streq_ptr(entry_digest(e), reference) : streq_ptr(entry_tag(e), reference)) {
                         const char *mt = json_string_value(json_object_get(e, "mediaType"));
+                        if (!digest_ok(entry_digest(e))) {
+                                k = log_error_errno(-EBADMSG, "OCI layout '%s': index.json gives '%s' the invalid digest '%s'",
+                                                    l->dir, reference, entry_digest(e) ?: "(none)");
+                                break;
+                        }
                         *ret_digest = xstrdup(entry_digest(e));
                         if (ret_media_type)
                                 *ret_media_type = mt ? xstrdup(mt) : NULL;
@@ -274,12 +309,26 @@ static int layout_manifest_get(void *userdata, const char *reference, char **ret
         int k = layout_resolve(l, reference, &digest, &mt);
         if (k < 0)
                 return k;
-        _cleanup_free_ char *p = blob_path(l, digest);
-        k = read_full_file(p, ret_data, ret_size);
+        _cleanup_free_ char *p = NULL, *data = NULL;
+        size_t size;
+        k = blob_path(l, digest, &p);
+        if (k < 0)
+                return k;
+        k = read_full_file(p, &data, &size);
         if (k == -ENOENT)
                 return k;
         if (k < 0)
                 return log_error_errno(k, "failed to read '%s': %m", p);
+        /* A tag names its manifest through index.json: the bytes must be what index.json says. */
+        uint8_t d[DIGEST_SIZE];
+        char got[DIGEST_STRING_MAX];
+        digest_buffer(data, size, d);
+        digest_to_string(d, got);
+        if (!streq(got, digest))
+                return log_error_errno(-EBADMSG, "manifest '%s' in layout '%s' failed verification: index.json names %s, content has digest %s",
+                                       reference, l->dir, digest, got);
+        *ret_data = TAKE_PTR(data);
+        *ret_size = size;
         *ret_media_type = TAKE_PTR(mt);
         return 0;
 }
@@ -348,9 +397,9 @@ static void mark(Layout *l, const char *digest, json_t *live, unsigned depth) {
         if (json_object_get(live, digest) || depth > 8)
                 return;
         json_object_set_new(live, digest, json_true());
-        _cleanup_free_ char *p = blob_path(l, digest), *data = NULL;
+        _cleanup_free_ char *p = NULL, *data = NULL;
         size_t size;
-        if (read_full_file(p, &data, &size) < 0)
+        if (blob_path(l, digest, &p) < 0 || read_full_file(p, &data, &size) < 0)
                 return;
         json_t *m = json_loadb(data, size, 0, NULL), *e;
         size_t i;
