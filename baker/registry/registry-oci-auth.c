@@ -60,6 +60,37 @@ json_t *registry_oci_parse_challenge(const char *h, char **ret_scheme) {
         return params;
 }
 
+/* Whether a request to url may carry the registry's credentials or tokens: only to the registry's
+ * own origin (an upload Location or a Link elsewhere gets none), and over plain http only when the
+ * host is loopback or named insecure. */
+static bool may_authenticate(Oci *o, const char *url) {
+        if (!http_url_same_origin(url, o->origin))
+                return false;
+        if (http_url_credentials_ok(url))
+                return true;
+        if (!o->warned_plain_http) {
+                log_warning("not sending credentials to '%s' over plain http; name it with --insecure (or "
+                            "`insecure: true`) if that is meant", o->host);
+                o->warned_plain_http = true;
+        }
+        return false;
+}
+
+/* Whether the token request to a bearer realm may carry the registry's basic credentials: the
+ * registry's own origin; another origin only over https (token services often live on another
+ * host) or, over plain http, on the registry's own host (another port) when that host is loopback
+ * or named insecure; never over plain http to another host unless it is named insecure. */
+static bool realm_may_get_credentials(Oci *o, const char *realm) {
+        if (!http_url_credentials_ok(realm))
+                return false;
+        if (http_url_same_origin(realm, o->origin) || startswith(realm, "https://") || http_url_host_is_insecure(realm))
+                return true;
+        _cleanup_free_ char *ro = http_url_origin(realm), *oo = http_url_origin(o->origin);
+        /* same scheme and host: "http://h:" is a prefix of both */
+        const char *rc = ro ? strrchr(ro, ':') : NULL, *oc = oo ? strrchr(oo, ':') : NULL;
+        return rc && oc && rc - ro == oc - oo && strncmp(ro, oo, (size_t) (rc - ro)) == 0;
+}
+
 static Token *token_find(Oci *o, const char *scope) {
         for (size_t i = 0; i < o->n_tokens; i++)
                 if (streq(o->tokens[i].scope, scope))
@@ -87,8 +118,12 @@ static int token_fetch(Oci *o, json_t *challenge, const char *scope_key, const c
                 url = n;
         }
         load_credentials(o);
+        bool send = o->basic_header && realm_may_get_credentials(o, realm);
+        if (o->basic_header && !send)
+                log_warning("asking the token service '%s' without the credentials for '%s': it is another origin "
+                            "over plain http", realm, o->host);
         const char *headers[] = { o->basic_header, NULL };
-        HttpRequest req = { .method = "GET", .url = url, .headers = o->basic_header ? headers : NULL,
+        HttpRequest req = { .method = "GET", .url = url, .headers = send ? headers : NULL,
                             .flags = HTTP_FOLLOW_REDIRECTS };
         _cleanup_(http_response_freep) HttpResponse *resp = NULL;
         int k = http_request(&req, &resp);
@@ -136,16 +171,17 @@ static char *request_scope(Oci *o, const char *method, const char *extra_pull_re
 int oci_call(Oci *o, const OciCall *call, HttpResponse **ret) {
         _cleanup_free_ char *scope = request_scope(o, call->method, call->mount_from);
         const char *hdrs[16];
+        bool authed = may_authenticate(o, call->url);
         int k;
 
         for (int attempt = 0; attempt < 3; attempt++) {
                 size_t n = 0;
                 for (const char *const *h = call->headers; h && *h && n < 12; h++)
                         hdrs[n++] = *h;
-                Token *t = token_find(o, scope);
+                Token *t = authed ? token_find(o, scope) : NULL;
                 if (t)
                         hdrs[n++] = t->header;
-                else if (o->basic_header && o->n_tokens == 0)
+                else if (authed && o->basic_header && o->n_tokens == 0)
                         hdrs[n++] = o->basic_header;
                 hdrs[n] = NULL;
                 HttpRequest req = {
@@ -158,7 +194,7 @@ int oci_call(Oci *o, const OciCall *call, HttpResponse **ret) {
                 k = http_request(&req, &resp);
                 if (k < 0)
                         return k;
-                if (http_response_status(resp) != 401 || attempt == 2) {
+                if (http_response_status(resp) != 401 || attempt == 2 || !authed) {
                         *ret = TAKE_PTR(resp);
                         return 0;
                 }

@@ -20,6 +20,7 @@ typedef struct Oci {
         Token *tokens;
         size_t n_tokens;
         bool no_referrers_api;
+        bool warned_plain_http;
 } Oci;
 
 typedef struct OciCall {

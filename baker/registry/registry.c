@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "digest.h"
+#include "http.h"
 #include "log.h"
 #include "registry-layout.h"
 #include "registry-oci.h"
@@ -132,8 +133,8 @@ int registry_ref_parse(const char *s, RegistryRef **ret) {
         if (r < 0 || !repository_valid(copy))
                 return -EINVAL;
         ref->repository = xstrdup(copy);
-        if (!explicit_scheme && (startswith(ref->host, "localhost") || startswith(ref->host, "127.0.0.1") ||
-                                 startswith(ref->host, "[::1]")))
+        /* Exact loopback names and addresses only: "localhost.attacker.example" is not local. */
+        if (!explicit_scheme && http_host_is_loopback(ref->host))
                 ref->plain_http = true;
         *ret = TAKE_PTR(ref);
         return 0;

@@ -28,47 +28,20 @@ struct HttpResponse {
 
 static _Thread_local char last_error[1024];
 
-static char **insecure_hosts;
-static size_t n_insecure_hosts;
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
                 abort();
 }
 
-void http_add_insecure_host(const char *host) {
-        insecure_hosts = xrealloc(insecure_hosts, (n_insecure_hosts + 1) * sizeof(char *));
-        insecure_hosts[n_insecure_hosts++] = xstrdup(host);
-}
-
 const char *http_last_error(void) {
         return last_error;
-}
-
-/* Returns pointers to the authority part of a URL: [*ret_begin, *ret_end). */
-static void url_authority(const char *url, const char **ret_begin, const char **ret_end) {
-        const char *p = strstr(url, "://");
-        p = p ? p + 3 : url;
-        *ret_begin = p;
-        *ret_end = p + strcspn(p, "/?#");
-}
-
-char *http_url_display(const char *url) {
-        if (!url)
-                return xstrdup("(null)");
-        const char *a, *e;
-        url_authority(url, &a, &e);
-        const char *at = memrchr(a, '@', e - a);
-        if (!at)
-                return xstrdup(url);
-        return xasprintf("%.*s%s", (int) (a - url), url, at + 1);
 }
 
 /* Registers a password in the URL's userinfo as a secret, so no log line shows it. */
 static void url_register_secret(const char *url) {
         const char *a, *e;
-        url_authority(url, &a, &e);
+        http_url_authority(url, &a, &e);
         const char *at = memrchr(a, '@', e - a);
         if (!at)
                 return;
@@ -77,28 +50,6 @@ static void url_register_secret(const char *url) {
                 return;
         _cleanup_free_ char *pw = xstrndup(colon + 1, at - colon - 1);
         log_add_secret(pw);
-}
-
-/* "host" or "host:port" of the URL, lower-cased, without userinfo. */
-static bool url_host_is_insecure(const char *url) {
-        if (n_insecure_hosts == 0)
-                return false;
-        const char *a, *e;
-        url_authority(url, &a, &e);
-        const char *at = memrchr(a, '@', e - a);
-        if (at)
-                a = at + 1;
-        _cleanup_free_ char *hostport = xstrndup(a, e - a);
-        const char *colon = strrchr(hostport, ':');
-        size_t host_len = colon && !strchr(colon, ']') ? (size_t) (colon - hostport) : strlen(hostport);
-        for (size_t i = 0; i < n_insecure_hosts; i++) {
-                const char *h = insecure_hosts[i];
-                if (strcasecmp(h, hostport) == 0)
-                        return true;
-                if (!strchr(h, ':') && strlen(h) == host_len && strncasecmp(h, hostport, host_len) == 0)
-                        return true;
-        }
-        return false;
 }
 
 HttpResponse *http_response_free(HttpResponse *resp) {
@@ -542,7 +493,7 @@ int http_request(const HttpRequest *req, HttpResponse **ret_resp) {
                 curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) timeout_s);
                 curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
                 curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-                if (url_host_is_insecure(req->url)) {
+                if (http_url_host_is_insecure(req->url)) {
                         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
                         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
                 }

@@ -110,12 +110,26 @@ long http_response_retry_after(const HttpResponse *resp);
  * host", userinfo removed. */
 const char *http_last_error(void);
 
-/* Hosts ("host" or "host:port") for which TLS certificate verification is skipped. Only for hosts
- * a user named explicitly (registry --insecure HOST). */
+/* URLs and origins (http-url.c). */
+/* Hosts ("host" or "host:port") for which TLS certificate verification is skipped, and to which
+ * credentials may go over plain http. Only for hosts a user named explicitly (registry --insecure
+ * HOST, a publish target's `insecure: true`). */
 void http_add_insecure_host(const char *host);
-
+bool http_url_host_is_insecure(const char *url);
 /* A URL fit for printing: userinfo removed ("https://user:pw@h/x" -> "https://h/x"). */
 char *http_url_display(const char *url);
+/* Pointers to the authority part of a URL ("user@host:port"): [*ret_begin, *ret_end). */
+void http_url_authority(const char *url, const char **ret_begin, const char **ret_end);
+/* "localhost", an address in 127.0.0.0/8 or "[::1]"/"::1", with or without ":port"; exact names
+ * only ("localhost.example" and "127.0.0.1.example" are not). */
+bool http_host_is_loopback(const char *hostport);
+/* "scheme://host:port" of a URL, lower-cased, the port explicit (80/443 by default), userinfo
+ * dropped; NULL for a URL without "scheme://". Two URLs are the same origin when these are equal. */
+char *http_url_origin(const char *url);
+bool http_url_same_origin(const char *a, const char *b);
+/* Whether credentials may travel to url: https, or plain http to a loopback host or one named
+ * insecure. */
+bool http_url_credentials_ok(const char *url);
 
 /* HttpSink writing to the fd pointed at by userdata (int *). */
 int http_sink_fd(const void *data, size_t size, void *userdata);
