@@ -1,9 +1,9 @@
-#include <assert.h>
 #include <stdio.h>
 
 #include "assemble.h"
 #include "template.h"
 #include "util.h"
+#include "test-lib.h"
 
 /* fstab lines for mount points far longer than a typical line: the buffer must grow with them. */
 static void test_fstab_long_mounts(void) {
@@ -18,17 +18,17 @@ static void test_fstab_long_mounts(void) {
                                               "steps: []\noutputs:\n  - { format: raw }\n",
                                               m1, m2);
         Template *t = NULL;
-        assert(template_parse_buffer("t.yaml", ".", yaml, strlen(yaml), NULL, &t) == 0);
-        assert(t->n_errors == 0);
+        assert_se(template_parse_buffer("t.yaml", ".", yaml, strlen(yaml), NULL, &t) == 0);
+        assert_se(t->n_errors == 0);
         uint8_t seed[32] = { 1 };
         Assembly *a = NULL;
-        assert(assembly_new(t, seed, &a) >= 0);
+        assert_se(assembly_new(t, seed, &a) >= 0);
         _cleanup_free_ char *fstab = assembly_fstab(a);
-        assert(strstr(fstab, m1) && strstr(fstab, m2));
+        assert_se(strstr(fstab, m1) && strstr(fstab, m2));
         /* "/" first, then the others, each on one complete line */
-        assert(strstr(fstab, " / ext4 errors=remount-ro 0 1\n") < strstr(fstab, m1));
+        assert_se(strstr(fstab, " / ext4 errors=remount-ro 0 1\n") < strstr(fstab, m1));
         _cleanup_free_ char *l2 = xasprintf("%s ext4 defaults 0 2\n", m2);
-        assert(strstr(fstab, l2));
+        assert_se(strstr(fstab, l2));
         assembly_free(a);
         template_free(t);
 }

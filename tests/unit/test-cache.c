@@ -1,7 +1,5 @@
 /* The cache: blobs verified on commit, entries committed atomically by concurrent writers, killed
  * writers leave nothing committed, gc evicts least recently used first and spares locked items. */
-#include <assert.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <signal.h>
@@ -10,91 +8,80 @@
 
 #include "cache.h"
 #include "log.h"
+#include "test-lib.h"
 
 static char *root;
 
 static void put_blob(Cache *c, const char *data, size_t size, uint8_t ret[DIGEST_SIZE]) {
         _cleanup_(cache_blob_writer_freep) CacheWriter *w = NULL;
-        assert(cache_blob_writer_begin(c, NULL, &w) == 0);
-        assert(cache_blob_writer_write(w, data, size) == 0);
-        assert(cache_blob_writer_commit(w, NULL, ret, NULL) == 0);
-}
-
-static size_t count_dir(const char *path) {
-        DIR *d = opendir(path);
-        assert(d);
-        size_t n = 0;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n;
+        assert_se(cache_blob_writer_begin(c, NULL, &w) == 0);
+        assert_se(cache_blob_writer_write(w, data, size) == 0);
+        assert_se(cache_blob_writer_commit(w, NULL, ret, NULL) == 0);
 }
 
 static void set_atime(const char *path, time_t t) {
         struct timespec ts[2] = { { .tv_sec = t }, { .tv_sec = t } };
-        assert(utimensat(AT_FDCWD, path, ts, 0) == 0);
+        assert_se(utimensat(AT_FDCWD, path, ts, 0) == 0);
 }
 
 static void test_blobs(void) {
         _cleanup_(cache_freep) Cache *c = NULL;
-        assert(cache_open(root, &c) == 0);
+        assert_se(cache_open(root, &c) == 0);
         uint8_t d[DIGEST_SIZE], want[DIGEST_SIZE];
         digest_buffer("hello", 5, want);
         _cleanup_free_ char *p = NULL;
-        assert(cache_blob_path(c, want, &p) == -ENOENT);
+        assert_se(cache_blob_path(c, want, &p) == -ENOENT);
 
         /* Wrong expectation: -EBADMSG, actual digest available, nothing stored, no temp left. */
         uint8_t wrong[DIGEST_SIZE] = { 1 };
         {
                 _cleanup_(cache_blob_writer_freep) CacheWriter *w = NULL;
-                assert(cache_blob_writer_begin(c, NULL, &w) == 0);
-                assert(cache_blob_writer_write(w, "hello", 5) == 0);
-                assert(cache_blob_writer_commit(w, wrong, d, NULL) == -EBADMSG);
-                assert(memcmp(cache_blob_writer_digest(w), want, DIGEST_SIZE) == 0);
+                assert_se(cache_blob_writer_begin(c, NULL, &w) == 0);
+                assert_se(cache_blob_writer_write(w, "hello", 5) == 0);
+                assert_se(cache_blob_writer_commit(w, wrong, d, NULL) == -EBADMSG);
+                assert_se(memcmp(cache_blob_writer_digest(w), want, DIGEST_SIZE) == 0);
         }
-        assert(!cache_blob_exists(c, want));
+        assert_se(!cache_blob_exists(c, want));
         _cleanup_free_ char *tmp = path_join(root, "tmp");
-        assert(count_dir(tmp) == 0);
+        assert_se(test_count_entries(tmp, true) == 0);
 
         /* Right one, twice (the second writer of the same bytes succeeds and discards its copy). */
         for (int i = 0; i < 2; i++) {
                 _cleanup_(cache_blob_writer_freep) CacheWriter *w = NULL;
                 _cleanup_free_ char *path = NULL;
-                assert(cache_blob_writer_begin(c, NULL, &w) == 0);
-                assert(cache_blob_writer_write(w, "hel", 3) == 0);
-                assert(cache_blob_writer_write(w, "lo", 2) == 0);
-                assert(cache_blob_writer_commit(w, want, d, &path) == 0);
-                assert(memcmp(d, want, DIGEST_SIZE) == 0);
-                assert(endswith(path, "/blobs/sha256/2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"));
+                assert_se(cache_blob_writer_begin(c, NULL, &w) == 0);
+                assert_se(cache_blob_writer_write(w, "hel", 3) == 0);
+                assert_se(cache_blob_writer_write(w, "lo", 2) == 0);
+                assert_se(cache_blob_writer_commit(w, want, d, &path) == 0);
+                assert_se(memcmp(d, want, DIGEST_SIZE) == 0);
+                assert_se(endswith(path, "/blobs/sha256/2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"));
         }
-        assert(cache_blob_path(c, want, &p) == 0);
+        assert_se(cache_blob_path(c, want, &p) == 0);
         char *data;
-        assert(read_full_file(p, &data, NULL) == 0 && streq(data, "hello"));
+        assert_se(read_full_file(p, &data, NULL) == 0 && streq(data, "hello"));
         free(data);
-        assert(count_dir(tmp) == 0);
+        assert_se(test_count_entries(tmp, true) == 0);
 
         /* Resumable writer: kept across free, hashed from its start when resumed. */
         {
                 _cleanup_(cache_blob_writer_freep) CacheWriter *w = NULL;
-                assert(cache_blob_writer_begin(c, "abc123", &w) == 0);
-                assert(cache_blob_writer_offset(w) == 0);
-                assert(cache_blob_writer_write(w, "wor", 3) == 0);
+                assert_se(cache_blob_writer_begin(c, "abc123", &w) == 0);
+                assert_se(cache_blob_writer_offset(w) == 0);
+                assert_se(cache_blob_writer_write(w, "wor", 3) == 0);
         }
         {
                 _cleanup_(cache_blob_writer_freep) CacheWriter *w = NULL;
-                assert(cache_blob_writer_begin(c, "abc123", &w) == 0);
-                assert(cache_blob_writer_offset(w) == 3);
-                assert(cache_blob_writer_write(w, "ld", 2) == 0);
+                assert_se(cache_blob_writer_begin(c, "abc123", &w) == 0);
+                assert_se(cache_blob_writer_offset(w) == 3);
+                assert_se(cache_blob_writer_write(w, "ld", 2) == 0);
                 digest_buffer("world", 5, want);
-                assert(cache_blob_writer_commit(w, want, d, NULL) == 0);
+                assert_se(cache_blob_writer_commit(w, want, d, NULL) == 0);
         }
         _cleanup_free_ char *partial = path_join(root, "partial");
-        assert(count_dir(partial) == 0);
-        assert(cache_blob_exists(c, want));
-        assert(cache_entry_lookup(c, "../etc", "00", &p) == -EINVAL);
-        assert(cache_entry_lookup(c, "steps", "xyz", &p) == -EINVAL);
+        assert_se(test_count_entries(partial, true) == 0);
+        assert_se(cache_blob_exists(c, want));
+        assert_se(cache_entry_lookup(c, "../etc", "00", &p) == -EINVAL);
+        assert_se(cache_entry_lookup(c, "steps", "xyz", &p) == -EINVAL);
 }
 
 static void test_concurrent_entries(void) {
@@ -103,7 +90,7 @@ static void test_concurrent_entries(void) {
         pid_t pids[N];
         for (int i = 0; i < N; i++) {
                 pids[i] = fork();
-                assert(pids[i] >= 0);
+                assert_se(pids[i] >= 0);
                 if (pids[i] == 0) {
                         Cache *c;
                         if (cache_open(root, &c) < 0)
@@ -129,22 +116,22 @@ static void test_concurrent_entries(void) {
         }
         for (int i = 0; i < N; i++) {
                 int st;
-                assert(waitpid(pids[i], &st, 0) == pids[i]);
-                assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+                assert_se(waitpid(pids[i], &st, 0) == pids[i]);
+                assert_se(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         }
         _cleanup_(cache_freep) Cache *c = NULL;
-        assert(cache_open(root, &c) == 0);
+        assert_se(cache_open(root, &c) == 0);
         _cleanup_free_ char *dir = NULL;
-        assert(cache_entry_lookup(c, "steps", key, &dir) == 0);
-        assert(count_dir(dir) == 1);
+        assert_se(cache_entry_lookup(c, "steps", key, &dir) == 0);
+        assert_se(test_count_entries(dir, true) == 1);
         _cleanup_free_ char *tmp = path_join(root, "tmp");
-        assert(count_dir(tmp) == 0);
+        assert_se(test_count_entries(tmp, true) == 0);
 }
 
 static void test_interrupted_writer(void) {
         const char *key = "dead";
         pid_t pid = fork();
-        assert(pid >= 0);
+        assert_se(pid >= 0);
         if (pid == 0) {
                 Cache *c;
                 char *tmp;
@@ -160,16 +147,16 @@ static void test_interrupted_writer(void) {
                 _exit(1);
         }
         int st;
-        assert(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st));
+        assert_se(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st));
 
         _cleanup_free_ char *tmp = path_join(root, "tmp");
-        assert(count_dir(tmp) == 2); /* the debris of the killed writer, nothing else */
+        assert_se(test_count_entries(tmp, true) == 2); /* the debris of the killed writer, nothing else */
         {
                 _cleanup_(cache_freep) Cache *c = NULL;
-                assert(cache_open(root, &c) == 0);
+                assert_se(cache_open(root, &c) == 0);
                 _cleanup_free_ char *dir = NULL;
-                assert(cache_entry_lookup(c, "bakes", key, &dir) == -ENOENT);
-                assert(count_dir(tmp) == 2); /* too young to be called abandoned */
+                assert_se(cache_entry_lookup(c, "bakes", key, &dir) == -ENOENT);
+                assert_se(test_count_entries(tmp, true) == 2); /* too young to be called abandoned */
         }
         /* Ten minutes later the next open clears it. */
         DIR *d = opendir(tmp);
@@ -179,24 +166,24 @@ static void test_interrupted_writer(void) {
                         continue;
                 _cleanup_free_ char *p = path_join(tmp, de->d_name);
                 struct timespec ts[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
-                assert(utimensat(AT_FDCWD, p, ts, 0) == 0);
+                assert_se(utimensat(AT_FDCWD, p, ts, 0) == 0);
         }
         closedir(d);
         /* ... unless its writer still holds it: a live writer's old temp dir survives. */
         _cleanup_(cache_freep) Cache *live = NULL;
-        assert(cache_open(root, &live) == 0);
+        assert_se(cache_open(root, &live) == 0);
         _cleanup_free_ char *live_tmp = NULL;
-        assert(cache_entry_begin(live, "bakes", "beef", &live_tmp) == 0);
+        assert_se(cache_entry_begin(live, "bakes", "beef", &live_tmp) == 0);
         struct timespec old[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
-        assert(utimensat(AT_FDCWD, live_tmp, old, 0) == 0);
+        assert_se(utimensat(AT_FDCWD, live_tmp, old, 0) == 0);
         {
                 _cleanup_(cache_freep) Cache *c = NULL;
-                assert(cache_open(root, &c) == 0);
-                assert(count_dir(tmp) == 1);
-                assert(access(live_tmp, F_OK) == 0);
+                assert_se(cache_open(root, &c) == 0);
+                assert_se(test_count_entries(tmp, true) == 1);
+                assert_se(access(live_tmp, F_OK) == 0);
         }
         cache_entry_abort(live, live_tmp);
-        assert(count_dir(tmp) == 0);
+        assert_se(test_count_entries(tmp, true) == 0);
 }
 
 static void test_gc(void) {
@@ -207,15 +194,15 @@ static void test_gc(void) {
                 memset(big[i], 'a' + i, sizeof big[i]);
         {
                 _cleanup_(cache_freep) Cache *c = NULL;
-                assert(cache_open(gcroot, &c) == 0);
+                assert_se(cache_open(gcroot, &c) == 0);
                 put_blob(c, big[0], sizeof big[0], a);
                 put_blob(c, big[1], sizeof big[1], b);
                 put_blob(c, big[2], sizeof big[2], e);
                 _cleanup_free_ char *tmp = NULL;
-                assert(cache_entry_begin(c, "steps", "0a", &tmp) == 0);
+                assert_se(cache_entry_begin(c, "steps", "0a", &tmp) == 0);
                 _cleanup_free_ char *f = path_join(tmp, "x");
-                assert(write_file_atomic(f, big[0], sizeof big[0], 0644) == 0);
-                assert(cache_entry_commit(c, "steps", "0a", tmp, NULL) == 0);
+                assert_se(write_file_atomic(f, big[0], sizeof big[0], 0644) == 0);
+                assert_se(cache_entry_commit(c, "steps", "0a", tmp, NULL) == 0);
         }
         /* Last use: blob a oldest, then the entry, then b, then e. */
         time_t now = time(NULL);
@@ -232,49 +219,46 @@ static void test_gc(void) {
         }
 
         _cleanup_(cache_freep) Cache *c = NULL;
-        assert(cache_open(gcroot, &c) == 0);
+        assert_se(cache_open(gcroot, &c) == 0);
         CacheItem *items;
         size_t n;
-        assert(cache_list(c, &items, &n) == 0);
-        assert(n == 4);
-        assert(streq(items[0].ns, "blobs") && streq(items[1].ns, "steps") && streq(items[1].key, "0a"));
+        assert_se(cache_list(c, &items, &n) == 0);
+        assert_se(n == 4);
+        assert_se(streq(items[0].ns, "blobs") && streq(items[1].ns, "steps") && streq(items[1].key, "0a"));
         uint64_t each = items[3].size;
-        assert(each >= 40000);
+        assert_se(each >= 40000);
         cache_items_free(items, n);
 
         /* Another process (here: another Cache, i.e. another open file description) uses blob a. */
         _cleanup_(cache_freep) Cache *user = NULL;
-        assert(cache_open(gcroot, &user) == 0);
+        assert_se(cache_open(gcroot, &user) == 0);
         _cleanup_free_ char *pa = NULL;
-        assert(cache_blob_path(user, a, &pa) == 0);
+        assert_se(cache_blob_path(user, a, &pa) == 0);
         set_atime(pa, now - 1000); /* using it made it the newest; make it the oldest again */
 
         uint64_t freed, remaining;
-        assert(cache_gc(c, 2 * each, &freed, &remaining) == 0);
+        assert_se(cache_gc(c, 2 * each, &freed, &remaining) == 0);
         /* a is locked and stays; the entry and b (next oldest) go; e (newest) stays. */
-        assert(cache_blob_exists(c, a));
-        assert(!cache_blob_exists(c, b));
-        assert(cache_blob_exists(c, e));
+        assert_se(cache_blob_exists(c, a));
+        assert_se(!cache_blob_exists(c, b));
+        assert_se(cache_blob_exists(c, e));
         _cleanup_free_ char *dir = NULL;
-        assert(cache_entry_lookup(c, "steps", "0a", &dir) == -ENOENT);
-        assert(remaining == 2 * each && freed >= 2 * each);
+        assert_se(cache_entry_lookup(c, "steps", "0a", &dir) == -ENOENT);
+        assert_se(remaining == 2 * each && freed >= 2 * each);
 
         cache_free(TAKE_PTR(user));
-        assert(cache_gc(c, 0, &freed, &remaining) == 0);
-        assert(!cache_blob_exists(c, a) && !cache_blob_exists(c, e) && remaining == 0);
+        assert_se(cache_gc(c, 0, &freed, &remaining) == 0);
+        assert_se(!cache_blob_exists(c, a) && !cache_blob_exists(c, e) && remaining == 0);
 }
 
 int main(void) {
         if (getenv("TEST_DEBUG"))
                 log_set_max_level(LOG_LEVEL_DEBUG);
-        char tmpl[] = "/tmp/test-cache-XXXXXX";
-        assert(mkdtemp(tmpl));
-        root = path_join(tmpl, "cache");
+        root = test_path("cache");
         test_blobs();
         test_concurrent_entries();
         test_interrupted_writer();
         test_gc();
-        assert(rm_rf(tmpl) == 0);
         printf("ok\n");
         return 0;
 }

@@ -1,8 +1,8 @@
-#include <assert.h>
 #include <fcntl.h>
 #include <stdio.h>
 
 #include "digest.h"
+#include "test-lib.h"
 
 static void check_hex(const uint8_t d[DIGEST_SIZE], const char *want) {
         char hex[DIGEST_HEX_SIZE + 1];
@@ -24,30 +24,30 @@ int main(void) {
         char s[DIGEST_STRING_MAX];
         uint8_t back[DIGEST_SIZE];
         digest_to_string(d, s);
-        assert(startswith(s, "sha256:"));
-        assert(digest_from_string(s, back) == 0 && memcmp(back, d, DIGEST_SIZE) == 0);
-        assert(digest_from_string(s + 7, back) == 0);
-        assert(digest_from_string("sha256:xyz", back) == -EINVAL);
-        assert(digest_from_string("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", back) == 0);
+        assert_se(startswith(s, "sha256:"));
+        assert_se(digest_from_string(s, back) == 0 && memcmp(back, d, DIGEST_SIZE) == 0);
+        assert_se(digest_from_string(s + 7, back) == 0);
+        assert_se(digest_from_string("sha256:xyz", back) == -EINVAL);
+        assert_se(digest_from_string("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", back) == 0);
 
         /* A sparse file hashes like its dense equivalent: 1 MiB hole, "x", 3 MiB hole. */
-        char path[] = "/tmp/test-digest-XXXXXX";
-        int fd = mkstemp(path);
-        assert(fd >= 0);
-        assert(pwrite(fd, "x", 1, 1 << 20) == 1);
-        assert(ftruncate(fd, 4 << 20) == 0);
+        _cleanup_free_ char *path = test_path("sparse");
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        assert_se(fd >= 0);
+        assert_se(pwrite(fd, "x", 1, 1 << 20) == 1);
+        assert_se(ftruncate(fd, 4 << 20) == 0);
         close(fd);
         uint64_t size = 0;
-        assert(digest_file(path, d, &size) == 0);
-        assert(size == 4 << 20);
+        assert_se(digest_file(path, d, &size) == 0);
+        assert_se(size == 4 << 20);
         uint8_t *dense = calloc(1, 4 << 20);
         dense[1 << 20] = 'x';
         uint8_t want[DIGEST_SIZE];
         digest_buffer(dense, 4 << 20, want);
-        assert(memcmp(d, want, DIGEST_SIZE) == 0);
+        assert_se(memcmp(d, want, DIGEST_SIZE) == 0);
         free(dense);
         unlink(path);
-        assert(digest_file("/nonexistent/file", d, NULL) == -ENOENT);
+        assert_se(digest_file("/nonexistent/file", d, NULL) == -ENOENT);
         printf("ok\n");
         return 0;
 }

@@ -3,7 +3,6 @@
  * written with ext4_write and read back with ext4_read_tree; every entry must come back field by field
  * and byte by byte, and tree_write of both must give the same tar. Also: a filesystem at an offset,
  * and a refusal for one whose journal needs recovery. */
-#include <assert.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,12 +15,7 @@
 #include "log.h"
 #include "tree.h"
 #include "util.h"
-
-static char scratch[] = "/var/tmp/test-ext4-read-XXXXXX";
-
-static char *sp(const char *name) {
-        return path_join(scratch, name);
-}
+#include "test-lib.h"
 
 static const Ext4Params params = {
         .uuid = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00 },
@@ -32,17 +26,11 @@ static const Ext4Params params = {
         .journal = true,
 };
 
-static char *slurp(const char *path, size_t *ret_n) {
-        char *s = NULL;
-        assert(read_full_file(path, &s, ret_n) >= 0);
-        return s;
-}
-
 static void compare_data(const Tree *a, const TreeEntry *ea, const Tree *b, const TreeEntry *eb) {
         static char ba[1 << 16], bb[1 << 16];
         for (uint64_t off = 0; off < ea->size; off += sizeof(ba)) {
                 ssize_t na = tree_read(a, ea, off, ba, sizeof(ba)), nb = tree_read(b, eb, off, bb, sizeof(bb));
-                assert(na > 0 && na == nb);
+                assert_se(na > 0 && na == nb);
                 if (memcmp(ba, bb, (size_t) na) != 0) {
                         fprintf(stderr, "'%s': data differs near offset %llu\n", ea->path, (unsigned long long) off);
                         abort();
@@ -90,16 +78,16 @@ static void compare_trees(const Tree *want, const Tree *got) {
                         compare_data(want, a, got, b);
                 }
         }
-        assert(hardlinks >= 3 && xattrs >= 5 && regs > 30);
+        assert_se(hardlinks >= 3 && xattrs >= 5 && regs > 30);
 }
 
 /* Host files the tree copies with their nanosecond mtimes; a socket it must not get back. */
 static void make_host_dir(const char *dir) {
-        assert(mkdir(dir, 0755) == 0);
+        assert_se(mkdir(dir, 0755) == 0);
         _cleanup_free_ char *f = path_join(dir, "nsec"), *big = path_join(dir, "big"), *sparse = path_join(dir, "sparse");
-        assert(write_file_atomic(f, "nsec\n", 5, 0640) >= 0);
+        assert_se(write_file_atomic(f, "nsec\n", 5, 0640) >= 0);
         struct timespec ts[2] = { { 1650000000, 123456789 }, { 1650000000, 123456789 } };
-        assert(utimensat(AT_FDCWD, f, ts, 0) == 0);
+        assert_se(utimensat(AT_FDCWD, f, ts, 0) == 0);
         /* 5 MiB of non-repeating bytes: several data chunks and extents */
         _cleanup_free_ uint8_t *buf = xmalloc(5 << 20);
         uint32_t x = 1;
@@ -107,19 +95,13 @@ static void make_host_dir(const char *dir) {
                 x = x * 1103515245 + 12345;
                 buf[i] = (uint8_t) (x >> 16);
         }
-        assert(write_file_atomic(big, buf, 5 << 20, 0644) >= 0);
+        assert_se(write_file_atomic(big, buf, 5 << 20, 0644) >= 0);
         int fd = open(sparse, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-        assert(fd >= 0);
-        assert(pwrite(fd, "tail", 4, 3 << 20) == 4);
+        assert_se(fd >= 0);
+        assert_se(pwrite(fd, "tail", 4, 3 << 20) == 4);
         close(fd);
         ts[1].tv_nsec = 999999999;
-        assert(utimensat(AT_FDCWD, sparse, ts, 0) == 0);
-}
-
-static double now(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+        assert_se(utimensat(AT_FDCWD, sparse, ts, 0) == 0);
 }
 
 /* The reason this module exists: after run steps, reading the scratch disk offline must give the Tree
@@ -130,18 +112,18 @@ static bool check_against_appliance(Tree *t, const char *img) {
         if (access("/bin/busybox", X_OK) < 0)
                 return false;
         setenv("LIBGUESTFS_BACKEND", "direct", 0);
-        assert(tree_add_host_path(t, "/bin/busybox", "/usr/bin/busybox", 0, 0) >= 0);
+        assert_se(tree_add_host_path(t, "/bin/busybox", "/usr/bin/busybox", 0, 0) >= 0);
         FILE *f = popen("/bin/busybox --list", "r");
         char applet[256];
         while (f && fgets(applet, sizeof(applet), f)) {
                 applet[strcspn(applet, "\n")] = 0;
                 _cleanup_free_ char *p = path_join("usr/bin", applet);
                 if (!tree_lookup(t, p))
-                        assert(tree_add_symlink(t, p, "busybox", 0, 0, 1600000000) >= 0);
+                        assert_se(tree_add_symlink(t, p, "busybox", 0, 0, 1600000000) >= 0);
         }
         if (f)
                 pclose(f);
-        assert(ext4_write(t, "", NULL, img, 0, &(Ext4Params) { .label = "root", .epoch = params.epoch,
+        assert_se(ext4_write(t, "", NULL, img, 0, &(Ext4Params) { .label = "root", .epoch = params.epoch,
                                                                .size_bytes = 256 << 20, .journal = true }) >= 0);
         _cleanup_(guest_closep) GuestSession *s = NULL;
         if (guest_open(img, &(GuestOptions) { .memory_mb = 512 }, &s) < 0) {
@@ -149,7 +131,7 @@ static bool check_against_appliance(Tree *t, const char *img) {
                 return false;
         }
         _cleanup_free_ char *dev = guest_device(s, 0, 0);
-        assert(guest_mount(s, dev, "/") >= 0);
+        assert_se(guest_mount(s, dev, "/") >= 0);
         const char *script =
                 "set -e; B=/usr/bin/busybox; cd /srv\n"
                 "echo new >new-file; $B ln new-file 0-link; $B ln new-file shared/z-link\n"
@@ -160,124 +142,121 @@ static bool check_against_appliance(Tree *t, const char *img) {
                 "$B ln -s $($B head -c 200 /dev/zero | $B tr '\\0' x) slow-link\n"
                 "$B touch -d '2001-02-03 04:05:06' old; $B rm /etc/hostname /usr/bin/mm-tool\n";
         int status = 0;
-        assert(guest_run(s, "change", script, NULL, NULL, NULL, &status) >= 0 && status == 0);
+        assert_se(guest_run(s, "change", script, NULL, NULL, NULL, &status) >= 0 && status == 0);
         _cleanup_free_ char *tar = xasprintf("%s.tar", img);
-        double t0 = now();
-        assert(guest_tar_out(s, "/", tar) >= 0);
+        double t0 = test_now();
+        assert_se(guest_tar_out(s, "/", tar) >= 0);
         _cleanup_(tree_freep) Tree *want = NULL;
-        assert(tree_load(tar, &want) >= 0);
-        double t_tar = now() - t0;
+        assert_se(tree_load(tar, &want) >= 0);
+        double t_tar = test_now() - t0;
         tree_clamp_times(want, params.epoch);
         (void) tree_remove(want, "lost+found", true);
         /* While the appliance runs, a frozen root is read offline the same (bake does this between
          * run steps); the clean shutdown below needs the thaw to have worked. Compared with times clamped to an
          * epoch before the run, as every bake does: in one run of many the root directory's mtime
          * read from the frozen disk was 2 s newer than tar-out's, which this test does not judge. */
-        assert(guest_freeze(s, "/", true) >= 0);
+        assert_se(guest_freeze(s, "/", true) >= 0);
         _cleanup_(tree_freep) Tree *frozen = NULL;
-        assert(ext4_read_tree(img, 0, &frozen) >= 0);
-        assert(guest_freeze(s, "/", false) >= 0);
+        assert_se(ext4_read_tree(img, 0, &frozen) >= 0);
+        assert_se(guest_freeze(s, "/", false) >= 0);
         {
                 _cleanup_(tree_freep) Tree *w2 = NULL;
-                assert(tree_load(tar, &w2) >= 0);
+                assert_se(tree_load(tar, &w2) >= 0);
                 (void) tree_remove(w2, "lost+found", true);
                 tree_clamp_times(w2, 1700000000);
                 tree_clamp_times(frozen, 1700000000);
                 compare_trees(w2, frozen);
         }
-        assert(guest_shutdown(s) >= 0);
+        assert_se(guest_shutdown(s) >= 0);
         s = guest_close(s);
-        t0 = now();
+        t0 = test_now();
         _cleanup_(tree_freep) Tree *got = NULL;
-        assert(ext4_read_tree(img, 0, &got) >= 0);
-        double t_read = now() - t0;
+        assert_se(ext4_read_tree(img, 0, &got) >= 0);
+        double t_read = test_now() - t0;
         tree_clamp_times(got, params.epoch);
-        assert(tree_lookup(got, "srv/shared/inherit") && tree_lookup(got, "srv/shared/inherit")->n_xattrs == 1);
+        assert_se(tree_lookup(got, "srv/shared/inherit") && tree_lookup(got, "srv/shared/inherit")->n_xattrs == 1);
         compare_trees(want, got);
         _cleanup_free_ char *ta = xasprintf("%s.a", tar), *tb = xasprintf("%s.b", tar);
-        assert(tree_write(want, ta, params.epoch) >= 0 && tree_write(got, tb, params.epoch) >= 0);
+        assert_se(tree_write(want, ta, params.epoch) >= 0 && tree_write(got, tb, params.epoch) >= 0);
         size_t na, nb;
-        _cleanup_free_ char *a = slurp(ta, &na), *b = slurp(tb, &nb);
-        assert(na == nb && memcmp(a, b, na) == 0);
+        _cleanup_free_ char *a = test_read_file(ta, &na), *b = test_read_file(tb, &nb);
+        assert_se(na == nb && memcmp(a, b, na) == 0);
         printf("tar-out + tree_load: %.2f s, ext4_read_tree: %.2f s (%zu entries)\n", t_tar, t_read, tree_size(got));
         return true;
 }
 
 int main(void) {
-        if (system("python3 -c 'import tarfile'") != 0)
-                return 77;
-        assert(mkdtemp(scratch));
-        _cleanup_free_ char *tgz = sp("rootfs.tar.gz"), *json = sp("rootfs.json"), *img = sp("a.img"), *host = sp("host"),
-                            *disk = sp("disk.img"), *ta = sp("want.tar"), *tb = sp("got.tar");
-        _cleanup_free_ char *cmd = xasprintf("python3 %s/integration/make-test-rootfs.py %s %s", TESTS_DIR, tgz, json);
-        assert(system(cmd) == 0);
+        if (!test_sh_ok("python3 -c 'import tarfile'"))
+                test_skip("python3 missing");
+        _cleanup_free_ char *tgz = test_path("rootfs.tar.gz"), *json = test_path("rootfs.json"), *img = test_path("a.img"), *host = test_path("host"),
+                            *disk = test_path("disk.img"), *ta = test_path("want.tar"), *tb = test_path("got.tar");
+        test_make_rootfs(tgz, json);
         make_host_dir(host);
 
         _cleanup_(tree_freep) Tree *t = tree_new();
-        assert(tree_add_archive(t, tgz, "") >= 0);
-        assert(tree_add_host_path(t, host, "/srv/host", -1, -1) >= 0);
+        assert_se(tree_add_archive(t, tgz, "") >= 0);
+        assert_se(tree_add_host_path(t, host, "/srv/host", -1, -1) >= 0);
         /* A default ACL (kernel xattr format, version 2) and an access ACL with two named entries. */
         const uint8_t dacl[] = { 2, 0, 0, 0, 1, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, 2, 0, 5, 0, 0xe8, 3, 0, 0,
                                  4, 0, 5, 0, 0xff, 0xff, 0xff, 0xff, 0x10, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,
                                  0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff };
-        assert(tree_add_dir(t, "/srv/shared", 02775, 0, 100, 1600000000) >= 0);
-        assert(tree_set_xattr(t, "/srv/shared", "system.posix_acl_default", dacl, sizeof(dacl)) >= 0);
+        assert_se(tree_add_dir(t, "/srv/shared", 02775, 0, 100, 1600000000) >= 0);
+        assert_se(tree_set_xattr(t, "/srv/shared", "system.posix_acl_default", dacl, sizeof(dacl)) >= 0);
         const uint8_t aacl[] = { 2, 0, 0, 0, 1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff, 2, 0, 6, 0, 0xe8, 3, 0, 0,
                                  2, 0, 4, 0, 0xe9, 3, 0, 0, 4, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,
                                  8, 0, 4, 0, 100, 0, 0, 0, 0x10, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,
                                  0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff };
-        assert(tree_add_file(t, "/srv/shared/acl2", "a\n", 2, 0640, 0, 0, 1600000000) >= 0);
-        assert(tree_set_xattr(t, "/srv/shared/acl2", "system.posix_acl_access", aacl, sizeof(aacl)) >= 0);
-        assert(tree_set_xattr(t, "/srv/shared/acl2", "security.selinux", "system_u:object_r:etc_t:s0", 27) >= 0);
-        assert(tree_set_xattr(t, "/srv/shared/acl2", "trusted.big", (char[3000]) { 7 }, 3000) >= 0);
+        assert_se(tree_add_file(t, "/srv/shared/acl2", "a\n", 2, 0640, 0, 0, 1600000000) >= 0);
+        assert_se(tree_set_xattr(t, "/srv/shared/acl2", "system.posix_acl_access", aacl, sizeof(aacl)) >= 0);
+        assert_se(tree_set_xattr(t, "/srv/shared/acl2", "security.selinux", "system_u:object_r:etc_t:s0", 27) >= 0);
+        assert_se(tree_set_xattr(t, "/srv/shared/acl2", "trusted.big", (char[3000]) { 7 }, 3000) >= 0);
         /* A second hardlink group, and entries through tree_add_entry: nanoseconds, a socket. */
         TreeEntry e = { .path = "srv/links/b", .type = TREE_REG, .mode = 0600, .uid = 5, .gid = 6, .size = 0,
                         .mtime_sec = 1500000000, .mtime_nsec = 42 };
-        assert(tree_add_entry(t, &e, NULL, NULL) >= 0);
+        assert_se(tree_add_entry(t, &e, NULL, NULL) >= 0);
         e = (TreeEntry) { .path = "srv/links/a", .type = TREE_HARDLINK, .link_target = "srv/links/b" };
-        assert(tree_add_entry(t, &e, NULL, NULL) >= 0);
+        assert_se(tree_add_entry(t, &e, NULL, NULL) >= 0);
         e = (TreeEntry) { .path = "srv/links/c", .type = TREE_HARDLINK, .link_target = "/srv/links/b" };
-        assert(tree_add_entry(t, &e, NULL, NULL) >= 0);
+        assert_se(tree_add_entry(t, &e, NULL, NULL) >= 0);
         e = (TreeEntry) { .path = "srv/zeros", .type = TREE_REG, .mode = 0644, .size = 70000, .mtime_sec = 1 };
-        assert(tree_add_entry(t, &e, NULL, NULL) >= 0);
+        assert_se(tree_add_entry(t, &e, NULL, NULL) >= 0);
         e = (TreeEntry) { .path = "run/sock", .type = TREE_SOCK, .mode = 0755, .mtime_sec = 1600000000 };
-        assert(tree_add_entry(t, &e, NULL, NULL) >= 0);
-        assert(tree_lookup(t, "/srv/links/a")->type == TREE_REG); /* canonical: the smallest path holds the data */
+        assert_se(tree_add_entry(t, &e, NULL, NULL) >= 0);
+        assert_se(tree_lookup(t, "/srv/links/a")->type == TREE_REG); /* canonical: the smallest path holds the data */
 
-        assert(ext4_write(t, "", NULL, img, 0, &params) >= 0);
+        assert_se(ext4_write(t, "", NULL, img, 0, &params) >= 0);
         _cleanup_(tree_freep) Tree *got = NULL;
-        assert(ext4_read_tree(img, 0, &got) >= 0);
-        assert(!tree_lookup(got, "lost+found"));
-        assert(!tree_lookup(got, "run/sock"));
-        assert(tree_lookup(got, "srv/host/nsec")->mtime_nsec == 123456789);
+        assert_se(ext4_read_tree(img, 0, &got) >= 0);
+        assert_se(!tree_lookup(got, "lost+found"));
+        assert_se(!tree_lookup(got, "run/sock"));
+        assert_se(tree_lookup(got, "srv/host/nsec")->mtime_nsec == 123456789);
 
         /* What tar-out would give: no socket; ext4_write clamps to the epoch like the bake does. */
-        assert(tree_remove(t, "run/sock", false) >= 0);
+        assert_se(tree_remove(t, "run/sock", false) >= 0);
         tree_clamp_times(t, params.epoch);
         compare_trees(t, got);
-        assert(tree_write(t, ta, params.epoch) >= 0);
-        assert(tree_write(got, tb, params.epoch) >= 0);
+        assert_se(tree_write(t, ta, params.epoch) >= 0);
+        assert_se(tree_write(got, tb, params.epoch) >= 0);
         size_t na, nb;
-        _cleanup_free_ char *a = slurp(ta, &na), *b = slurp(tb, &nb);
-        assert(na == nb && memcmp(a, b, na) == 0);
+        _cleanup_free_ char *a = test_read_file(ta, &na), *b = test_read_file(tb, &nb);
+        assert_se(na == nb && memcmp(a, b, na) == 0);
 
         /* At an offset inside a disk image. */
-        assert(ext4_write(t, "", NULL, disk, 1 << 20, &params) >= 0);
+        assert_se(ext4_write(t, "", NULL, disk, 1 << 20, &params) >= 0);
         _cleanup_(tree_freep) Tree *got2 = NULL;
-        assert(ext4_read_tree(disk, 1 << 20, &got2) >= 0);
+        assert_se(ext4_read_tree(disk, 1 << 20, &got2) >= 0);
         compare_trees(t, got2);
 
         /* A filesystem whose journal needs recovery is refused, not read half-written. */
         _cleanup_free_ char *dirty = xasprintf("debugfs -w -R 'feature needs_recovery' %s >/dev/null 2>&1", img);
         if (system(dirty) == 0) {
                 Tree *x = NULL;
-                assert(ext4_read_tree(img, 0, &x) == -EUCLEAN && !x);
+                assert_se(ext4_read_tree(img, 0, &x) == -EUCLEAN && !x);
         }
         Tree *x = NULL;
-        assert(ext4_read_tree(ta, 0, &x) < 0 && !x); /* not ext4 */
+        assert_se(ext4_read_tree(ta, 0, &x) < 0 && !x); /* not ext4 */
 
-        _cleanup_free_ char *gimg = sp("guest.img");
+        _cleanup_free_ char *gimg = test_path("guest.img");
         (void) check_against_appliance(t, gimg);
-        rm_rf(scratch);
         return 0;
 }

@@ -2,7 +2,6 @@
  * manifest the test rootfs generator wrote (not the Tree: an independent record), byte-identical runs,
  * partitions at an offset, and a clear error when the tree does not fit.
  * With arguments (TARBALL IMAGE [SIZE]) it just writes an image, for the integration test. */
-#include <assert.h>
 #include <jansson.h>
 #include <sys/wait.h>
 
@@ -11,12 +10,7 @@
 #include "log.h"
 #include "tree.h"
 #include "util.h"
-
-static char scratch[] = "/var/tmp/test-ext4-XXXXXX";
-
-static char *sp(const char *name) {
-        return path_join(scratch, name);
-}
+#include "test-lib.h"
 
 static const Ext4Params params = {
         .uuid = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00 },
@@ -27,34 +21,16 @@ static const Ext4Params params = {
         .journal = true,
 };
 
-static char *run(const char *cmd, size_t *ret_len) {
-        FILE *f = popen(cmd, "r");
-        assert(f);
-        size_t cap = 4096, len = 0;
-        char *buf = xmalloc(cap);
-        size_t n;
-        while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-                len += n;
-                if (len + 1 >= cap)
-                        buf = xrealloc(buf, cap *= 2);
-        }
-        buf[len] = 0;
-        pclose(f);
-        if (ret_len)
-                *ret_len = len;
-        return buf;
-}
-
 static void check_against_manifest(const char *image, const char *manifest) {
         json_error_t jerr;
         json_t *m = json_load_file(manifest, 0, &jerr);
-        assert(m);
+        assert_se(m);
         const char *path;
         json_t *want;
         size_t checked = 0;
         json_object_foreach(m, path, want) {
                 _cleanup_free_ char *cmd = xasprintf("debugfs -R 'stat \"/%s\"' %s 2>/dev/null", path, image);
-                _cleanup_free_ char *out = run(cmd, NULL);
+                _cleanup_free_ char *out = test_output(cmd, NULL);
                 const char *type = json_string_value(json_object_get(want, "type"));
                 static const struct { const char *ours, *debugfs; } types[] = {
                         { "reg", "regular" }, { "dir", "directory" }, { "symlink", "symlink" },
@@ -71,11 +47,11 @@ static void check_against_manifest(const char *image, const char *manifest) {
                 }
                 unsigned mode, uid, gid, links;
                 unsigned long long size;
-                assert(sscanf(strstr(out, "Mode:") + 5, " %o", &mode) == 1);
-                assert(sscanf(strstr(out, "User:") + 5, " %u", &uid) == 1);
-                assert(sscanf(strstr(out, "Group:") + 6, " %u", &gid) == 1);
-                assert(sscanf(strstr(out, "Size:") + 5, " %llu", &size) == 1);
-                assert(sscanf(strstr(out, "Links:") + 6, " %u", &links) == 1);
+                assert_se(sscanf(strstr(out, "Mode:") + 5, " %o", &mode) == 1);
+                assert_se(sscanf(strstr(out, "User:") + 5, " %u", &uid) == 1);
+                assert_se(sscanf(strstr(out, "Group:") + 6, " %u", &gid) == 1);
+                assert_se(sscanf(strstr(out, "Size:") + 5, " %llu", &size) == 1);
+                assert_se(sscanf(strstr(out, "Links:") + 6, " %u", &links) == 1);
                 if (mode != json_integer_value(json_object_get(want, "mode")) ||
                     uid != json_integer_value(json_object_get(want, "uid")) ||
                     gid != json_integer_value(json_object_get(want, "gid"))) {
@@ -84,20 +60,20 @@ static void check_against_manifest(const char *image, const char *manifest) {
                 }
                 json_t *js = json_object_get(want, "size");
                 if (json_is_integer(js))
-                        assert(size == (unsigned long long) json_integer_value(js));
+                        assert_se(size == (unsigned long long) json_integer_value(js));
                 json_t *jn = json_object_get(want, "nlink");
                 if (json_is_integer(jn))
-                        assert(links == json_integer_value(jn));
+                        assert_se(links == json_integer_value(jn));
                 json_t *jr = json_object_get(want, "rdev");
                 if (json_is_array(jr)) {
                         unsigned ma, mi;
-                        assert(sscanf(strstr(out, "Device major/minor number:") + 26, " %u:%u", &ma, &mi) == 2);
-                        assert(ma == json_integer_value(json_array_get(jr, 0)) && mi == json_integer_value(json_array_get(jr, 1)));
+                        assert_se(sscanf(strstr(out, "Device major/minor number:") + 26, " %u:%u", &ma, &mi) == 2);
+                        assert_se(ma == json_integer_value(json_array_get(jr, 0)) && mi == json_integer_value(json_array_get(jr, 1)));
                 }
                 json_t *jl = json_object_get(want, "link");
                 if (json_is_string(jl) && strlen(json_string_value(jl)) < 60) {
                         _cleanup_free_ char *l = xasprintf("Fast link dest: \"%s\"", json_string_value(jl));
-                        assert(strstr(out, l));
+                        assert_se(strstr(out, l));
                 }
                 size_t k;
                 json_t *jx;
@@ -112,7 +88,7 @@ static void check_against_manifest(const char *image, const char *manifest) {
                 if (json_is_string(jh)) {
                         _cleanup_free_ char *cat = xasprintf("debugfs -R 'cat \"/%s\"' %s 2>/dev/null", path, image);
                         size_t len;
-                        _cleanup_free_ char *content = run(cat, &len);
+                        _cleanup_free_ char *content = test_output(cat, &len);
                         uint8_t d[32];
                         digest_buffer(content, len, d);
                         char hex[DIGEST_HEX_SIZE + 1];
@@ -124,7 +100,7 @@ static void check_against_manifest(const char *image, const char *manifest) {
                 }
                 checked++;
         }
-        assert(checked > 40);
+        assert_se(checked > 40);
         json_decref(m);
 }
 
@@ -138,12 +114,6 @@ static void fsck_clean(const char *image) {
         }
 }
 
-static char *slurp(const char *path, size_t *n) {
-        char *d;
-        assert(read_full_file(path, &d, n) >= 0);
-        return d;
-}
-
 int main(int argc, char **argv) {
         if (argc >= 3) { /* helper mode for tests/integration/test-ext4.sh */
                 _cleanup_(tree_freep) Tree *t = tree_new();
@@ -154,55 +124,52 @@ int main(int argc, char **argv) {
                         p.size_bytes = strtoull(argv[3], NULL, 0);
                 return ext4_write(t, "", NULL, argv[2], 0, &p) < 0 ? 1 : 0;
         }
-        if (system("command -v debugfs >/dev/null && command -v e2fsck >/dev/null && python3 -c 'import tarfile'") != 0)
-                return 77;
-        assert(mkdtemp(scratch));
-        _cleanup_free_ char *tgz = sp("rootfs.tar.gz"), *json = sp("rootfs.json"), *img1 = sp("a.img"),
-                            *img2 = sp("b.img"), *disk = sp("disk.img"), *small = sp("small.img");
-        _cleanup_free_ char *cmd = xasprintf("python3 %s/integration/make-test-rootfs.py %s %s", TESTS_DIR, tgz, json);
-        assert(system(cmd) == 0);
+        if (!test_have("debugfs e2fsck") || !test_sh_ok("python3 -c 'import tarfile'"))
+                test_skip("debugfs, e2fsck or python3 missing");
+        _cleanup_free_ char *tgz = test_path("rootfs.tar.gz"), *json = test_path("rootfs.json"), *img1 = test_path("a.img"),
+                            *img2 = test_path("b.img"), *disk = test_path("disk.img"), *small = test_path("small.img");
+        test_make_rootfs(tgz, json);
         _cleanup_(tree_freep) Tree *t = tree_new();
-        assert(tree_add_archive(t, tgz, "") >= 0);
+        assert_se(tree_add_archive(t, tgz, "") >= 0);
 
-        assert(ext4_write(t, "", NULL, img1, 0, &params) >= 0);
+        assert_se(ext4_write(t, "", NULL, img1, 0, &params) >= 0);
         fsck_clean(img1);
         check_against_manifest(img1, json);
 
         /* byte-identical on every run, whatever was in the file before */
-        assert(write_file_atomic(img2, "garbage", 7, 0644) >= 0);
-        assert(ext4_write(t, "", NULL, img2, 0, &params) >= 0);
+        assert_se(write_file_atomic(img2, "garbage", 7, 0644) >= 0);
+        assert_se(ext4_write(t, "", NULL, img2, 0, &params) >= 0);
         size_t n1, n2;
-        _cleanup_free_ char *a = slurp(img1, &n1), *b = slurp(img2, &n2);
-        assert(n1 == n2 && n1 == params.size_bytes && memcmp(a, b, n1) == 0);
+        _cleanup_free_ char *a = test_read_file(img1, &n1), *b = test_read_file(img2, &n2);
+        assert_se(n1 == n2 && n1 == params.size_bytes && memcmp(a, b, n1) == 0);
         _cleanup_free_ char *sbcmd = xasprintf("dumpe2fs -h %s 2>/dev/null", img1);
-        _cleanup_free_ char *sb = run(sbcmd, NULL);
-        assert(strstr(sb, "Filesystem UUID:          11223344-5566-4788-99aa-bbccddeeff00"));
-        assert(strstr(sb, "Directory Hash Seed:      01020304-0506-0708-090a-0b0c0d0e0f10"));
-        assert(strstr(sb, "metadata_csum") && strstr(sb, "has_journal") && strstr(sb, "64bit"));
-        assert(strstr(sb, "Filesystem volume name:   root"));
+        _cleanup_free_ char *sb = test_output(sbcmd, NULL);
+        assert_se(strstr(sb, "Filesystem UUID:          11223344-5566-4788-99aa-bbccddeeff00"));
+        assert_se(strstr(sb, "Directory Hash Seed:      01020304-0506-0708-090a-0b0c0d0e0f10"));
+        assert_se(strstr(sb, "metadata_csum") && strstr(sb, "has_journal") && strstr(sb, "64bit"));
+        assert_se(strstr(sb, "Filesystem volume name:   root"));
 
         /* a partition at 1 MiB inside a disk image: the same bytes at that offset */
-        assert(ext4_write(t, "", NULL, disk, 1 << 20, &params) >= 0);
+        assert_se(ext4_write(t, "", NULL, disk, 1 << 20, &params) >= 0);
         size_t nd;
-        _cleanup_free_ char *d = slurp(disk, &nd);
-        assert(nd == (1 << 20) + params.size_bytes && memcmp(d + (1 << 20), a, n1) == 0);
+        _cleanup_free_ char *d = test_read_file(disk, &nd);
+        assert_se(nd == (1 << 20) + params.size_bytes && memcmp(d + (1 << 20), a, n1) == 0);
 
         /* a subtree with an excluded mount point */
         const char *excl[] = { "/usr/share", NULL };
-        assert(ext4_write(t, "/usr", excl, img2, 0, &params) >= 0);
+        assert_se(ext4_write(t, "/usr", excl, img2, 0, &params) >= 0);
         fsck_clean(img2);
         _cleanup_free_ char *lscmd = xasprintf("debugfs -R 'ls -l /share' %s 2>/dev/null; debugfs -R 'stat /bin/su' %s 2>/dev/null",
                                                img2, img2);
-        _cleanup_free_ char *ls = run(lscmd, NULL);
-        assert(!strstr(ls, "big.bin") && strstr(ls, "Mode:  04755"));
+        _cleanup_free_ char *ls = test_output(lscmd, NULL);
+        assert_se(!strstr(ls, "big.bin") && strstr(ls, "Mode:  04755"));
 
         /* does not fit: says by how much */
         Ext4Params tiny = params;
         tiny.size_bytes = 2 << 20;
-        assert(ext4_write(t, "", NULL, small, 0, &tiny) == -ENOSPC);
+        assert_se(ext4_write(t, "", NULL, small, 0, &tiny) == -ENOSPC);
         uint64_t est = ext4_estimate_size(t, "", NULL, 4096, true);
-        assert(est > tree_data_bytes(t, "") && est < params.size_bytes);
+        assert_se(est > tree_data_bytes(t, "") && est < params.size_bytes);
 
-        rm_rf(scratch);
         return 0;
 }

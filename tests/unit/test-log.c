@@ -1,8 +1,8 @@
 /* log: secrets are masked in every spelling baker prints them in. */
-#include <assert.h>
 #include <stdio.h>
 
 #include "log.h"
+#include "test-lib.h"
 
 static void check(const char *in, const char *want) {
         _cleanup_free_ char *got = log_mask(in);

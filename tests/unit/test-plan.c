@@ -1,29 +1,29 @@
 /* Plan keys: what changes a key and what must not. */
-#include <assert.h>
 #include <stdio.h>
 
 #include "plan.h"
+#include "test-lib.h"
 
-static char dir[] = "/tmp/test-plan.XXXXXX";
+static const char *dir;
 
 static void put(const char *name, const char *content) {
         _cleanup_free_ char *p = path_join(dir, name);
-        assert(write_file_atomic(p, content, strlen(content), 0755) == 0);
+        assert_se(write_file_atomic(p, content, strlen(content), 0755) == 0);
 }
 
 static Plan *plan(const char *yaml, const char *const *assign, size_t n_assign) {
         put("t.yaml", yaml);
         _cleanup_free_ char *p = path_join(dir, "t.yaml");
         Template *t = NULL;
-        assert(template_parse(p, NULL, &t) == 0);
+        assert_se(template_parse(p, NULL, &t) == 0);
         VarsSources src = { .assignments = (const char **) assign, .n_assignments = n_assign, .no_environment = true };
         Vars *v = NULL;
         int r = vars_resolve(t, &src, &v);
         for (size_t i = 0; i < t->n_errors; i++)
                 fprintf(stderr, "%u:%u %s\n", t->errors[i].pos.line, t->errors[i].pos.column, t->errors[i].message);
-        assert(r == 0 && t->n_errors == 0);
+        assert_se(r == 0 && t->n_errors == 0);
         Plan *pl = NULL;
-        assert(plan_build(t, v, NULL, &pl) == 0);
+        assert_se(plan_build(t, v, NULL, &pl) == 0);
         /* the plan borrows step pointers from t; keys and strings are its own */
         for (size_t i = 0; i < pl->n_steps; i++)
                 pl->steps[i].step = NULL;
@@ -86,67 +86,67 @@ static bool same_bake(const Plan *a, const Plan *b) {
 }
 
 int main(void) {
-        assert(mkdtemp(dir));
+        dir = test_scratch();
         put("root.tar", "pretend tarball");
         put("setup.sh", "#!/bin/sh\necho one\n");
         _cleanup_free_ char *overlay = path_join(dir, "overlay");
-        assert(mkdir_p(overlay, 0755) == 0);
+        assert_se(mkdir_p(overlay, 0755) == 0);
         put("overlay/a", "A");
 
         Plan *p0 = plan(base, NULL, 0);
-        assert(p0->n_steps == 5);
-        assert(streq(p0->steps[0].display, "unpack root"));
-        assert(streq(p0->steps[2].display, "run setup.sh"));
-        assert(streq(p0->steps[3].display, "copy overlay to /srv"));
+        assert_se(p0->n_steps == 5);
+        assert_se(streq(p0->steps[0].display, "unpack root"));
+        assert_se(streq(p0->steps[2].display, "run setup.sh"));
+        assert_se(streq(p0->steps[3].display, "copy overlay to /srv"));
         /* canonical: sorted keys, non-secret substituted, secret kept as a reference */
-        assert(streq(p0->steps[1].definition,
+        assert_se(streq(p0->steps[1].definition,
                      "{\"content\":\"hello\",\"kind\":\"file\",\"mode\":\"0644\",\"owner\":\"0:0\",\"path\":\"/etc/motd\"}"));
-        assert(strstr(p0->steps[2].definition, "\"B\":\"${var.secret}\""));
-        assert(!strstr(p0->steps[2].definition, "top-secret"));
-        assert(p0->steps[2].n_files == 1 && streq(p0->steps[2].files[0].name, "setup.sh"));
+        assert_se(strstr(p0->steps[2].definition, "\"B\":\"${var.secret}\""));
+        assert_se(!strstr(p0->steps[2].definition, "top-secret"));
+        assert_se(p0->steps[2].n_files == 1 && streq(p0->steps[2].files[0].name, "setup.sh"));
         for (size_t i = 1; i < p0->n_steps; i++)
-                assert(memcmp(p0->steps[i].key, p0->steps[i - 1].key, DIGEST_SIZE) != 0);
+                assert_se(memcmp(p0->steps[i].key, p0->steps[i - 1].key, DIGEST_SIZE) != 0);
 
         /* deterministic, and reordering/reformatting changes nothing */
         Plan *p1 = plan(base, NULL, 0), *p2 = plan(reordered, NULL, 0);
         for (size_t i = 0; i < 5; i++)
-                assert(same(p0, p1, i) && same(p0, p2, i));
-        assert(same_bake(p0, p1) && same_bake(p0, p2));
+                assert_se(same(p0, p1, i) && same(p0, p2, i));
+        assert_se(same_bake(p0, p1) && same_bake(p0, p2));
         plan_free(p1);
         plan_free(p2);
 
         /* a script's bytes: that step and every later one change, earlier ones do not */
         put("setup.sh", "#!/bin/sh\necho two\n");
         p1 = plan(base, NULL, 0);
-        assert(same(p0, p1, 0) && same(p0, p1, 1));
-        assert(!same(p0, p1, 2) && !same(p0, p1, 3) && !same(p0, p1, 4));
-        assert(!same_bake(p0, p1));
+        assert_se(same(p0, p1, 0) && same(p0, p1, 1));
+        assert_se(!same(p0, p1, 2) && !same(p0, p1, 3) && !same(p0, p1, 4));
+        assert_se(!same_bake(p0, p1));
         plan_free(p1);
         put("setup.sh", "#!/bin/sh\necho one\n");
 
         /* an input's bytes: from its step on */
         put("overlay/a", "B");
         p1 = plan(base, NULL, 0);
-        assert(same(p0, p1, 0) && same(p0, p1, 1) && same(p0, p1, 2));
-        assert(!same(p0, p1, 3) && !same(p0, p1, 4));
+        assert_se(same(p0, p1, 0) && same(p0, p1, 1) && same(p0, p1, 2));
+        assert_se(!same(p0, p1, 3) && !same(p0, p1, 4));
         plan_free(p1);
         put("overlay/a", "A");
         put("root.tar", "another tarball");
         p1 = plan(base, NULL, 0);
         for (size_t i = 0; i < 5; i++)
-                assert(!same(p0, p1, i));
+                assert_se(!same(p0, p1, i));
         plan_free(p1);
         put("root.tar", "pretend tarball");
 
         /* a non-secret variable changes its step on; a secret changes nothing */
         const char *motd[] = { "motd=bye" }, *secret[] = { "secret=other-secret" };
         p1 = plan(base, motd, 1);
-        assert(same(p0, p1, 0) && !same(p0, p1, 1) && !same(p0, p1, 4));
+        assert_se(same(p0, p1, 0) && !same(p0, p1, 1) && !same(p0, p1, 4));
         plan_free(p1);
         p1 = plan(base, secret, 1);
         for (size_t i = 0; i < 5; i++)
-                assert(same(p0, p1, i));
-        assert(same_bake(p0, p1));
+                assert_se(same(p0, p1, i));
+        assert_se(same_bake(p0, p1));
         plan_free(p1);
 
         /* layout and outputs: the bake key only; test/publish: nothing */
@@ -154,23 +154,22 @@ int main(void) {
         memcpy(strstr(bigger, "1GiB"), "2GiB", 4);
         p1 = plan(bigger, NULL, 0);
         for (size_t i = 0; i < 5; i++)
-                assert(same(p0, p1, i));
-        assert(!same_bake(p0, p1));
+                assert_se(same(p0, p1, i));
+        assert_se(!same_bake(p0, p1));
         plan_free(p1);
         _cleanup_free_ char *published = xasprintf("%spublish: [ { oci-layout: ./registry } ]\n"
                                                    "test: { boot: { expect: login } }\n", base);
         p1 = plan(published, NULL, 0);
-        assert(same_bake(p0, p1));
+        assert_se(same_bake(p0, p1));
         plan_free(p1);
         _cleanup_free_ char *named = xasprintf("%s", base);
         named = xrealloc(named, strlen(base) + 64);
         strcpy(strstr(named, "  - sysprep: default\n"), "  - sysprep: default\n    name: tidy up\n");
         p1 = plan(named, NULL, 0);
-        assert(same(p0, p1, 4)); /* a display name is not part of the key */
+        assert_se(same(p0, p1, 4)); /* a display name is not part of the key */
         plan_free(p1);
 
         plan_free(p0);
-        rm_rf(dir);
         printf("ok\n");
         return 0;
 }

@@ -1,5 +1,4 @@
 /* Registry interface, artifact and channels over the image-layout backend (a real directory). */
-#include <assert.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -10,6 +9,7 @@
 #include "publish.h"
 #include "registry-oci.h"
 #include "registry.h"
+#include "test-lib.h"
 
 static const struct {
         const char *in;
@@ -38,17 +38,17 @@ static const struct {
 static char *write_image(const char *dir, const char *name, const char *content) {
         char *p = path_join(dir, name);
         int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert(fd >= 0);
-        assert(ftruncate(fd, 1 << 20) == 0);
-        assert(pwrite(fd, content, strlen(content), 4096) == (ssize_t) strlen(content));
+        assert_se(fd >= 0);
+        assert_se(ftruncate(fd, 1 << 20) == 0);
+        assert_se(pwrite(fd, content, strlen(content), 4096) == (ssize_t) strlen(content));
         close(fd);
         return p;
 }
 
 static char *push(Registry *r, const char *image, const char *tag) {
         Artifact *a = NULL;
-        assert(artifact_build(image, NULL, &a) == 0);
-        assert(artifact_push(r, a, tag, NULL) == 0);
+        assert_se(artifact_build(image, NULL, &a) == 0);
+        assert_se(artifact_push(r, a, tag, NULL) == 0);
         char *d = xstrdup(a->manifest_digest);
         artifact_free(a);
         return d;
@@ -64,130 +64,128 @@ int main(void) {
                 }
                 if (k < 0)
                         continue;
-                assert(ref->kind == refs[i].kind);
-                assert(streq_ptr(ref->host, refs[i].host));
-                assert(streq_ptr(ref->repository, refs[i].repo));
-                assert(streq_ptr(ref->tag, refs[i].tag));
-                assert(streq_ptr(ref->digest, refs[i].digest));
-                assert(ref->plain_http == refs[i].plain);
+                assert_se(ref->kind == refs[i].kind);
+                assert_se(streq_ptr(ref->host, refs[i].host));
+                assert_se(streq_ptr(ref->repository, refs[i].repo));
+                assert_se(streq_ptr(ref->tag, refs[i].tag));
+                assert_se(streq_ptr(ref->digest, refs[i].digest));
+                assert_se(ref->plain_http == refs[i].plain);
                 registry_ref_free(ref);
         }
-        assert(channel_name_valid("prod") && channel_name_valid("nightly-2"));
-        assert(!channel_name_valid("sha256-abc") && !channel_name_valid("baker.x") && !channel_name_valid("1.0") &&
+        assert_se(channel_name_valid("prod") && channel_name_valid("nightly-2"));
+        assert_se(!channel_name_valid("sha256-abc") && !channel_name_valid("baker.x") && !channel_name_valid("1.0") &&
                !channel_name_valid("Prod"));
 
         _cleanup_free_ char *t1 = publish_target("oci-layout", "./registry/", "web"), *t2 = publish_target("oci", "localhost:5000/images/web", "web");
-        assert(streq(t1, "oci-layout:./registry/web") && streq(t2, "localhost:5000/images/web"));
+        assert_se(streq(t1, "oci-layout:./registry/web") && streq(t2, "localhost:5000/images/web"));
 
         char *scheme = NULL;
         json_t *ch = registry_oci_parse_challenge(
                 "Bearer realm=\"https://auth.example/token\",service=\"reg\",scope=\"repository:a/b:pull,push\",error=\"insufficient_scope\"",
                 &scheme);
-        assert(streq(scheme, "Bearer"));
-        assert(streq(json_string_value(json_object_get(ch, "realm")), "https://auth.example/token"));
-        assert(streq(json_string_value(json_object_get(ch, "scope")), "repository:a/b:pull,push"));
-        assert(streq(json_string_value(json_object_get(ch, "error")), "insufficient_scope"));
+        assert_se(streq(scheme, "Bearer"));
+        assert_se(streq(json_string_value(json_object_get(ch, "realm")), "https://auth.example/token"));
+        assert_se(streq(json_string_value(json_object_get(ch, "scope")), "repository:a/b:pull,push"));
+        assert_se(streq(json_string_value(json_object_get(ch, "error")), "insufficient_scope"));
         json_decref(ch);
         free(scheme);
         char *next = registry_oci_link_next("</v2/a/tags/list?last=x&n=2>; rel=\"next\"");
-        assert(streq(next, "/v2/a/tags/list?last=x&n=2"));
+        assert_se(streq(next, "/v2/a/tags/list?last=x&n=2"));
         free(next);
-        assert(!registry_oci_link_next("</v2/a>; rel=\"prev\""));
+        assert_se(!registry_oci_link_next("</v2/a>; rel=\"prev\""));
 
-        char dir[] = "/tmp/test-registry-XXXXXX";
-        assert(mkdtemp(dir));
+        const char *dir = test_scratch();
         setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
         _cleanup_free_ char *img1 = write_image(dir, "web.raw", "one");
         _cleanup_free_ char *img2 = write_image(dir, "web2.raw", "two");
 
         /* Deterministic: two builds of the same image give the same manifest. */
         Artifact *a = NULL, *b = NULL;
-        assert(artifact_build(img1, NULL, &a) == 0 && artifact_build(img1, NULL, &b) == 0);
-        assert(streq(a->manifest_digest, b->manifest_digest));
-        assert(strstr(a->manifest, "\"artifactType\":\"application/vnd.baker.image.v1\""));
-        assert(strstr(a->manifest, "\"org.opencontainers.image.created\":\"2023-11-14T22:13:20Z\""));
-        assert(strstr(a->manifest, BAKER_LAYER_MEDIA_TYPE_PREFIX "raw"));
+        assert_se(artifact_build(img1, NULL, &a) == 0 && artifact_build(img1, NULL, &b) == 0);
+        assert_se(streq(a->manifest_digest, b->manifest_digest));
+        assert_se(strstr(a->manifest, "\"artifactType\":\"application/vnd.baker.image.v1\""));
+        assert_se(strstr(a->manifest, "\"org.opencontainers.image.created\":\"2023-11-14T22:13:20Z\""));
+        assert_se(strstr(a->manifest, BAKER_LAYER_MEDIA_TYPE_PREFIX "raw"));
         artifact_free(a);
         artifact_free(b);
 
         /* containerdisk tar: deterministic, ustar headers with uid 107, size a multiple of 512. */
         ArtifactOptions cd = { .containerdisk = true, .tmpdir = dir };
-        assert(artifact_build(img1, &cd, &a) == 0 && artifact_build(img1, &cd, &b) == 0);
-        assert(streq(a->manifest_digest, b->manifest_digest) && a->n_layers == 1);
-        assert(a->layers[0].size % 512 == 0 && a->layers[0].size == 512 * 2 + (1 << 20) + 1024);
+        assert_se(artifact_build(img1, &cd, &a) == 0 && artifact_build(img1, &cd, &b) == 0);
+        assert_se(streq(a->manifest_digest, b->manifest_digest) && a->n_layers == 1);
+        assert_se(a->layers[0].size % 512 == 0 && a->layers[0].size == 512 * 2 + (1 << 20) + 1024);
         char hdr[512];
         int fd = open(a->layers[0].path, O_RDONLY);
-        assert(fd >= 0 && pread(fd, hdr, 512, 512) == 512);
+        assert_se(fd >= 0 && pread(fd, hdr, 512, 512) == 512);
         close(fd);
-        assert(streq(hdr, "disk/web.raw") && !memcmp(hdr + 257, "ustar", 5) && !strncmp(hdr + 108, "0000153", 7));
-        assert(strstr(a->config, "\"diff_ids\":[\"sha256:"));
+        assert_se(streq(hdr, "disk/web.raw") && !memcmp(hdr + 257, "ustar", 5) && !strncmp(hdr + 108, "0000153", 7));
+        assert_se(strstr(a->config, "\"diff_ids\":[\"sha256:"));
         _cleanup_free_ char *tar = xstrdup(a->layers[0].path);
         artifact_free(a);
         artifact_free(b);
-        assert(access(tar, F_OK) < 0); /* temporary layer removed */
+        assert_se(access(tar, F_OK) < 0); /* temporary layer removed */
 
         /* Layout backend + channels. */
         _cleanup_free_ char *layout = xasprintf("oci-layout:%s/reg/web", dir);
         Registry *r = NULL;
-        assert(registry_open_string(layout, true, NULL, &r) == 0);
+        assert_se(registry_open_string(layout, true, NULL, &r) == 0);
         _cleanup_free_ char *d1 = push(r, img1, "1.0"), *d2 = push(r, img2, "2.0");
         const RegistryStats *st = registry_stats(r);
-        assert(st->blobs_sent == 4 && st->blobs_skipped == 0);
+        assert_se(st->blobs_sent == 4 && st->blobs_skipped == 0);
         _cleanup_free_ char *again = push(r, img1, "1.0");
-        assert(streq(again, d1) && st->blobs_skipped == 2 && st->blobs_sent == 4);
+        assert_se(streq(again, d1) && st->blobs_skipped == 2 && st->blobs_sent == 4);
 
         char *got = NULL;
-        assert(channel_promote(r, "prod", d1, NULL) == 1);
-        assert(channel_promote(r, "prod", d1, NULL) == 0);
-        assert(channel_promote(r, "prod", d2, NULL) == 1);
-        assert(channel_resolve(r, "prod", &got) == 0 && streq(got, d2));
+        assert_se(channel_promote(r, "prod", d1, NULL) == 1);
+        assert_se(channel_promote(r, "prod", d1, NULL) == 0);
+        assert_se(channel_promote(r, "prod", d2, NULL) == 1);
+        assert_se(channel_resolve(r, "prod", &got) == 0 && streq(got, d2));
         free(got);
         /* rollback pops: d2 -> d1; a second rollback has nothing left. */
-        assert(channel_rollback(r, "prod", &got) == 0 && streq(got, d1));
+        assert_se(channel_rollback(r, "prod", &got) == 0 && streq(got, d1));
         free(got);
-        assert(channel_rollback(r, "prod", &got) == -ENOENT);
+        assert_se(channel_rollback(r, "prod", &got) == -ENOENT);
         /* promote d2 again, revoke it: resolve refuses, rollback skips to d1. */
-        assert(channel_promote(r, "prod", d2, NULL) == 1);
-        assert(channel_revoke(r, d2, "broken", NULL) == 1);
-        assert(channel_revoke(r, d2, "broken", NULL) == 0);
-        assert(channel_resolve(r, "prod", &got) == -EKEYREVOKED);
-        assert(channel_promote(r, "staging", d2, NULL) == -EKEYREVOKED);
+        assert_se(channel_promote(r, "prod", d2, NULL) == 1);
+        assert_se(channel_revoke(r, d2, "broken", NULL) == 1);
+        assert_se(channel_revoke(r, d2, "broken", NULL) == 0);
+        assert_se(channel_resolve(r, "prod", &got) == -EKEYREVOKED);
+        assert_se(channel_promote(r, "staging", d2, NULL) == -EKEYREVOKED);
         json_t *refs_found = NULL;
-        assert(registry_referrers(r, d2, BAKER_REVOCATION_ARTIFACT_TYPE, &refs_found) == 0);
-        assert(json_array_size(refs_found) == 1);
+        assert_se(registry_referrers(r, d2, BAKER_REVOCATION_ARTIFACT_TYPE, &refs_found) == 0);
+        assert_se(json_array_size(refs_found) == 1);
         json_decref(refs_found);
-        assert(channel_rollback(r, "prod", &got) == 0 && streq(got, d1));
+        assert_se(channel_rollback(r, "prod", &got) == 0 && streq(got, d1));
         free(got);
         json_t *h = NULL;
-        assert(channel_history(r, "prod", &h) == 0 && json_array_size(json_object_get(h, "entries")) == 5);
+        assert_se(channel_history(r, "prod", &h) == 0 && json_array_size(json_object_get(h, "entries")) == 5);
         json_decref(h);
 
         /* gc --keep 0: only prod's target stays. */
         json_t *report = NULL;
-        assert(channel_gc(r, 0, false, &report) == 0);
-        assert(json_array_size(json_object_get(report, "deleted")) == 1);
-        assert(streq(json_string_value(json_array_get(json_object_get(report, "deleted"), 0)), d2));
+        assert_se(channel_gc(r, 0, false, &report) == 0);
+        assert_se(json_array_size(json_object_get(report, "deleted")) == 1);
+        assert_se(streq(json_string_value(json_array_get(json_object_get(report, "deleted"), 0)), d2));
         json_decref(report);
-        assert(registry_manifest_head(r, d2, NULL) == 0 && registry_manifest_head(r, d1, NULL) == 1);
-        assert(channel_resolve(r, "prod", &got) == 0 && streq(got, d1));
+        assert_se(registry_manifest_head(r, d2, NULL) == 0 && registry_manifest_head(r, d1, NULL) == 1);
+        assert_se(channel_resolve(r, "prod", &got) == 0 && streq(got, d1));
         free(got);
 
         /* Blob verification: a corrupted blob is refused. */
         RegistryManifest *m = NULL;
-        assert(registry_manifest_get(r, d1, &m) == 0);
+        assert_se(registry_manifest_get(r, d1, &m) == 0);
         json_t *mj = json_loadb(m->data, m->size, 0, NULL);
         const char *layer = json_string_value(json_object_get(json_array_get(json_object_get(mj, "layers"), 0), "digest"));
         _cleanup_free_ char *blob = xasprintf("%s/reg/web/blobs/sha256/%s", dir, layer + 7);
         fd = open(blob, O_WRONLY);
-        assert(fd >= 0 && pwrite(fd, "X", 1, 0) == 1);
+        assert_se(fd >= 0 && pwrite(fd, "X", 1, 0) == 1);
         close(fd);
         _cleanup_free_ char *out = path_join(dir, "out.raw");
-        assert(registry_blob_get(r, layer, 0, out) == -EBADMSG);
-        assert(access(out, F_OK) < 0);
+        assert_se(registry_blob_get(r, layer, 0, out) == -EBADMSG);
+        assert_se(access(out, F_OK) < 0);
         json_decref(mj);
         registry_manifest_free(m);
 
         registry_free(r);
-        assert(rm_rf(dir) == 0);
         return 0;
 }

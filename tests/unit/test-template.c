@@ -1,14 +1,14 @@
 /* Template model and validation: one good template read field by field, then a table of broken
  * snippets each with a message its errors must contain. */
-#include <assert.h>
 #include <stdio.h>
 
 #include "template.h"
+#include "test-lib.h"
 
 static Template *parse(const char *yaml, bool allow_unpinned) {
         Template *t = NULL;
         TemplateOptions o = { .allow_unpinned = allow_unpinned };
-        assert(template_parse_buffer("t.yaml", TESTS_DIR, yaml, strlen(yaml), &o, &t) == 0);
+        assert_se(template_parse_buffer("t.yaml", TESTS_DIR, yaml, strlen(yaml), &o, &t) == 0);
         return t;
 }
 
@@ -66,28 +66,28 @@ static void test_good(void) {
         for (size_t i = 0; i < t->n_errors; i++)
                 fprintf(stderr, "unexpected: %u:%u %s\n", t->errors[i].pos.line, t->errors[i].pos.column,
                         t->errors[i].message);
-        assert(t->n_errors == 0);
-        assert(streq(t->name, "web") && t->name_pos.line == 2 && t->name_pos.column == 7);
-        assert(streq(t->version, "1.4.0") && t->has_epoch && t->epoch == 1700000000);
-        assert(t->n_variables == 2 && t->variables[1].sensitive && !t->variables[1].default_value);
-        assert(t->n_inputs == 2 && t->inputs[0].kind == INPUT_URL && t->inputs[0].has_sha256);
-        assert(t->inputs[1].kind == INPUT_PATH && t->inputs[1].resolved_path);
-        assert(t->disk.size == UINT64_C(2) << 30 && t->disk.table == PARTITION_TABLE_GPT);
-        assert(t->disk.n_partitions == 2 && t->disk.partitions[0].fs == FS_VFAT);
-        assert(t->disk.partitions[1].size_rest && streq(t->disk.partitions[1].uuid, "0fc63daf-8483-4772-8e79-3d69d8477de4"));
-        assert(t->disk.partitions[1].label_pos.line == 16);
-        assert(t->n_steps == 6);
-        assert(t->steps[0].kind == STEP_UNPACK && streq(t->steps[0].input, "base") && streq(t->steps[0].to, "/"));
-        assert(t->steps[1].kind == STEP_COPY && t->steps[1].uid == 33 && t->steps[1].has_owner);
-        assert(t->steps[2].kind == STEP_FILE && t->steps[2].mode == 0600);
-        assert(t->steps[3].kind == STEP_RUN && t->steps[3].script && !t->steps[3].script_path);
-        assert(t->steps[3].network && t->steps[3].n_env == 2 && streq(t->steps[3].env[0].name, "A"));
-        assert(t->steps[4].kind == STEP_SYSPREP && t->steps[4].n_keep == 1);
-        assert(t->steps[5].kind == STEP_BOOTLOADER && t->steps[5].bootloader == BOOTLOADER_SYSLINUX);
-        assert(t->n_outputs == 2 && t->outputs[1].compress == IMAGE_COMPRESSION_ZSTD);
-        assert(t->test.has_boot && t->test.timeout_usec == UINT64_C(5400) * 1000000 && t->test.n_commands == 1);
-        assert(t->n_publish == 2 && t->publish[1].kind == PUBLISH_OCI && t->publish[1].insecure);
-        assert(t->n_channels == 2);
+        assert_se(t->n_errors == 0);
+        assert_se(streq(t->name, "web") && t->name_pos.line == 2 && t->name_pos.column == 7);
+        assert_se(streq(t->version, "1.4.0") && t->has_epoch && t->epoch == 1700000000);
+        assert_se(t->n_variables == 2 && t->variables[1].sensitive && !t->variables[1].default_value);
+        assert_se(t->n_inputs == 2 && t->inputs[0].kind == INPUT_URL && t->inputs[0].has_sha256);
+        assert_se(t->inputs[1].kind == INPUT_PATH && t->inputs[1].resolved_path);
+        assert_se(t->disk.size == UINT64_C(2) << 30 && t->disk.table == PARTITION_TABLE_GPT);
+        assert_se(t->disk.n_partitions == 2 && t->disk.partitions[0].fs == FS_VFAT);
+        assert_se(t->disk.partitions[1].size_rest && streq(t->disk.partitions[1].uuid, "0fc63daf-8483-4772-8e79-3d69d8477de4"));
+        assert_se(t->disk.partitions[1].label_pos.line == 16);
+        assert_se(t->n_steps == 6);
+        assert_se(t->steps[0].kind == STEP_UNPACK && streq(t->steps[0].input, "base") && streq(t->steps[0].to, "/"));
+        assert_se(t->steps[1].kind == STEP_COPY && t->steps[1].uid == 33 && t->steps[1].has_owner);
+        assert_se(t->steps[2].kind == STEP_FILE && t->steps[2].mode == 0600);
+        assert_se(t->steps[3].kind == STEP_RUN && t->steps[3].script && !t->steps[3].script_path);
+        assert_se(t->steps[3].network && t->steps[3].n_env == 2 && streq(t->steps[3].env[0].name, "A"));
+        assert_se(t->steps[4].kind == STEP_SYSPREP && t->steps[4].n_keep == 1);
+        assert_se(t->steps[5].kind == STEP_BOOTLOADER && t->steps[5].bootloader == BOOTLOADER_SYSLINUX);
+        assert_se(t->n_outputs == 2 && t->outputs[1].compress == IMAGE_COMPRESSION_ZSTD);
+        assert_se(t->test.has_boot && t->test.timeout_usec == UINT64_C(5400) * 1000000 && t->test.n_commands == 1);
+        assert_se(t->n_publish == 2 && t->publish[1].kind == PUBLISH_OCI && t->publish[1].insecure);
+        assert_se(t->n_channels == 2);
         template_free(t);
 }
 
@@ -164,13 +164,13 @@ static void test_bad(void) {
 
         /* every error, not only the first */
         Template *t = parse("baker: 1\nname: t\nfoo: 1\nbar: 2\n" DISK "steps:\n  - unpack: a\n  - unpack: b\n", false);
-        assert(t->n_errors == 4);
-        assert(t->errors[0].pos.line == 3 && t->errors[3].pos.line == 11); /* sorted */
+        assert_se(t->n_errors == 4);
+        assert_se(t->errors[0].pos.line == 3 && t->errors[3].pos.line == 11); /* sorted */
         template_free(t);
 
         /* --allow-unpinned */
         t = parse(HEAD DISK "inputs:\n  base: { url: \"https://x/y\" }\n", true);
-        assert(t->n_errors == 0);
+        assert_se(t->n_errors == 0);
         template_free(t);
 }
 
@@ -182,7 +182,7 @@ static void test_limits(void) {
         memset(deep + n, ']', n);
         deep[2 * n] = 0;
         Template *t = parse(deep, false);
-        assert(has_error(t, "nested too deeply", 1));
+        assert_se(has_error(t, "nested too deeply", 1));
         template_free(t);
         free(deep);
 
@@ -190,7 +190,7 @@ static void test_limits(void) {
         t = parse("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
                   "c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\n",
                   false);
-        assert(has_error(t, "aliases are not supported", 2));
+        assert_se(has_error(t, "aliases are not supported", 2));
         template_free(t);
 
         /* too large */
@@ -198,29 +198,29 @@ static void test_limits(void) {
         char *huge = xmalloc(big);
         memset(huge, '#', big);
         t = NULL;
-        assert(template_parse_buffer("big.yaml", ".", huge, big, NULL, &t) == 0);
-        assert(has_error(t, "too large", 0));
+        assert_se(template_parse_buffer("big.yaml", ".", huge, big, NULL, &t) == 0);
+        assert_se(has_error(t, "too large", 0));
         template_free(t);
         free(huge);
 
         /* NUL inside a string */
         t = parse("baker: 1\nname: \"a\\0b\"\n" DISK, false);
-        assert(has_error(t, "NUL", 2));
+        assert_se(has_error(t, "NUL", 2));
         template_free(t);
 }
 
 static void test_helpers(void) {
-        assert(template_edit_distance("network", "netwrk") == 1);
-        assert(template_edit_distance("bsae", "base") == 1);
-        assert(template_edit_distance("", "abc") == 3);
+        assert_se(template_edit_distance("network", "netwrk") == 1);
+        assert_se(template_edit_distance("bsae", "base") == 1);
+        assert_se(template_edit_distance("", "abc") == 3);
         const char *c[] = { "unpack", "copy", "run" };
-        assert(streq(template_suggest("unpak", c, 3), "unpack"));
-        assert(template_suggest("xyz", c, 3) == NULL);
-        assert(step_kind_from_string("sysprep") == STEP_SYSPREP);
-        assert(step_kind_from_string("nope") == -EINVAL);
-        assert(streq(partition_type_to_string(PARTITION_BIOS_BOOT), "bios-boot"));
-        assert(bootloader_type_from_string("extlinux") == BOOTLOADER_SYSLINUX);
-        assert(fs_type_to_string(_FS_TYPE_MAX) == NULL);
+        assert_se(streq(template_suggest("unpak", c, 3), "unpack"));
+        assert_se(template_suggest("xyz", c, 3) == NULL);
+        assert_se(step_kind_from_string("sysprep") == STEP_SYSPREP);
+        assert_se(step_kind_from_string("nope") == -EINVAL);
+        assert_se(streq(partition_type_to_string(PARTITION_BIOS_BOOT), "bios-boot"));
+        assert_se(bootloader_type_from_string("extlinux") == BOOTLOADER_SYSLINUX);
+        assert_se(fs_type_to_string(_FS_TYPE_MAX) == NULL);
 }
 
 int main(void) {

@@ -1,8 +1,8 @@
-#include <assert.h>
 #include <stdio.h>
 
 #include "units.h"
 #include "util.h"
+#include "test-lib.h"
 
 int main(void) {
         static const struct {
@@ -38,10 +38,10 @@ int main(void) {
                 }
         }
         char *f = units_format_size(UINT64_C(64) << 20);
-        assert(streq(f, "64MiB"));
+        assert_se(streq(f, "64MiB"));
         free(f);
         f = units_format_size(1000);
-        assert(streq(f, "1000"));
+        assert_se(streq(f, "1000"));
         free(f);
 
         static const struct {
@@ -74,14 +74,14 @@ int main(void) {
         }
 
         unsigned m;
-        assert(units_parse_mode("0644", &m) == 0 && m == 0644);
-        assert(units_parse_mode("0755", &m) == 0 && m == 0755);
-        assert(units_parse_mode("04755", &m) == 0 && m == 04755);
-        assert(units_parse_mode("644", &m) == -EINVAL);
-        assert(units_parse_mode("0648", &m) == -EINVAL);
-        assert(units_parse_mode("0", &m) == -EINVAL);
-        assert(units_parse_mode("077777", &m) == -EINVAL);
-        assert(units_parse_mode("rw-r--r--", &m) == -EINVAL);
+        assert_se(units_parse_mode("0644", &m) == 0 && m == 0644);
+        assert_se(units_parse_mode("0755", &m) == 0 && m == 0755);
+        assert_se(units_parse_mode("04755", &m) == 0 && m == 04755);
+        assert_se(units_parse_mode("644", &m) == -EINVAL);
+        assert_se(units_parse_mode("0648", &m) == -EINVAL);
+        assert_se(units_parse_mode("0", &m) == -EINVAL);
+        assert_se(units_parse_mode("077777", &m) == -EINVAL);
+        assert_se(units_parse_mode("rw-r--r--", &m) == -EINVAL);
         printf("ok\n");
         return 0;
 }
