@@ -44,17 +44,23 @@ for p in d["table"]["partitions"]:
 PY
 pass "json output matches sha256sum, sfdisk and blkid"
 
-# qcow2: converted to a temporary raw; same digest as the raw; the temporary file is gone
+# qcow2: converted to a temporary raw in $TMPDIR (a directory of its own here); same digest as
+# the raw; the temporary file is gone. qemu-img is the real one, behind a shim on PATH that notes
+# its arguments, so the check looks at the very file baker had it write.
 qemu-img convert -f raw -O qcow2 disk.raw disk.qcow2
-before=$(ls /var/tmp | grep -c baker-inspect || true)
-"$BAKER" inspect --json disk.qcow2 >q.json
-after=$(ls /var/tmp | grep -c baker-inspect || true)
+mkdir tmp shim
+printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"%s"\nexec %s "$@"\n' "$SCRATCH/qemu-img.args" "$(command -v qemu-img)" >shim/qemu-img
+chmod +x shim/qemu-img
+TMPDIR=$SCRATCH/tmp PATH=$SCRATCH/shim:$PATH "$BAKER" inspect --json disk.qcow2 >q.json
 python3 - "$digest" <<'PY' || fail "qcow2"
 import json, sys
 d = json.load(open("q.json"))
 assert d["format"] == "qcow2" and d["image_digest"] == sys.argv[1] and d["stamp"]["name"] == "web", d
 PY
-[ "$before" = "$after" ] || fail "temporary raw left behind"
+raw=$(tail -1 qemu-img.args)
+case "$raw" in "$SCRATCH/tmp/baker-inspect-"*) ;; *) fail "the temporary raw '$raw' is not in TMPDIR";; esac
+[ ! -e "$raw" ] || fail "temporary raw $raw left behind"
+[ -z "$(ls -A tmp)" ] || fail "files left in TMPDIR: $(ls -A tmp)"
 pass "qcow2"
 
 "$MAKE" --table mbr disk-mbr.raw
