@@ -33,12 +33,10 @@ start_registry() {
   docker-registry serve "$dir/config.yml" >>"$dir/log" 2>&1 &
   REG_PID=$!
   track_pid "$REG_PID"
-  for _ in $(seq 100); do
-    if curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; then return 0; fi
-    sleep 0.1
-  done
-  cat "$dir/log" >&2
-  fail "registry on port $port did not start"
+  if ! poll 10 curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; then
+    cat "$dir/log" >&2
+    fail "the registry on port $port did not answer within 10 s"
+  fi
 }
 
 # make_image FILE SIZE-MIB SEED: a sparse raw file with a few bytes of content.

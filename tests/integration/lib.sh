@@ -40,5 +40,31 @@ expect_exit() {
   fi
 }
 
+# poll SECONDS CMD [ARG...]: runs CMD (its standard output discarded; keep it quiet on stderr)
+# every 0.1 s until it succeeds, for at most SECONDS (a whole number); returns 1 when it never did.
+# CMD runs in this shell, so it may call fail. Polling instead of sleeping a fixed time: quick when
+# the machine is, and still right when it is slow.
+poll() {
+  local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
+  shift
+  until "$@" >/dev/null; do
+    [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# wait_for SECONDS WHAT CMD [ARG...]: poll, and fail the test with "timed out after SECONDS s
+# waiting for WHAT" when CMD never succeeded.
+wait_for() {
+  local seconds=$1 what=$2
+  shift 2
+  poll "$seconds" "$@" || fail "timed out after $seconds s waiting for $what"
+}
+
+# gone PID: whether process PID has exited (and is not a zombie).
+gone() {
+  [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -30,7 +30,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 python3 "$I/http-server.py" --root "$W/srv" --port-file "$W/port" --log "$W/http.log" &
 track_pid $!
-for _ in $(seq 50); do [ -e "$W/port" ] && break; sleep 0.1; done
+wait_for 10 "the HTTP server's port file" test -e "$W/port"
 PORT=$(cat "$W/port")
 
 cat > "$W/bt.yaml" <<EOF

@@ -40,7 +40,7 @@ grep -q "invalid size '12XB'" "$SCRATCH/out" || fail "size error message"
 # The oldest blob is in use by another process (shared flock, as a bake holds it).
 ( exec 9<"$old"; flock -s 9; exec sleep 60 ) &
 holder=$!; track_pid $holder
-sleep 0.3
+wait_for 10 "the holder's lock on $old" eval '! flock -n -x "$old" true'
 "$BAKER" cache gc --max-size 250K --json > "$SCRATCH/gc.json"
 [ -e "$old" ] || fail "gc removed a locked blob"
 [ ! -e "$C/steps/00aa" ] || fail "gc kept the LRU entry"
