@@ -33,19 +33,39 @@ done
 wait "$REG_PID" 2>/dev/null || true
 partial=$(find "$SCRATCH/reg/data" -path '*_uploads*' -name data -printf '%s\n' | sort -n | tail -1)
 
-# While the registry is down and after it is back: the tag names the old, complete manifest.
-sleep 1
+# While the registry is down (and the push knows it): its storage tags the old, complete manifest.
+wait_for 30 "the push to notice the registry is gone" grep -q 'interrupted at' push.err
+link=$SCRATCH/reg/data/docker/registry/v2/repositories/images/big/_manifests/tags/latest/current/link
+[ "$(cat "$link")" = "$OLD" ] || fail "while the registry is down the tag names '$(cat "$link")', not $OLD"
 start_registry "$SCRATCH/reg" "$PORT"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
   "http://127.0.0.1:$PORT/v2/images/big/manifests/$OLD")
-tagged=$(curl -sI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-  "http://127.0.0.1:$PORT/v2/images/big/manifests/latest" | tr -d '\r' | awk 'tolower($1)=="docker-content-digest:"{print $2}')
 [ "$code" = 200 ] || fail "old manifest gone"
-case "$tagged" in "$OLD" | "") ;; *) [ "$tagged" = "$(jq -r .digest push.json 2>/dev/null)" ] || fail "tag names $tagged";; esac
-
+# After it is back and until the push ends, every look at the tag finds a digest (an empty one is
+# a tag that names nothing) of a manifest the registry serves: the old one, or the new one.
+tag_digest() {
+  curl -sI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$PORT/v2/images/big/manifests/latest" |
+    tr -d '\r' | awk 'tolower($1)=="docker-content-digest:"{print $2}'
+}
+manifest_code() {
+  curl -s -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://127.0.0.1:$PORT/v2/images/big/manifests/$1"
+}
+: >tags.txt
+while :; do
+  running=; kill -0 $PUSH 2>/dev/null && running=1
+  d=$(tag_digest); echo "${d:-(none)} $(manifest_code "${d:-none}")" >>tags.txt
+  [ -n "$running" ] || break
+  sleep 0.05
+done
 wait $PUSH || { cat push.err; fail "push did not complete after the restart"; }
 grep -q 'resuming' push.err || fail "no resume reported"
 NEW=$(jq -r .digest push.json)
+while read -r d c; do
+  [ "$d" = "$OLD" ] || [ "$d" = "$NEW" ] || { cat tags.txt >&2; fail "the tag named '$d' during the push, neither $OLD nor $NEW"; }
+  [ "$c" = 200 ] || { cat tags.txt >&2; fail "the tag named $d, which the registry answers with $c"; }
+done <tags.txt
+[ "$(tail -1 tags.txt)" = "$NEW 200" ] || fail "the tag does not name the new manifest once the push ended"
 sent=$(jq -r .bytes_sent push.json)
 # docker-registry 2.8 refuses a session whose data outgrew the offset signed into its URL (the chunk
 # in flight was stored but its answer lost): then baker opens a new session. Either way no more
@@ -69,7 +89,7 @@ pass "unchanged re-push sends 0 bytes"
 PPORT=$(free_port)
 python3 "$BAKER_SOURCE_DIR/tests/integration/registry-cut-proxy.py" "$PPORT" "$PORT" 5 &
 track_pid $!
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PPORT/v2/" && break; sleep 0.1; done
+wait_for 10 "the cutting proxy on port $PPORT" curl -s -o /dev/null "http://127.0.0.1:$PPORT/v2/"
 head -c $((16 << 20)) /dev/urandom > cut.raw
 BAKER_REGISTRY_CHUNK_SIZE=$((1 << 20)) "$BAKER" -v push --json cut.raw "127.0.0.1:$PPORT/images/cut:1" > cut.json 2> cut.err \
   || { cat cut.err; fail "push through the cutting proxy failed"; }
