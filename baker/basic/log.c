@@ -40,19 +40,8 @@ static void add_secret(const char *value) {
 static void add_shell_quoted_variant(const char *value) {
         if (!strchr(value, '\''))
                 return;
-        size_t n = 0;
-        for (const char *p = value; *p; p++)
-                n += *p == '\'' ? 4 : 1;
-        char *q = xmalloc(n + 1), *o = q;
-        for (const char *p = value; *p; p++)
-                if (*p == '\'') {
-                        memcpy(o, "'\\''", 4);
-                        o += 4;
-                } else
-                        *o++ = *p;
-        *o = 0;
+        _cleanup_free_ char *q = shell_quote_inner(value);
         add_secret(q);
-        free(q);
 }
 
 void log_add_secret(const char *value) {

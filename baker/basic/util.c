@@ -82,6 +82,42 @@ int read_full_file(const char *path, char **ret_data, size_t *ret_size) {
         return 0;
 }
 
+static char *xdg_path(const char *variable, const char *fallback, const char *suffix) {
+        const char *e = getenv(variable);
+        if (e && *e == '/')
+                return path_join(e, suffix);
+        e = getenv("HOME");
+        return xasprintf("%s/%s/%s", e && *e ? e : "/root", fallback, suffix);
+}
+
+char *xdg_cache_path(const char *suffix) {
+        return xdg_path("XDG_CACHE_HOME", ".cache", suffix);
+}
+
+char *xdg_config_path(const char *suffix) {
+        return xdg_path("XDG_CONFIG_HOME", ".config", suffix);
+}
+
+char *shell_quote_inner(const char *s) {
+        size_t n = 0;
+        for (const char *p = s; *p; p++)
+                n += *p == '\'' ? 4 : 1;
+        char *q = xmalloc(n + 1), *o = q;
+        for (const char *p = s; *p; p++)
+                if (*p == '\'') {
+                        memcpy(o, "'\\''", 4);
+                        o += 4;
+                } else
+                        *o++ = *p;
+        *o = 0;
+        return q;
+}
+
+char *shell_quote(const char *s) {
+        _cleanup_free_ char *inner = shell_quote_inner(s);
+        return xasprintf("'%s'", inner);
+}
+
 const char *tmp_dir(void) {
         const char *e = getenv("TMPDIR");
         return e && *e == '/' ? e : "/var/tmp";

@@ -93,6 +93,11 @@ static inline bool endswith(const char *s, const char *suffix) {
         return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+/* s as one single-quoted shell word ('it'\''s'), newly allocated. */
+char *shell_quote(const char *s);
+/* What goes between the single quotes of shell_quote(): s with every ' as '\''. */
+char *shell_quote_inner(const char *s);
+
 /* Allocation failure is not recoverable in a CLI; abort loudly instead of threading ENOMEM through
  * every call. */
 void *xmalloc(size_t n);
@@ -123,6 +128,11 @@ int rm_rf(const char *path);
 /* The same for name relative to dir_fd; dev != 0: refuse to enter a directory on another device. */
 int rm_rf_at(int dir_fd, const char *name, dev_t dev);
 char *path_join(const char *a, const char *b);
+/* XDG base directories joined with suffix, newly allocated: $XDG_CACHE_HOME/suffix, else
+ * $HOME/.cache/suffix (config: $XDG_CONFIG_HOME, ~/.config). A relative $XDG_* is ignored, as the
+ * XDG Base Directory spec says; without $HOME, /root. */
+char *xdg_cache_path(const char *suffix);
+char *xdg_config_path(const char *suffix);
 /* Where scratch files go: $TMPDIR, else /var/tmp (scratch disks are large; /tmp is often a small
  * tmpfs). */
 const char *tmp_dir(void);

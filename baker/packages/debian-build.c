@@ -137,24 +137,6 @@ static int make_index(const char *what, const char *repo) {
         return 0;
 }
 
-static char *shell_quote(const char *s) {
-        size_t n = 3;
-        for (const char *p = s; *p; p++)
-                n += *p == '\'' ? 4 : 1;
-        char *q = xmalloc(n), *o = q;
-        *o++ = '\'';
-        for (const char *p = s; *p; p++) {
-                if (*p == '\'') {
-                        memcpy(o, "'\\''", 4);
-                        o += 4;
-                } else
-                        *o++ = *p;
-        }
-        *o++ = '\'';
-        *o = 0;
-        return q;
-}
-
 /* The customize hook: nothing of the building host stays in the tree, and the image's apt points
  * at the real archive (not at the local repository the build used). */
 static int write_hook(const DebianBuild *b, const char *work, char **ret_hook) {

@@ -484,11 +484,7 @@ int registry_referrers(Registry *r, const char *digest, const char *artifact_typ
 /* Credentials. */
 
 char *registry_auth_file_path(void) {
-        const char *xdg = getenv("XDG_CONFIG_HOME");
-        if (xdg && *xdg)
-                return xasprintf("%s/baker/auth.json", xdg);
-        const char *home = getenv("HOME");
-        return xasprintf("%s/.config/baker/auth.json", home ?: "/root");
+        return xdg_config_path("baker/auth.json");
 }
 
 static int decode_auth(const char *b64, char **ret_user, char **ret_password) {

@@ -55,11 +55,7 @@ static char *default_dir(void) {
         const char *e = getenv("BAKER_CACHE");
         if (e && *e)
                 return xstrdup(e);
-        e = getenv("XDG_CACHE_HOME");
-        if (e && *e == '/')
-                return path_join(e, "baker");
-        e = getenv("HOME");
-        return xasprintf("%s/.cache/baker", e && *e ? e : "/root");
+        return xdg_cache_path("baker");
 }
 
 const char *cache_dir(const Cache *c) {

@@ -75,13 +75,7 @@ const char *guest_appliance_path(void) {
         }
         /* A fixed appliance is recognised by the README.fixed that libguestfs-make-fixed-appliance
          * writes into it; libguestfs looks for the same file. */
-        _cleanup_free_ char *xdg = NULL;
-        const char *cache = getenv("XDG_CACHE_HOME");
-        const char *home = getenv("HOME");
-        if (cache && *cache)
-                xdg = xasprintf("%s/baker/appliance", cache);
-        else if (home && *home)
-                xdg = xasprintf("%s/.cache/baker/appliance", home);
+        _cleanup_free_ char *xdg = xdg_cache_path("baker/appliance");
         const char *candidates[] = { "/var/cache/baker/appliance", xdg };
         for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
                 if (!candidates[i])
@@ -362,23 +356,10 @@ static bool env_has_key(const char *const *env, const char *entry) {
 
 /* Appends s to buf as one single-quoted shell word. */
 static void append_quoted(char **buf, const char *s) {
-        size_t extra = 3;
-        for (const char *p = s; *p; p++)
-                extra += *p == '\'' ? 4 : 1;
-        size_t len = strlen(*buf);
-        *buf = xrealloc(*buf, len + extra + 1);
-        char *o = *buf + len;
-        *o++ = ' ';
-        *o++ = '\'';
-        for (const char *p = s; *p; p++) {
-                if (*p == '\'') {
-                        memcpy(o, "'\\''", 4);
-                        o += 4;
-                } else
-                        *o++ = *p;
-        }
-        *o++ = '\'';
-        *o = 0;
+        _cleanup_free_ char *q = shell_quote(s);
+        char *joined = xasprintf("%s %s", *buf, q);
+        free(*buf);
+        *buf = joined;
 }
 
 static char *make_wrapper(GuestSession *s, const char *base, bool shebang, const char *const *env) {
