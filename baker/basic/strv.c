@@ -24,6 +24,17 @@ size_t strv_length(const char *const *l) {
         return n;
 }
 
+static int compare_strings(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void strv_sort(char **l, size_t n) {
+        if (n == SIZE_MAX)
+                n = strv_length((const char *const *) l);
+        if (n > 1)
+                qsort(l, n, sizeof(char *), compare_strings);
+}
+
 bool strv_contains(const char *const *l, const char *s) {
         for (; l && *l; l++)
                 if (streq(*l, s))

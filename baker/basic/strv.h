@@ -11,6 +11,7 @@
  * A strv's strings are owned by it; a `const char *const *` parameter borrows one. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util.h"
 
@@ -24,4 +25,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 void strv_push(char ***l, size_t *n, char *s);
 
 size_t strv_length(const char *const *l);
+/* Sorts the first n strings (all of them, up to the NULL, when n is SIZE_MAX) by strcmp(). Works on
+ * pointer + count string arrays too. */
+void strv_sort(char **l, size_t n);
 bool strv_contains(const char *const *l, const char *s);

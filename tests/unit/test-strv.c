@@ -18,6 +18,17 @@ int main(void) {
         assert(strv_contains((const char *const *) l, "b"));
         assert(!strv_contains((const char *const *) l, "d"));
 
+        /* Sorting all (up to the NULL) or the first n. */
+        _cleanup_strv_free_ char **s = NULL;
+        strv_push(&s, NULL, xstrdup("b"));
+        strv_push(&s, NULL, xstrdup("c"));
+        strv_push(&s, NULL, xstrdup("a"));
+        strv_sort(s, 2);
+        assert(streq(s[0], "b") && streq(s[1], "c") && streq(s[2], "a"));
+        strv_sort(s, SIZE_MAX);
+        assert(streq(s[0], "a") && streq(s[1], "b") && streq(s[2], "c") && !s[3]);
+        strv_sort(NULL, SIZE_MAX);
+
         assert(strv_free(NULL) == NULL);
         char **m = NULL;
         strv_push(&m, NULL, xstrdup("x"));
