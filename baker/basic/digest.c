@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "sparse.h"
+#include "strv.h"
 #include "util.h"
 
 struct Digest {
@@ -134,10 +135,6 @@ int digest_file(const char *path, uint8_t ret[DIGEST_SIZE], uint64_t *ret_size) 
         return 0;
 }
 
-static int cmp_names(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 static void digest_update_u64(Digest *d, uint64_t v) {
         uint8_t le[8];
         for (int i = 0; i < 8; i++)
@@ -151,17 +148,16 @@ static int digest_tree(Digest *d, const char *path, unsigned depth) {
         DIR *dir = opendir(path);
         if (!dir)
                 return -errno;
-        char **names = NULL;
+        _cleanup_strv_free_ char **names = NULL;
         size_t n = 0;
         struct dirent *de;
         while ((de = readdir(dir))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                names = xrealloc(names, (n + 1) * sizeof(char *));
-                names[n++] = xstrdup(de->d_name);
+                strv_push(&names, &n, xstrdup(de->d_name));
         }
         closedir(dir);
-        qsort(names, n, sizeof(char *), cmp_names);
+        strv_sort(names, n);
         int r = 0;
         digest_update_u64(d, n);
         for (size_t i = 0; i < n && r >= 0; i++) {
@@ -198,9 +194,6 @@ static int digest_tree(Digest *d, const char *path, unsigned depth) {
                 } else
                         r = -EBADFD;
         }
-        for (size_t i = 0; i < n; i++)
-                free(names[i]);
-        free(names);
         return r;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "strv.h"
 
 extern char **environ;
 
@@ -173,10 +174,6 @@ int apt_root_run(AptRoot *a, char *const argv[], char **ret_output) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static int compare_strings(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
 static void add_names(const char *data, size_t size, char ***names, size_t *n) {
         for (const char *p = data; p && p < data + size;) {
                 if (strncmp(p, "Package: ", 9) == 0) {
@@ -205,8 +202,7 @@ char **apt_root_package_names(AptRoot *a, size_t *ret_n) {
         }
         if (d)
                 closedir(d);
-        if (n > 1)
-                qsort(names, n, sizeof(char *), compare_strings);
+        strv_sort(names, n);
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
                 if (k > 0 && streq(names[k - 1], names[i]))

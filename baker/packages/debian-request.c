@@ -6,6 +6,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "strv.h"
 #include "process.h"
 
 #define DEFAULT_MIRROR "http://deb.debian.org/debian"
@@ -30,12 +31,6 @@ DebianVariant debian_variant_from_string(const char *s) {
         return _DEBIAN_VARIANT_INVALID;
 }
 
-static void strv_free(char **v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
-
 static char **strv_copy(char *const *v, size_t n) {
         char **c = xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++)
@@ -47,7 +42,7 @@ void apt_sources_free(AptSource *s, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 free(s[i].uri);
                 free(s[i].suite);
-                strv_free(s[i].components, s[i].n_components);
+                strv_free(s[i].components);
                 free(s[i].key);
         }
         free(s);
@@ -56,9 +51,9 @@ void apt_sources_free(AptSource *s, size_t n) {
 void debian_request_done(DebianRequest *r) {
         free(r->suite);
         free(r->architecture);
-        strv_free(r->packages, r->n_packages);
+        strv_free(r->packages);
         free(r->mirror);
-        strv_free(r->components, r->n_components);
+        strv_free(r->components);
         free(r->security_mirror);
         free(r->keyring);
         apt_sources_free(r->sources, r->n_sources);
@@ -127,10 +122,6 @@ static char *find_in_list_file(const char *path, const char *suite) {
                         return TAKE_PTR(uri);
         }
         return NULL;
-}
-
-static int compare_strings(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 /* The host's configured URI for suite, or NULL. sources.list first, then sources.list.d in name
@@ -219,8 +210,8 @@ char *apt_sources_to_deb822(const AptSource *s, size_t n) {
 static json_t *strings_json(char *const *v, size_t n, bool sorted) {
         _cleanup_free_ char **copy = xcalloc(n + 1, sizeof(char *));
         memcpy(copy, v, n * sizeof(char *));
-        if (sorted && n > 1)
-                qsort(copy, n, sizeof(char *), compare_strings);
+        if (sorted)
+                strv_sort(copy, n);
         json_t *a = json_array();
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(a, json_string(copy[i]));

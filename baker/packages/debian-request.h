@@ -23,7 +23,7 @@ DebianVariant debian_variant_from_string(const char *s);
 typedef struct AptSource {
         char *uri;
         char *suite;
-        char **components;
+        char **components;      /* strv (strv.h) */
         size_t n_components;
         char *key; /* keyring file (binary .gpg or armored .asc) on the host */
 } AptSource;
@@ -32,10 +32,10 @@ typedef struct DebianRequest {
         char *suite;            /* "bookworm" */
         DebianVariant variant;
         char *architecture;     /* NULL = the host's (dpkg --print-architecture) */
-        char **packages;        /* as written: names, "name=version" */
+        char **packages;        /* strv (strv.h), as written: names, "name=version" */
         size_t n_packages;
         char *mirror;           /* NULL = the host's configured mirror for the suite, else deb.debian.org */
-        char **components;      /* NULL = "main" */
+        char **components;      /* strv; NULL = "main" */
         size_t n_components;
         bool security;          /* add SUITE-updates from the mirror and SUITE-security */
         char *security_mirror;  /* NULL = the host's, else deb.debian.org/debian-security */

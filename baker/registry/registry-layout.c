@@ -17,6 +17,7 @@
 
 #include "digest.h"
 #include "log.h"
+#include "strv.h"
 #include "sparse.h"
 
 #define REF_NAME "org.opencontainers.image.ref.name"
@@ -370,10 +371,6 @@ static int layout_manifest_delete(void *userdata, const char *digest) {
         return layout_blob_delete(l, digest);
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 static int layout_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
         json_t *index, *e;
         size_t i, n = 0;
@@ -386,7 +383,7 @@ static int layout_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
                 if (entry_tag(e))
                         tags[n++] = xstrdup(entry_tag(e));
         json_decref(index);
-        qsort(tags, n, sizeof(char *), cmp_str);
+        strv_sort(tags, n);
         *ret_tags = tags;
         *ret_n = n;
         return 0;

@@ -234,10 +234,6 @@ static int oci_manifest_delete(void *userdata, const char *digest) {
         return oci_delete(userdata, "manifests", digest);
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 /* Extracts the target of 'Link: <URL>; rel="next"'. */
 char *registry_oci_link_next(const char *link) {
         if (!link || !strstr(link, "rel=\"next\"") || link[0] != '<')
@@ -290,7 +286,7 @@ static int oci_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
         }
         if (!tags)
                 tags = xcalloc(1, sizeof(char *));
-        qsort(tags, n, sizeof(char *), cmp_str);
+        strv_sort(tags, n);
         *ret_tags = tags;
         *ret_n = n;
         return 0;
