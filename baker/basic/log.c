@@ -27,28 +27,86 @@ bool log_is_tty(void) {
         return isatty(STDERR_FILENO) == 1;
 }
 
+/* Longest first, so that a secret is masked whole before any of its lines or a shorter secret
+ * inside it is. */
 static void add_secret(const char *value) {
-        for (size_t i = 0; i < n_secrets; i++)
+        size_t len = strlen(value), at = n_secrets;
+        if (len < 3)
+                return;
+        for (size_t i = 0; i < n_secrets; i++) {
                 if (streq(secrets[i], value))
                         return;
+                if (at == n_secrets && strlen(secrets[i]) < len)
+                        at = i;
+        }
         secrets = xrealloc(secrets, (n_secrets + 1) * sizeof(char *));
-        secrets[n_secrets++] = xstrdup(value);
+        memmove(secrets + at + 1, secrets + at, (n_secrets - at) * sizeof(char *));
+        secrets[at] = xstrdup(value);
+        n_secrets++;
 }
 
-/* A value with a single quote also travels shell-quoted ('it'\''s'), e.g. in the run-step wrapper
- * that debug logs show: mask that spelling too. */
-static void add_shell_quoted_variant(const char *value) {
-        if (!strchr(value, '\''))
-                return;
-        _cleanup_free_ char *q = shell_quote_inner(value);
-        add_secret(q);
+/* value with every character in `special` replaced by its escape (from escape(), which writes
+ * at most 6 bytes and returns how many): NULL when nothing needed escaping. */
+static char *escaped(const char *value, const char *special, size_t (*escape)(char c, char out[8])) {
+        if (!strpbrk(value, special))
+                return NULL;
+        char *q = xmalloc(strlen(value) * 6 + 1), *o = q;
+        for (const char *p = value; *p; p++) {
+                char e[8];
+                size_t n = strchr(special, *p) ? escape(*p, e) : (e[0] = *p, 1);
+                memcpy(o, e, n);
+                o += n;
+        }
+        *o = 0;
+        return q;
+}
+
+/* In double quotes, or printed by a shell's printf %q: a backslash before " \ $ ` */
+static size_t escape_backslash(char c, char out[8]) {
+        out[0] = '\\';
+        out[1] = c;
+        return 2;
+}
+
+/* Inside a JSON string, as another program's JSON output (a step printing it) spells it. */
+static size_t escape_json(char c, char out[8]) {
+        static const char named[] = { ['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\t'] = 't', ['\r'] = 'r',
+                                      ['\b'] = 'b', ['\f'] = 'f' };
+        if ((unsigned char) c < sizeof named && named[(unsigned char) c]) {
+                out[0] = '\\';
+                out[1] = named[(unsigned char) c];
+                return 2;
+        }
+        return (size_t) snprintf(out, 8, "\\u%04x", (unsigned char) c);
+}
+
+static const char json_special[] = "\"\\\n\t\r\b\f\x01\x02\x03\x04\x05\x06\x07\x0b\x0e\x0f\x10\x11\x12"
+                                   "\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f";
+
+static void add_with_spellings(const char *value) {
+        add_secret(value);
+        /* Single-quoted as the run-step wrapper that debug logs show quotes it: 'it'\''s'. */
+        char *v[] = { strchr(value, '\'') ? shell_quote_inner(value) : NULL, escaped(value, "\"\\$`", escape_backslash),
+                      escaped(value, json_special, escape_json) };
+        for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+                if (v[i])
+                        add_secret(v[i]);
+                free(v[i]);
+        }
 }
 
 void log_add_secret(const char *value) {
         if (!value || strlen(value) < 3)
                 return;
-        add_secret(value);
-        add_shell_quoted_variant(value);
+        add_with_spellings(value);
+        /* Output is masked line by line (a run step's output, the console log): a multi-line value
+         * (a PEM key) is masked in each of its lines too. */
+        if (!strchr(value, '\n'))
+                return;
+        _cleanup_free_ char *copy = xstrdup(value);
+        for (char *save = NULL, *l = strtok_r(copy, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save))
+                if (strspn(l, " \t") < strlen(l))
+                        add_with_spellings(l);
 }
 
 void log_clear_secrets(void) {

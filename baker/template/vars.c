@@ -150,6 +150,9 @@ int vars_resolve(Template *t, const VarsSources *src, Vars **ret) {
                 var->sensitive = d->sensitive;
                 if (d->default_value)
                         set(var, d->default_value, strlen(d->default_value), VAR_SOURCE_DEFAULT);
+                /* Masked even when another source overrides it: error excerpts quote the template. */
+                if (d->sensitive)
+                        log_add_secret(d->default_value);
         }
 
         /* Lowest precedence first, each later source overwriting. */

@@ -72,14 +72,49 @@ typedef struct Console {
         char partial[4096];
         size_t partial_len;
         FILE *log;
+        char *log_line; /* the log file's current line, raw, written masked when complete */
+        size_t log_len;
         bool echo;
 } Console;
+
+/* The console log is written line by line with sensitive values masked (a secret the image
+ * prints must not land in the file beside the outputs). */
+static void console_log_flush(Console *c, bool newline) {
+        if (!c->log || (c->log_len == 0 && !newline))
+                return;
+        _cleanup_free_ char *line = xstrndup(c->log_line ? c->log_line : "", c->log_len);
+        _cleanup_free_ char *masked = log_mask(line);
+        fputs(masked, c->log);
+        if (newline)
+                fputc('\n', c->log);
+        fflush(c->log);
+        c->log_len = 0;
+}
+
+static void console_log_write(Console *c, const char *data, size_t size) {
+        if (!c->log)
+                return;
+        for (size_t i = 0; i < size; i++) {
+                if (data[i] == '\n') {
+                        console_log_flush(c, true);
+                        continue;
+                }
+                if (c->log_len % 4096 == 0)
+                        c->log_line = xrealloc(c->log_line, c->log_len + 4096 + 1);
+                c->log_line[c->log_len++] = data[i];
+                if (c->log_len >= 1 << 20) /* no newline for 1 MiB: not a console line */
+                        console_log_flush(c, false);
+        }
+}
 
 static void console_done(Console *c) {
         for (size_t i = 0; i < BOOT_TAIL_LINES; i++)
                 free(c->lines[i]);
-        if (c->log)
+        if (c->log) {
+                console_log_flush(c, false);
                 fclose(c->log);
+        }
+        free(c->log_line);
 }
 
 static char *console_tail(const Console *c) {
@@ -151,10 +186,7 @@ typedef enum Event {
  * matched line is copied to *ret_line. */
 static Event console_feed(Console *c, const char *data, size_t size, const regex_t *want, const regex_t *panic,
                           char **ret_line) {
-        if (c->log) {
-                fwrite(data, 1, size, c->log);
-                fflush(c->log);
-        }
+        console_log_write(c, data, size);
         if (c->echo)
                 fwrite(data, 1, size, stderr);
         Event ev = EVENT_NONE;
