@@ -1,8 +1,11 @@
-/* baker gc REF --keep N: deletes versions no channel points at, beyond the newest N. */
+/* baker gc REF --keep N [--dry-run] [--force]: deletes versions no channel points at, beyond the newest N. */
 #include <getopt.h>
 #include <jansson.h>
 
-#include "channel.h"
+#include <inttypes.h>
+
+#include "strv.h"
+#include "versions.h"
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
@@ -14,9 +17,11 @@ int verb_gc(int argc, char **argv) {
                 CLI_REGISTRY_OPTIONS,
                 { "keep", required_argument, NULL, 'n' },
                 { "dry-run", no_argument, NULL, 'd' },
+                { "force", no_argument, NULL, 'f' },
                 {},
         };
-        bool json = false, dry_run = false;
+        bool json = false;
+        GcOptions opts = {};
         long keep = -1;
         int c, k;
 
@@ -32,7 +37,10 @@ int verb_gc(int argc, char **argv) {
                         break;
                 }
                 case 'd':
-                        dry_run = true;
+                        opts.dry_run = true;
+                        break;
+                case 'f':
+                        opts.force = true;
                         break;
                 default:
                         if (!cli_registry_option(c, optarg, &json))
@@ -49,21 +57,22 @@ int verb_gc(int argc, char **argv) {
         k = registry_open_string(argv[optind], false, NULL, &r);
         if (k < 0)
                 return cli_registry_outcome(k);
-        json_t *report;
-        k = channel_gc(r, (unsigned) keep, dry_run, &report);
+        opts.keep = (unsigned) keep;
+        _cleanup_(gc_report_done) GcReport report = {};
+        k = versions_gc(r, &opts, &report);
+        if (k == -EPERM)
+                return OUTCOME_USAGE;
         if (k < 0)
                 return cli_registry_outcome(k);
+        if (report.refused)
+                log_warning("without --dry-run, gc would refuse: %s (--force to do it anyway)", report.refused);
         if (json) {
-                cli_print_json(json_incref(report));
-        } else {
-                json_t *v;
-                size_t i;
-                json_array_foreach(json_object_get(report, "deleted"), i, v)
-                        printf("%s %s\n", dry_run ? "would delete" : "deleted", json_string_value(v));
-                printf("%zu deleted, %zu kept, %lld blobs removed\n", json_array_size(json_object_get(report, "deleted")),
-                       json_array_size(json_object_get(report, "kept")),
-                       (long long) json_integer_value(json_object_get(report, "blobs_deleted")));
+                cli_print_json(gc_report_to_json(&report));
+                return OUTCOME_OK;
         }
-        json_decref(report);
+        for (char **d = report.deleted; d && *d; d++)
+                printf("%s %s\n", opts.dry_run ? "would delete" : "deleted", *d);
+        printf("%zu %sdeleted, %zu kept, %" PRIu64 " blobs removed\n", strv_length((const char *const *) report.deleted),
+               opts.dry_run ? "would be " : "", strv_length((const char *const *) report.kept), report.blobs_deleted);
         return OUTCOME_OK;
 }

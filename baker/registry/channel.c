@@ -41,8 +41,9 @@ static json_t *empty_descriptor(void) {
         return json_pack("{s:s, s:s, s:i}", "mediaType", OCI_EMPTY_MEDIA_TYPE, "digest", OCI_EMPTY_DIGEST, "size", 2);
 }
 
-int channel_history(Registry *r, const char *channel, json_t **ret) {
-        _cleanup_free_ char *tag = xasprintf(CHANNEL_HISTORY_TAG_PREFIX "%s", channel);
+/* A history document {"channel": NAME, "entries": […]} stored under tag; what channels and the
+ * push record share. */
+static int history_load(Registry *r, const char *tag, const char *name, json_t **ret) {
         _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
         int k = registry_manifest_get(r, tag, &m);
         if (k < 0)
@@ -52,7 +53,7 @@ int channel_history(Registry *r, const char *channel, json_t **ret) {
         const char *digest = json_string_value(json_object_get(layer, "digest"));
         if (!digest || !streq_ptr(json_string_value(json_object_get(manifest, "artifactType")), BAKER_CHANNEL_ARTIFACT_TYPE)) {
                 json_decref(manifest);
-                return log_error_errno(-EBADMSG, "'%s' is not a baker channel history", tag);
+                return log_error_errno(-EBADMSG, "'%s' is not a baker history", tag);
         }
         _cleanup_free_ char *data = NULL;
         size_t size;
@@ -63,14 +64,19 @@ int channel_history(Registry *r, const char *channel, json_t **ret) {
         json_t *h = json_loadb(data, size, 0, NULL);
         if (!json_is_array(json_object_get(h, "entries"))) {
                 json_decref(h);
-                return log_error_errno(-EBADMSG, "history of channel '%s' is malformed", channel);
+                return log_error_errno(-EBADMSG, "history '%s' is malformed", name);
         }
         *ret = h;
         return 0;
 }
 
-/* Stores the history document: blob, then the manifest under baker.channel.C. */
-static int history_store(Registry *r, const char *channel, json_t *history, const char *date) {
+int channel_history(Registry *r, const char *channel, json_t **ret) {
+        _cleanup_free_ char *tag = xasprintf(CHANNEL_HISTORY_TAG_PREFIX "%s", channel);
+        return history_load(r, tag, channel, ret);
+}
+
+/* Stores the history document: blob, then the manifest under tag. */
+static int history_store(Registry *r, const char *tag, const char *name, json_t *history, const char *date) {
         _cleanup_free_ char *data = json_dumps(history, JSON_COMPACT | JSON_SORT_KEYS);
         size_t size = strlen(data);
         _cleanup_free_ char *digest = digest_string_of(data, size);
@@ -86,12 +92,54 @@ static int history_store(Registry *r, const char *channel, json_t *history, cons
         json_t *m = json_pack("{s:i, s:s, s:s, s:o, s:[{s:s, s:s, s:I}], s:{s:s, s:s}}", "schemaVersion", 2, "mediaType",
                               OCI_MANIFEST_MEDIA_TYPE, "artifactType", BAKER_CHANNEL_ARTIFACT_TYPE, "config",
                               empty_descriptor(), "layers", "mediaType", BAKER_CHANNEL_HISTORY_MEDIA_TYPE, "digest", digest,
-                              "size", (json_int_t) size, "annotations", ANNOTATION_CHANNEL, channel,
+                              "size", (json_int_t) size, "annotations", ANNOTATION_CHANNEL, name,
                               "org.opencontainers.image.created", date);
         _cleanup_free_ char *mdata = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(m);
-        _cleanup_free_ char *tag = xasprintf(CHANNEL_HISTORY_TAG_PREFIX "%s", channel);
         return registry_manifest_put(r, tag, OCI_MANIFEST_MEDIA_TYPE, mdata, strlen(mdata), NULL);
+}
+
+int channel_record_push(Registry *r, const char *digest, const char *tag, const char *version) {
+        json_t *h = NULL;
+        int k = history_load(r, PUSH_RECORD_TAG, PUSH_RECORD_TAG, &h);
+        if (k == -ENOENT)
+                h = json_pack("{s:s, s:[]}", "channel", PUSH_RECORD_TAG, "entries");
+        else if (k < 0)
+                return k;
+        json_t *entries = json_object_get(h, "entries");
+        while (json_array_size(entries) >= PUSH_RECORD_MAX)
+                json_array_remove(entries, 0);
+        _cleanup_free_ char *date = rfc3339_format(time(NULL)), *by = who();
+        json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "push", "digest", digest, "tag", tag, "date", date,
+                              "by", by);
+        if (version)
+                json_object_set_new(e, "version", json_string(version));
+        json_array_append_new(entries, e);
+        k = history_store(r, PUSH_RECORD_TAG, PUSH_RECORD_TAG, h, date);
+        json_decref(h);
+        return k;
+}
+
+int channel_pushes(Registry *r, char ***ret) {
+        json_t *h = NULL, *e;
+        size_t i;
+        int k = history_load(r, PUSH_RECORD_TAG, PUSH_RECORD_TAG, &h);
+        if (k == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        if (k < 0)
+                return k;
+        char **l = NULL;
+        size_t n = 0;
+        json_array_foreach(json_object_get(h, "entries"), i, e) {
+                const char *d = json_string_value(json_object_get(e, "digest"));
+                if (d)
+                        strv_push(&l, &n, xstrdup(d));
+        }
+        json_decref(h);
+        *ret = l;
+        return 0;
 }
 
 static int load_or_new_history(Registry *r, const char *channel, json_t **ret) {
@@ -119,7 +167,8 @@ static int append_and_move(Registry *r, const char *channel, json_t *history, co
                 json_object_set_new(e, "version", json_string(version));
         json_decref(manifest);
         json_array_append_new(json_object_get(history, "entries"), e);
-        k = history_store(r, channel, history, date);
+        _cleanup_free_ char *tag = xasprintf(CHANNEL_HISTORY_TAG_PREFIX "%s", channel);
+        k = history_store(r, tag, channel, history, date);
         if (k < 0)
                 return k;
         return registry_manifest_put(r, channel, m->media_type, m->data, m->size, NULL);
@@ -328,235 +377,66 @@ int channel_revoke(Registry *r, const char *digest, const char *reason, char **r
         return 1;
 }
 
-static bool special_tag(const char *tag, char **channels, size_t n_channels) {
-        if (startswith(tag, CHANNEL_HISTORY_TAG_PREFIX) || startswith(tag, "sha256-"))
-                return true;
-        for (size_t i = 0; i < n_channels; i++)
-                if (streq(tag, channels[i]))
-                        return true;
-        return false;
+/* ---- reports ------------------------------------------------------------------------------ */
+
+void channel_report_done(ChannelReport *c) {
+        for (size_t i = 0; i < c->n_entries; i++) {
+                ChannelEntry *e = c->entries + i;
+                free(e->action);
+                free(e->digest);
+                free(e->version);
+                free(e->date);
+                free(e->by);
+                free(e->reason);
+        }
+        free(c->entries);
+        free(c->channel);
+        free(c->current);
+        *c = (ChannelReport) {};
 }
 
-static int cmp_versions(const void *a, const void *b) {
-        json_t *x = *(json_t *const *) a, *y = *(json_t *const *) b;
-        const char *cx = json_string_value(json_object_get(x, "created")) ?: "";
-        const char *cy = json_string_value(json_object_get(y, "created")) ?: "";
-        int c = strcmp(cy, cx); /* newest first */
-        if (c != 0)
-                return c;
-        return strcmp(json_string_value(json_object_get(x, "digest")), json_string_value(json_object_get(y, "digest")));
+static char *field(json_t *o, const char *key) {
+        const char *s = json_string_value(json_object_get(o, key));
+        return s ? xstrdup(s) : NULL;
 }
 
-int channel_versions(Registry *r, json_t **ret) {
-        char **tags = NULL, **channels = NULL;
-        size_t n_tags = 0, n_channels = 0;
-        json_t *by_digest = json_object();
-        int k;
-
-        k = channel_list(r, &channels, &n_channels);
-        if (k < 0)
-                goto finish;
-        k = registry_tags_list(r, &tags, &n_tags);
-        if (k < 0)
-                goto finish;
-        for (size_t i = 0; i < n_tags; i++) {
-                if (special_tag(tags[i], channels, n_channels))
-                        continue;
-                _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
-                k = registry_manifest_get(r, tags[i], &m);
-                if (k == -ENOENT)
-                        continue;
-                if (k < 0)
-                        goto finish;
-                json_t *v = json_object_get(by_digest, m->digest);
-                if (!v) {
-                        json_t *manifest = json_loadb(m->data, m->size, 0, NULL);
-                        json_t *ann = json_object_get(manifest, "annotations");
-                        v = json_pack("{s:s, s:[], s:[], s:b}", "digest", m->digest, "tags", "channels", "revoked", 0);
-                        const char *ver = json_string_value(json_object_get(ann, "org.opencontainers.image.version"));
-                        const char *created = json_string_value(json_object_get(ann, "org.opencontainers.image.created"));
-                        json_object_set_new(v, "version", ver ? json_string(ver) : json_null());
-                        json_object_set_new(v, "created", created ? json_string(created) : json_null());
-                        json_decref(manifest);
-                        _cleanup_free_ char *reason = NULL;
-                        k = channel_revocation(r, m->digest, &reason);
-                        if (k < 0) {
-                                json_decref(v);
-                                goto finish;
-                        }
-                        if (k > 0) {
-                                json_object_set_new(v, "revoked", json_true());
-                                json_object_set_new(v, "reason", json_string(reason));
-                        }
-                        json_object_set_new(by_digest, m->digest, v);
-                }
-                json_array_append_new(json_object_get(v, "tags"), json_string(tags[i]));
-        }
-        for (size_t i = 0; i < n_channels; i++) {
-                _cleanup_free_ char *d = NULL;
-                k = registry_manifest_head(r, channels[i], &d);
-                if (k < 0)
-                        goto finish;
-                if (k == 0)
-                        continue;
-                json_t *v = json_object_get(by_digest, d);
-                if (!v) {
-                        /* A channel may point at a version whose tag was removed. */
-                        _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
-                        if (registry_manifest_get(r, d, &m) < 0)
-                                continue;
-                        json_t *manifest = json_loadb(m->data, m->size, 0, NULL);
-                        json_t *ann = json_object_get(manifest, "annotations");
-                        const char *ver = json_string_value(json_object_get(ann, "org.opencontainers.image.version"));
-                        const char *created = json_string_value(json_object_get(ann, "org.opencontainers.image.created"));
-                        v = json_pack("{s:s, s:[], s:[], s:b, s:o, s:o}", "digest", d, "tags", "channels", "revoked", 0,
-                                      "version", ver ? json_string(ver) : json_null(), "created",
-                                      created ? json_string(created) : json_null());
-                        json_decref(manifest);
-                        json_object_set_new(by_digest, d, v);
-                }
-                json_array_append_new(json_object_get(v, "channels"), json_string(channels[i]));
-        }
-        k = 0;
-finish:
-        strv_free(tags);
-        strv_free(channels);
-        if (k < 0) {
-                json_decref(by_digest);
-                return k;
-        }
-        size_t n = json_object_size(by_digest), j = 0;
-        json_t **arr = xcalloc(n + 1, sizeof(json_t *)), *v;
-        const char *key;
-        json_object_foreach(by_digest, key, v)
-                arr[j++] = v;
-        qsort(arr, n, sizeof(json_t *), cmp_versions);
-        json_t *out = json_array();
-        for (j = 0; j < n; j++)
-                json_array_append(out, arr[j]);
-        free(arr);
-        json_decref(by_digest);
-        *ret = out;
-        return 0;
-}
-
-/* Adds the blobs a manifest references to set (json object used as a set). */
-static int collect_blobs(Registry *r, const char *digest, json_t *set) {
-        _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
-        int k = registry_manifest_get(r, digest, &m);
+int channel_report(Registry *r, const char *channel, ChannelReport *ret) {
+        json_t *h;
+        int k = channel_history(r, channel, &h);
         if (k == -ENOENT)
-                return 0;
+                return log_error_errno(k, "channel '%s' does not exist", channel);
         if (k < 0)
                 return k;
-        json_t *manifest = json_loadb(m->data, m->size, 0, NULL), *l;
-        size_t i;
-        const char *c = json_string_value(json_object_get(json_object_get(manifest, "config"), "digest"));
-        if (c)
-                json_object_set_new(set, c, json_true());
-        json_array_foreach(json_object_get(manifest, "layers"), i, l) {
-                const char *d = json_string_value(json_object_get(l, "digest"));
-                if (d)
-                        json_object_set_new(set, d, json_true());
+        ChannelReport c = { .channel = xstrdup(channel) };
+        (void) registry_manifest_head(r, channel, &c.current);
+        json_t *entries = json_object_get(h, "entries");
+        c.entries = xcalloc(json_array_size(entries) + 1, sizeof(ChannelEntry));
+        for (size_t i = json_array_size(entries); i-- > 0;) {
+                json_t *j = json_array_get(entries, i);
+                ChannelEntry *e = c.entries + c.n_entries++;
+                *e = (ChannelEntry) { .action = field(j, "action"), .digest = field(j, "digest"), .version = field(j, "version"),
+                                      .date = field(j, "date"), .by = field(j, "by") };
+                if (!e->digest)
+                        continue;
+                e->revoked = channel_revocation(r, e->digest, &e->reason) > 0;
+                e->present = registry_manifest_head(r, e->digest, NULL) > 0;
         }
-        json_decref(manifest);
+        json_decref(h);
+        *ret = c;
         return 0;
 }
 
-/* Unreferenced layout blobs younger than this may belong to a push in progress. */
-static unsigned channel_gc_min_age(void) {
-        const char *e = getenv("BAKER_GC_MIN_AGE");
-        return e ? (unsigned) strtoul(e, NULL, 10) : 3600;
-}
-
-int channel_gc(Registry *r, unsigned keep, bool dry_run, json_t **ret_report) {
-        json_t *versions = NULL, *deleted = json_array(), *kept = json_array();
-        json_t *doomed_blobs = json_object(), *live_blobs = json_object();
-        char **tags = NULL;
-        size_t n_tags = 0, i;
-        uint64_t blobs_deleted = 0;
-        json_t *v;
-        int k;
-
-        k = channel_versions(r, &versions);
-        if (k < 0)
-                goto finish;
-        json_array_foreach(versions, i, v) {
-                const char *digest = json_string_value(json_object_get(v, "digest"));
-                bool keep_it = i < keep || json_array_size(json_object_get(v, "channels")) > 0;
-                json_array_append_new(keep_it ? kept : deleted, json_string(digest));
-                k = collect_blobs(r, digest, keep_it ? live_blobs : doomed_blobs);
-                if (k < 0)
-                        goto finish;
+json_t *channel_report_to_json(const ChannelReport *c) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < c->n_entries; i++) {
+                const ChannelEntry *e = c->entries + i;
+                json_t *o = json_pack("{s:s*, s:s*, s:s*, s:s*, s:s*, s:b, s:b}", "action", e->action, "digest", e->digest,
+                                      "version", e->version, "date", e->date, "by", e->by, "revoked", e->revoked, "present",
+                                      e->present);
+                if (e->revoked)
+                        json_object_set_new(o, "reason", json_string(e->reason ?: ""));
+                json_array_append_new(a, o);
         }
-        /* Everything still tagged after the deletions keeps its blobs: histories, other manifests. */
-        k = registry_tags_list(r, &tags, &n_tags);
-        if (k < 0)
-                goto finish;
-        for (size_t t = 0; t < n_tags; t++) {
-                _cleanup_free_ char *d = NULL;
-                if (registry_manifest_head(r, tags[t], &d) <= 0)
-                        continue;
-                bool doomed = false;
-                json_array_foreach(deleted, i, v)
-                        doomed = doomed || streq(json_string_value(v), d);
-                if (!doomed && (k = collect_blobs(r, d, live_blobs)) < 0)
-                        goto finish;
-        }
-        if (dry_run)
-                goto finish;
-
-        json_array_foreach(deleted, i, v) {
-                const char *digest = json_string_value(v);
-                json_t *refs = NULL;
-                /* Its revocations and referrers index go with it. */
-                if (registry_referrers(r, digest, NULL, &refs) >= 0) {
-                        json_t *ref;
-                        size_t j;
-                        json_array_foreach(refs, j, ref) {
-                                const char *rd = json_string_value(json_object_get(ref, "digest"));
-                                if (rd)
-                                        (void) registry_manifest_delete(r, rd);
-                        }
-                        json_decref(refs);
-                }
-                _cleanup_free_ char *rtag = registry_referrers_tag(digest), *rtag_digest = NULL;
-                if (registry_manifest_head(r, rtag, &rtag_digest) > 0)
-                        (void) registry_manifest_delete(r, rtag_digest);
-                log_info("deleting '%s'", digest);
-                k = registry_manifest_delete(r, digest);
-                if (k < 0)
-                        goto finish;
-        }
-        const char *blob;
-        json_object_foreach(doomed_blobs, blob, v) {
-                if (json_object_get(live_blobs, blob))
-                        continue;
-                k = registry_blob_delete(r, blob);
-                if (k == -EOPNOTSUPP || k == -ENOENT) {
-                        k = 0;
-                        continue;
-                }
-                if (k < 0)
-                        goto finish;
-                blobs_deleted++;
-        }
-        /* A layout also drops what earlier history/referrer manifests left behind. */
-        uint64_t swept = 0, swept_bytes = 0;
-        k = registry_sweep(r, channel_gc_min_age(), &swept, &swept_bytes);
-        if (k >= 0)
-                blobs_deleted += swept;
-        k = 0;
-finish:
-        strv_free(tags);
-        json_decref(versions);
-        json_decref(doomed_blobs);
-        json_decref(live_blobs);
-        if (k < 0) {
-                json_decref(deleted);
-                json_decref(kept);
-                return k;
-        }
-        *ret_report = json_pack("{s:o, s:o, s:I, s:b}", "deleted", deleted, "kept", kept, "blobs_deleted",
-                                (json_int_t) blobs_deleted, "dry_run", dry_run);
-        return 0;
+        return json_pack("{s:s, s:o, s:o}", "channel", c->channel, "current",
+                         c->current ? json_string(c->current) : json_null(), "entries", a);
 }

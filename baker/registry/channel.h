@@ -44,6 +44,26 @@ int channel_rollback(Registry *r, const char *channel, char **ret_digest);
 int channel_resolve(Registry *r, const char *channel, char **ret_digest);
 /* The history as stored (json object {"channel", "entries":[…]}), -ENOENT if none. */
 int channel_history(Registry *r, const char *channel, json_t **ret);
+typedef struct ChannelEntry {
+        char *action, *digest, *version, *date, *by; /* as recorded; NULL when absent */
+        bool revoked;
+        char *reason;  /* when revoked */
+        bool present;  /* the manifest is still in the registry */
+} ChannelEntry;
+
+typedef struct ChannelReport {
+        char *channel;
+        char *current;          /* the digest the channel's tag names now, or NULL */
+        ChannelEntry *entries;  /* newest first */
+        size_t n_entries;
+} ChannelReport;
+
+void channel_report_done(ChannelReport *c);
+/* The history with each entry marked revoked or deleted; -ENOENT (logged) for no such channel. */
+int channel_report(Registry *r, const char *channel, ChannelReport *ret);
+/* {channel, current, entries: [{action, digest, version?, date, by, revoked, reason?, present}]} */
+json_t *channel_report_to_json(const ChannelReport *c);
+
 /* Every channel of the repository, sorted: a strv (strv.h) and its length. */
 int channel_list(Registry *r, char ***ret, size_t *ret_n);
 
@@ -52,11 +72,12 @@ int channel_revoke(Registry *r, const char *digest, const char *reason, char **r
 /* 1 and the reason if digest is revoked, 0 if not. */
 int channel_revocation(Registry *r, const char *digest, char **ret_reason);
 
-/* Every published version: json array, newest first, of {digest, tags, version, created,
- * channels, revoked, reason}. Skips channel, history and referrer tags. */
-int channel_versions(Registry *r, json_t **ret);
-
-/* Deletes image manifests that no channel points at and that are not among the newest keep
- * versions, with their revocations and blobs no kept manifest uses. ret_report: {"deleted":[…],
- * "kept":[…], "blobs_deleted":N}. */
-int channel_gc(Registry *r, unsigned keep, bool dry_run, json_t **ret_report);
+/* The push record: tag "baker.pushes" holds, in the history format above, one entry per push
+ * that moved a tag ({"action": "push", digest, tag, version, date, by}), oldest first, the last
+ * PUSH_RECORD_MAX kept. It is the registry's record of publishing order, which the image
+ * manifests cannot give (reproducible builds give them the same "created"). */
+#define PUSH_RECORD_TAG "baker.pushes"
+#define PUSH_RECORD_MAX 1000
+int channel_record_push(Registry *r, const char *digest, const char *tag, const char *version);
+/* The pushed digests, oldest first (a strv, NULL when nothing is recorded). */
+int channel_pushes(Registry *r, char ***ret);

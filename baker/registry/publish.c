@@ -99,6 +99,12 @@ int publish_image(const char *input, const char *target, const PublishOptions *o
                         rep.stats.blobs_mounted == 0;
         if (rep.unchanged)
                 log_info("'%s' is already at %s:%s, nothing uploaded", a->manifest_digest, target, tag);
+        if (!streq_ptr(before, a->manifest_digest)) {
+                /* The order of publishing, which gc's "newest" follows (versions.h). */
+                k = channel_record_push(r, a->manifest_digest, tag, a->version);
+                if (k < 0)
+                        return log_error_errno(k, "failed to record the push of '%s' in '%s': %m", a->manifest_digest, target);
+        }
         k = move_channels(r, a->manifest_digest, opts, &rep);
         if (k < 0)
                 return k;

@@ -5,6 +5,8 @@
 
 #include "artifact.h"
 #include "channel.h"
+#include "strv.h"
+#include "versions.h"
 #include "digest.h"
 #include "publish.h"
 #include "registry-oci.h"
@@ -162,11 +164,12 @@ int main(void) {
         json_decref(h);
 
         /* gc --keep 0: only prod's target stays. */
-        json_t *report = NULL;
-        assert_se(channel_gc(r, 0, false, &report) == 0);
-        assert_se(json_array_size(json_object_get(report, "deleted")) == 1);
-        assert_se(streq(json_string_value(json_array_get(json_object_get(report, "deleted"), 0)), d2));
-        json_decref(report);
+        GcReport report = {};
+        assert_se(versions_gc(r, &(GcOptions) { .keep = 0 }, &report) == -EPERM); /* every unchanneled version */
+        assert_se(versions_gc(r, &(GcOptions) { .keep = 0, .force = true }, &report) == 0);
+        assert_se(strv_length((const char *const *) report.deleted) == 1);
+        assert_se(streq(report.deleted[0], d2));
+        gc_report_done(&report);
         assert_se(registry_manifest_head(r, d2, NULL) == 0 && registry_manifest_head(r, d1, NULL) == 1);
         assert_se(channel_resolve(r, "prod", &got) == 0 && streq(got, d1));
         free(got);
