@@ -23,6 +23,15 @@ int main(void) {
         check("X='it'\\''s secret' Y=it's secret", "X='***' Y=***");
         log_add_secret("hunter2"); /* registering twice is harmless */
         check("hunter2", "***");
+        /* Double-quoted or JSON-escaped, and each line of a multi-line value (output is masked
+         * line by line), the whole value before its lines. */
+        log_add_secret("pa\"ss\\wd-1\n-----MIDDLE-----\nlast-line");
+        check("x=\"pa\\\"ss\\\\wd-1\"", "x=\"***\""); /* x="pa\"ss\\wd-1" */
+        check("{\"t\": \"pa\\\"ss\\\\wd-1\\n-----MIDDLE-----\\nlast-line\"}", "{\"t\": \"***\"}");
+        check("pa\"ss\\wd-1\n-----MIDDLE-----\nlast-line", "***");
+        check("pa\"ss\\wd-1", "***");
+        check("  -----MIDDLE-----", "  ***");
+        check("last-line.", "***.");
         log_clear_secrets();
         check("hunter2", "hunter2");
         check(NULL, "");
