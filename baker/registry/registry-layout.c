@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -177,7 +178,7 @@ static int layout_blob_push(void *userdata, const RegistryBlob *blob, uint64_t *
         return 0;
 }
 
-static int layout_blob_get(void *userdata, const char *digest, int fd) {
+static int layout_blob_get(void *userdata, const char *digest, uint64_t max_size, int fd) {
         _cleanup_free_ char *p = NULL;
         int k = blob_path(userdata, digest, &p);
         if (k < 0)
@@ -189,6 +190,9 @@ static int layout_blob_get(void *userdata, const char *digest, int fd) {
         struct stat st;
         if (fstat(src, &st) < 0)
                 return -errno;
+        if ((uint64_t) st.st_size > max_size)
+                return log_error_errno(-EFBIG, "blob '%s' in layout '%s' is %" PRIu64 " bytes, more than the %" PRIu64 " declared",
+                                       digest, ((Layout *) userdata)->dir, (uint64_t) st.st_size, max_size);
         uint8_t d[DIGEST_SIZE];
         k = copy_sparse_digest(src, fd, (uint64_t) st.st_size, d);
         if (k < 0)

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "digest.h"
 #include "http.h"
 #include "log.h"
 #include "registry-oci-internal.h"
@@ -126,18 +127,54 @@ static int oci_blob_exists(void *userdata, const char *digest, uint64_t *ret_siz
         return 1;
 }
 
-static int oci_blob_get(void *userdata, const char *digest, int fd) {
+typedef struct BlobSink {
+        int fd;
+        uint64_t max, got;
+        Digest *digest;
+        int write_error;
+} BlobSink;
+
+static int blob_sink(const void *data, size_t size, void *userdata) {
+        BlobSink *s = userdata;
+        if (size > s->max - s->got)
+                return -EFBIG;
+        int r = write_all(s->fd, data, size);
+        if (r < 0)
+                return s->write_error = r;
+        s->got += size;
+        digest_update(s->digest, data, size);
+        return 0;
+}
+
+/* Streams the blob into fd: stops past max_size bytes, hashes as it goes. */
+static int oci_blob_get(void *userdata, const char *digest, uint64_t max_size, int fd) {
         Oci *o = userdata;
         _cleanup_free_ char *tail = xasprintf("blobs/%s", digest), *url = repo_url(o, tail);
+        _cleanup_free_ char *disp = http_url_display(url);
         _cleanup_(http_response_freep) HttpResponse *resp = NULL;
+        _cleanup_(digest_freep) Digest *d = digest_new();
+        BlobSink sink = { .fd = fd, .max = max_size, .digest = d };
         int k = oci_call(o,
-                         &(OciCall){ .method = "GET", .url = url, .sink = http_sink_fd, .userdata = &fd,
+                         &(OciCall){ .method = "GET", .url = url, .sink = blob_sink, .userdata = &sink,
                                      .flags = HTTP_FOLLOW_REDIRECTS | HTTP_PROGRESS },
                          &resp);
+        if (k == -EFBIG)
+                return log_error_errno(k, "GET %s: the registry sent more than the %" PRIu64 " bytes declared for '%s'",
+                                       disp, max_size, digest);
+        if (k < 0 && sink.write_error < 0)
+                return log_error_errno(k, "GET %s: failed to write blob '%s'%s: %m", disp, digest,
+                                       k == -ENOSPC || k == -EDQUOT ? " (the disk is full)" : "");
         if (k < 0)
                 return k;
         if (http_response_status(resp) != 200)
                 return oci_fail("GET", url, resp, NULL);
+        uint8_t raw[DIGEST_SIZE];
+        char got[DIGEST_STRING_MAX];
+        digest_final(d, raw);
+        digest_to_string(raw, got);
+        if (!streq(got, digest))
+                return log_error_errno(-EBADMSG, "GET %s: blob failed verification: content has digest %s (%" PRIu64 " bytes)",
+                                       disp, got, sink.got);
         return 0;
 }
 
@@ -242,6 +279,10 @@ char *registry_oci_link_next(const char *link) {
         return end ? xstrndup(link + 1, end - link - 1) : NULL;
 }
 
+#define TAGS_MAX_PAGES 1000u
+#define TAGS_MAX 100000u
+#define TAGS_MAX_BYTES (64u << 20)
+
 static int oci_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
         Oci *o = userdata;
         const char *e = getenv("BAKER_REGISTRY_PAGE_SIZE");
@@ -254,7 +295,16 @@ static int oci_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
         size_t n = 0;
         int k = 0;
 
-        for (unsigned pages = 0; url && pages < 10000; pages++) {
+        uint64_t bytes = 0;
+        for (unsigned pages = 0; url; pages++) {
+                /* Bounded in requests, tags and bytes: a registry that pages forever gets an error,
+                 * never a partial list (gc decides what to delete from it). */
+                if (pages >= TAGS_MAX_PAGES || n > TAGS_MAX || bytes > TAGS_MAX_BYTES) {
+                        _cleanup_free_ char *disp = http_url_display(url);
+                        k = log_error_errno(-E2BIG, "GET %s: the registry lists more than %u pages, %u tags or %u MiB of tags; "
+                                            "refusing to read more", disp, TAGS_MAX_PAGES, TAGS_MAX, TAGS_MAX_BYTES >> 20);
+                        break;
+                }
                 _cleanup_(http_response_freep) HttpResponse *resp = NULL;
                 k = oci_call(o, &(OciCall){ .method = "GET", .url = url, .max_body = 16 << 20 }, &resp);
                 if (k < 0)
@@ -268,6 +318,7 @@ static int oci_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
                 }
                 size_t size;
                 const char *body = http_response_body(resp, &size);
+                bytes += size;
                 json_t *j = json_loadb(body, size, 0, NULL), *t;
                 size_t i;
                 json_array_foreach(json_object_get(j, "tags"), i, t)

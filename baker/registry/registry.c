@@ -246,11 +246,16 @@ int registry_blob_push(Registry *r, const RegistryBlob *blob, const char *from_r
         return 0;
 }
 
+#define BLOB_DATA_MAX (16ULL << 20)
+
 /* Fetches a blob into fd and checks what arrived against digest (and size unless 0). */
-static int blob_get_fd(Registry *r, const char *digest, uint64_t expected_size, int fd) {
+static int blob_get_fd(Registry *r, const char *digest, uint64_t expected_size, bool fd_is_memory, int fd) {
         if (!digest_valid(digest))
                 return log_error_errno(-EINVAL, "invalid digest '%s'", digest);
-        int k = r->backend->blob_get(r->userdata, digest, fd);
+        /* Never more than declared: a registry that keeps sending must not fill the disk or memory.
+         * Blobs read into memory without a declared size are JSON documents. */
+        uint64_t max_size = expected_size > 0 ? expected_size : fd_is_memory ? BLOB_DATA_MAX : UINT64_MAX;
+        int k = r->backend->blob_get(r->userdata, digest, max_size, fd);
         if (k < 0)
                 return k;
         /* Verify by re-reading: the backend wrote it, we trust nothing it says. */
@@ -276,7 +281,7 @@ int registry_blob_get(Registry *r, const char *digest, uint64_t expected_size, c
                 free(TAKE_PTR(tmp));
                 return log_error_errno(k, "failed to create '%s': %m", path);
         }
-        int k = blob_get_fd(r, digest, expected_size, fd);
+        int k = blob_get_fd(r, digest, expected_size, false, fd);
         if (k < 0)
                 return k;
         if (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)
@@ -289,7 +294,7 @@ int registry_blob_get_data(Registry *r, const char *digest, char **ret_data, siz
         _cleanup_close_ int fd = memfd_create("blob", MFD_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        int k = blob_get_fd(r, digest, 0, fd);
+        int k = blob_get_fd(r, digest, 0, true, fd);
         if (k < 0)
                 return k;
         _cleanup_free_ char *path = xasprintf("/proc/self/fd/%d", fd);

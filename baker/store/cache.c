@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <sys/statvfs.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -30,6 +32,8 @@ struct CacheWriter {
         uint64_t offset;
         bool have_actual;
         uint8_t actual[DIGEST_SIZE];
+        bool discard;          /* remove even a resumable partial file */
+        uint64_t next_space_check;
 };
 
 static bool is_hex(const char *s, size_t min, size_t max) {
@@ -224,7 +228,7 @@ CacheWriter *cache_blob_writer_free(CacheWriter *w) {
         if (!w)
                 return NULL;
         /* A partial file is kept for the next attempt, unless there is nothing in it. */
-        if (w->path && (!w->partial || w->offset == 0))
+        if (w->path && (!w->partial || w->offset == 0 || w->discard))
                 (void) unlink(w->path);
         if (w->fd >= 0)
                 close(w->fd);
@@ -291,13 +295,47 @@ int cache_blob_writer_begin(Cache *c, const char *resume_key, CacheWriter **ret)
         return 0;
 }
 
+/* What a download leaves free on the cache's filesystem: a tenth of it, at most 1 GiB. A server
+ * that never stops sending must not fill the disk the rest of the machine needs. */
+static int check_space(CacheWriter *w, size_t size) {
+        if (w->offset + size < w->next_space_check)
+                return 0;
+        struct statvfs sv;
+        if (fstatvfs(w->fd, &sv) < 0)
+                return 0; /* no figures: the write itself will tell */
+        uint64_t total = (uint64_t) sv.f_blocks * sv.f_frsize, avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+        uint64_t reserve = MIN(total / 10, (uint64_t) 1 << 30);
+        if (avail >= reserve + size) {
+                /* look again when half the headroom is used (others write to the disk too) */
+                uint64_t step = (avail - reserve - size) / 2;
+                w->next_space_check = w->offset + size + MAX(MIN(step, (uint64_t) 64 << 20), (uint64_t) 64 << 10);
+                return 0;
+        }
+        w->discard = true;
+        return log_error_errno(-ENOSPC, "stopped writing '%s' after %" PRIu64 " bytes: the cache's filesystem has %" PRIu64
+                               " MiB free, and %" PRIu64 " MiB are kept in reserve", w->path, w->offset, avail >> 20,
+                               reserve >> 20);
+}
+
 int cache_blob_writer_write(CacheWriter *w, const void *data, size_t size) {
-        int r = write_all(w->fd, data, size);
+        int r = check_space(w, size);
+        if (r < 0)
+                return r;
+        r = write_all(w->fd, data, size);
+        if (r == -ENOSPC || r == -EDQUOT) {
+                w->discard = true; /* a partial file that fills the disk is no help to the next bake */
+                return log_error_errno(r, "failed to write '%s' after %" PRIu64 " bytes: the disk is full", w->path,
+                                       w->offset);
+        }
         if (r < 0)
                 return log_error_errno(r, "failed to write '%s': %m", w->path);
         digest_update(w->digest, data, size);
         w->offset += size;
         return 0;
+}
+
+void cache_blob_writer_discard(CacheWriter *w) {
+        w->discard = true;
 }
 
 uint64_t cache_blob_writer_offset(const CacheWriter *w) {

@@ -59,6 +59,10 @@ int cache_blob_writer_truncate(CacheWriter *w);
 int cache_blob_writer_commit(CacheWriter *w, const uint8_t *expected, uint8_t ret_digest[DIGEST_SIZE], char **ret_path);
 /* The digest of everything written, once commit was attempted; NULL before. */
 const uint8_t *cache_blob_writer_digest(const CacheWriter *w);
+/* Makes cache_blob_writer_free() remove the partial file too (the server cannot resume it). Writes
+ * do so themselves when the disk fills, or when the filesystem's reserve (a tenth of it, at most
+ * 1 GiB) would be used. */
+void cache_blob_writer_discard(CacheWriter *w);
 /* Removes an uncommitted temporary file; a resumable partial file is kept. */
 CacheWriter *cache_blob_writer_free(CacheWriter *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CacheWriter *, cache_blob_writer_free);

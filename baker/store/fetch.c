@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <strings.h>
 
 #include "http.h"
 #include "log.h"
@@ -15,18 +16,27 @@
 typedef struct Download {
         CacheWriter *writer;
         uint64_t requested_offset; /* the Range we asked for, 0 = none */
+        int write_error;           /* the cache writer's, already logged */
 } Download;
 
 static int download_sink(const void *data, size_t size, void *userdata) {
         Download *d = userdata;
-        return cache_blob_writer_write(d->writer, data, size);
+        int r = cache_blob_writer_write(d->writer, data, size);
+        if (r < 0)
+                d->write_error = r;
+        return r;
 }
 
 static int download_on_headers(const HttpResponse *resp, void *userdata) {
         Download *d = userdata;
         long status = http_response_status(resp);
-        if (d->requested_offset == 0)
+        if (d->requested_offset == 0) {
+                /* A partial file is worth keeping only where a Range request can continue it. */
+                const char *ar = http_response_header(resp, "Accept-Ranges");
+                if (status == 200 && !(ar && strcasecmp(ar, "bytes") == 0))
+                        cache_blob_writer_discard(d->writer);
                 return 0;
+        }
         if (status == 206) {
                 const char *cr = http_response_header(resp, "Content-Range");
                 uint64_t start;
@@ -119,6 +129,8 @@ int fetch_url(Cache *c, const char *url, const uint8_t *pin, char **ret_path, ui
                         use_range = false;
                         continue;
                 }
+                if (r < 0 && dl.write_error < 0)
+                        return r; /* the disk, already reported */
                 if (r < 0) {
                         /* A transfer cut after some progress continues where it stopped. */
                         if (cache_blob_writer_offset(w) > offset && ++resumes <= MAX_RESUMES &&
