@@ -1,6 +1,8 @@
 #include "events.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "log.h"
@@ -59,12 +61,27 @@ void events_print_document(json_t *doc) {
         fflush(stdout);
 }
 
+/* $BAKER_EVENTS_FD: a descriptor that receives every event as a JSON line whatever the mode (a
+ * parent `baker bake` running many bakes reads each child's results there). -1 when unset. */
+static int events_fd(void) {
+        static int fd = -2;
+        if (fd == -2) {
+                const char *e = getenv("BAKER_EVENTS_FD");
+                char *end = NULL;
+                long v = e ? strtol(e, &end, 10) : -1;
+                fd = e && end && !*end && v > 2 && v < 1024 && fcntl((int) v, F_GETFD) >= 0 ? (int) v : -1;
+                if (fd >= 0)
+                        (void) fcntl(fd, F_SETFD, FD_CLOEXEC); /* not for the tools a bake runs */
+        }
+        return fd;
+}
+
 void event_emit(const char *type, json_t *fields, const char *human) {
         if (start_time < 0)
                 start_time = now_seconds();
-        if (!json_mode) {
-                if (human)
-                        log_notice("%s", human);
+        if (!json_mode && human)
+                log_notice("%s", human);
+        if (!json_mode && events_fd() < 0) {
                 json_decref(fields);
                 return;
         }
@@ -73,6 +90,12 @@ void event_emit(const char *type, json_t *fields, const char *human) {
         json_object_set_new(o, "time", json_real((double) (long) ((now_seconds() - start_time) * 1000) / 1000));
         _cleanup_free_ char *masked = json_dumps_masked(o, JSON_COMPACT);
         json_decref(o);
+        if (events_fd() >= 0) {
+                _cleanup_free_ char *line = xasprintf("%s\n", masked);
+                (void) write_all(events_fd(), line, strlen(line));
+        }
+        if (!json_mode)
+                return;
         fputs(masked, stdout);
         fputc('\n', stdout);
         fflush(stdout);

@@ -26,17 +26,22 @@ static const Verb verbs[] = {
           "  --var NAME=VALUE     set a variable (repeatable)\n"
           "  --var-file FILE      NAME=VALUE lines, '#' comments\n"
           "  --json               print one JSON document on stdout\n" },
-        { "plan", 1, 1, verb_plan, "show the ordered steps of a template with their cache keys",
-          "baker plan [--allow-unpinned] [--var NAME=VALUE]... [--var-file FILE]... [--json] TEMPLATE\n\n"
+        { "plan", 0, -1, verb_plan, "show the ordered steps of a template with their cache keys",
+          "baker plan [--allow-unpinned] [--var NAME=VALUE]... [--var-file FILE]... [--json] TEMPLATE\n"
+          "       baker plan --matrix [-f BAKEFILE] [--target NAME]... [--cache DIR] [TEMPLATE...]\n\n"
           "Validates TEMPLATE, digests its inputs and scripts and prints each step with its key\n"
           "(SHA-256 over the previous key, the canonical step, its inputs' and files' digests) and\n"
-          "the bake key. --json gives full keys and canonical definitions.\n\n"
+          "the bake key. --json gives full keys and canonical definitions.\n"
+          "--matrix prints one line of JSON for CI fan-out: {\"include\": [{name, template, vars, bake_key,\n"
+          "cached, command}]}, one entry per template x variable set (of BAKEFILE, default ./bakefile.yaml\n"
+          "when no TEMPLATE is given); cached: the cache already holds that finished bake.\n\n"
           "  --allow-unpinned     accept URL inputs without a sha256 pin\n"
           "  --var NAME=VALUE     set a variable (repeatable)\n"
           "  --var-file FILE      NAME=VALUE lines, '#' comments\n"
           "  --json               print one JSON document on stdout\n" },
-        { "bake", 1, 1, verb_bake, "bake a template into a disk image (then test and publish it)",
-          "baker bake [OPTIONS] TEMPLATE\n\n"
+        { "bake", 0, -1, verb_bake, "bake a template into a disk image (then test and publish it)",
+          "baker bake [OPTIONS] TEMPLATE\n"
+          "       baker bake [OPTIONS] [-f BAKEFILE] [--target NAME]... [--jobs N] [--fail-fast] [TEMPLATE...]\n\n"
           "Fetches the pinned inputs, runs the steps (run steps inside the image, in the libguestfs\n"
           "appliance), assembles the disk, writes the outputs and OUTPUT/manifest.json, boot-tests the\n"
           "image when the template has a test, and publishes it. Every step's result is cached by its\n"
@@ -47,6 +52,12 @@ static const Verb verbs[] = {
           "  --rebuild            rebuild even if a finished bake has the same key (steps stay cached)\n"
           "  --skip-test          do not boot-test; publishing then goes ahead untested\n"
           "  --no-publish         do not publish\n"
+          "Many bakes (several TEMPLATEs or -f): each in its own process, its lines prefixed [NAME],\n"
+          "its outputs in OUTPUT/NAME, then a summary; exit status 0, 130, or the first failure's.\n"
+          "  -f, --file FILE      a build file (bakefile.yaml): targets = templates x variable sets\n"
+          "  --target NAME        bake only this target of the build file (repeatable)\n"
+          "  -j, --jobs N         bakes at a time (default the file's jobs:, else 1)\n"
+          "  --fail-fast          stop the other bakes at the first failure\n"
           "With --json, events are printed as JSON lines on stdout.\n"
           "Exit status: 0 built or unchanged, 2 template, 3 input, 4 build, 5 test, 6 publish, 130 interrupted.\n" },
         { "verify", 1, 1, verb_verify, "rebuild a template from scratch and check it gives the same image",

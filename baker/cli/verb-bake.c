@@ -2,14 +2,17 @@
  * test and publishing. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "bake.h"
 #include "events.h"
+#include "fleet.h"
 #include "log.h"
+#include "strv.h"
 #include "verbs.h"
 
 int verb_bake(int argc, char **argv) {
-        enum { ARG_OUTPUT = 0x2000, ARG_CACHE, ARG_REBUILD, ARG_SKIP_TEST, ARG_NO_PUBLISH };
+        enum { ARG_OUTPUT = 0x2000, ARG_CACHE, ARG_REBUILD, ARG_SKIP_TEST, ARG_NO_PUBLISH, ARG_FAIL_FAST, ARG_TARGET };
         static const struct option options[] = {
                 TEMPLATE_ARGS_OPTIONS,
                 { "output", required_argument, NULL, ARG_OUTPUT },
@@ -17,13 +20,20 @@ int verb_bake(int argc, char **argv) {
                 { "rebuild", no_argument, NULL, ARG_REBUILD },
                 { "skip-test", no_argument, NULL, ARG_SKIP_TEST },
                 { "no-publish", no_argument, NULL, ARG_NO_PUBLISH },
+                { "file", required_argument, NULL, 'f' },
+                { "jobs", required_argument, NULL, 'j' },
+                { "fail-fast", no_argument, NULL, ARG_FAIL_FAST },
+                { "target", required_argument, NULL, ARG_TARGET },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_(template_args_done) TemplateArgs args = {};
         BakeOptions o = { .args = &args };
+        FleetOptions fo = { .bake = &o };
+        const char *bakefile = NULL;
+        _cleanup_strv_free_ char **names = NULL;
         int c;
-        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "ho:f:j:", options, NULL)) >= 0) {
                 if (template_args_parse_option(&args, c, optarg))
                         continue;
                 switch (c) {
@@ -43,6 +53,25 @@ int verb_bake(int argc, char **argv) {
                 case ARG_NO_PUBLISH:
                         o.no_publish = true;
                         break;
+                case 'f':
+                        bakefile = optarg;
+                        break;
+                case 'j': {
+                        char *end = NULL;
+                        unsigned long j = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || j < 1 || j > 256) {
+                                log_error("--jobs: expected a number from 1 to 256, got '%s'", optarg);
+                                return OUTCOME_USAGE;
+                        }
+                        fo.jobs = (unsigned) j;
+                        break;
+                }
+                case ARG_FAIL_FAST:
+                        fo.fail_fast = true;
+                        break;
+                case ARG_TARGET:
+                        strv_push(&names, NULL, xstrdup(optarg));
+                        break;
                 case 'h':
                         printf("usage: %s", verb_find("bake")->usage);
                         return OUTCOME_OK;
@@ -52,8 +81,17 @@ int verb_bake(int argc, char **argv) {
         }
         if (verb_check_args("bake", argc - optind) < 0)
                 return OUTCOME_USAGE;
-        o.template_path = argv[optind];
         events_set_json(args.json);
+        bakefile = fleet_bakefile(bakefile, argc - optind);
+        if (bakefile || argc - optind != 1 || names) {
+                _cleanup_(bake_targets_freep) BakeTargets *targets = NULL;
+                if (fleet_load_targets(bakefile, argv + optind, argc - optind, names, &targets) < 0)
+                        return OUTCOME_USAGE;
+                fo.targets = targets;
+                fo.jobs = fo.jobs ?: targets->jobs ?: 1;
+                return fleet_run(&fo);
+        }
+        o.template_path = argv[optind];
 
         BakeResult res = {};
         Outcome out = bake_run(&o, &res);

@@ -5,30 +5,72 @@
 
 #include "log.h"
 #include "events.h"
+#include "fleet.h"
+#include "matrix.h"
 #include "outcome.h"
 #include "plan.h"
+#include "strv.h"
 #include "template-args.h"
 #include "verbs.h"
 
+/* --matrix: one line of JSON, so that `echo "matrix=$(baker plan --matrix)" >> $GITHUB_OUTPUT` works. */
+static int plan_matrix(const TemplateArgs *args, const char *bakefile, char **names, const char *cache_dir, int n,
+                       char **templates) {
+        bakefile = fleet_bakefile(bakefile, n);
+        _cleanup_(bake_targets_freep) BakeTargets *targets = NULL;
+        if (fleet_load_targets(bakefile, templates, n, names, &targets) < 0)
+                return OUTCOME_USAGE;
+        json_t *doc = NULL;
+        MatrixOptions mo = { .args = args, .targets = targets, .bakefile = bakefile, .cache_dir = cache_dir };
+        if (matrix_build(&mo, &doc) < 0)
+                return OUTCOME_USAGE;
+        _cleanup_free_ char *s = json_dumps_masked(doc, JSON_COMPACT);
+        json_decref(doc);
+        puts(s);
+        return OUTCOME_OK;
+}
+
 int verb_plan(int argc, char **argv) {
+        enum { ARG_MATRIX = 0x2000, ARG_TARGET, ARG_CACHE };
         static const struct option options[] = {
                 TEMPLATE_ARGS_OPTIONS,
+                { "matrix", no_argument, NULL, ARG_MATRIX },
+                { "file", required_argument, NULL, 'f' },
+                { "target", required_argument, NULL, ARG_TARGET },
+                { "cache", required_argument, NULL, ARG_CACHE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_(template_args_done) TemplateArgs args = {};
+        _cleanup_strv_free_ char **names = NULL;
+        const char *bakefile = NULL, *cache_dir = NULL;
+        bool matrix = false;
         int c;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hf:", options, NULL)) >= 0) {
                 if (template_args_parse_option(&args, c, optarg))
                         continue;
-                if (c == 'h') {
+                if (c == ARG_MATRIX)
+                        matrix = true;
+                else if (c == 'f')
+                        bakefile = optarg;
+                else if (c == ARG_TARGET)
+                        strv_push(&names, NULL, xstrdup(optarg));
+                else if (c == ARG_CACHE)
+                        cache_dir = optarg;
+                else if (c == 'h') {
                         printf("usage: %s", verb_find("plan")->usage);
                         return OUTCOME_OK;
-                }
-                return OUTCOME_USAGE;
+                } else
+                        return OUTCOME_USAGE;
         }
         if (verb_check_args("plan", argc - optind) < 0)
                 return OUTCOME_USAGE;
+        if (matrix)
+                return plan_matrix(&args, bakefile, names, cache_dir, argc - optind, argv + optind);
+        if (argc - optind != 1 || bakefile || names) {
+                log_error("plan: expected one TEMPLATE (several, -f and --target go with --matrix)");
+                return OUTCOME_USAGE;
+        }
 
         _cleanup_(template_freep) Template *t = NULL;
         _cleanup_(vars_freep) Vars *vars = NULL;

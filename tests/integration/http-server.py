@@ -11,6 +11,7 @@ Serves files from --root with Range support, and misbehaves on request, by path:
                                later requests: the file (Range honoured)
   /cutnorange/BYTES/NAME       the same, but later requests ignore Range
   /redirect/NAME               302 to /files/NAME
+  /slow/MS/NAME                the file, after waiting MS milliseconds (a bake that takes a while)
 Every request is appended to --log as "METHOD PATH RANGE-OR-DASH". The chosen port is written to
 --port-file once the server listens (use --port 0 for a free one).
 """
@@ -18,6 +19,7 @@ import argparse
 import os
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 counts = {}
@@ -100,6 +102,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "cutnorange" and len(parts) == 3:
             first = self.count() == 1
             return self.send_file(parts[2], honour_range=False, cut=int(parts[1]) if first else None)
+        if kind == "slow" and len(parts) == 3:
+            time.sleep(int(parts[1]) / 1000.0)
+            return self.send_file(parts[2])
         if kind == "redirect" and len(parts) == 2:
             self.send_response(302)
             self.send_header("Location", "/files/" + parts[1])

@@ -1,0 +1,20 @@
+#pragma once
+/* A CI matrix (`baker plan --matrix`): {"include": [{name, template, vars, bake_key, cached,
+ * command}, …]}, one entry per target (template × variable set), in the shape GitHub Actions'
+ * `strategy.matrix: ${{ fromJSON(…) }}` takes, and that a GitLab job turns into a child pipeline's
+ * `parallel: matrix:`. `cached` says whether the finished bake with that key is in the cache, so a
+ * CI job can skip the entries that have nothing to do; `command` bakes just that entry. */
+#include <jansson.h>
+
+#include "bakefile.h"
+#include "template-args.h"
+
+typedef struct MatrixOptions {
+        const TemplateArgs *args;    /* --var, --var-file, --allow-unpinned for every target */
+        const BakeTargets *targets;
+        const char *bakefile;        /* the build file the targets came from, or NULL */
+        const char *cache_dir;       /* NULL = $BAKER_CACHE or the XDG default */
+} MatrixOptions;
+
+/* Logs its errors (template errors as FILE:LINE:COL). */
+int matrix_build(const MatrixOptions *o, json_t **ret);
