@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 
 #include "log.h"
+#include "tar-header.h"
 #include "tree-internal.h"
 
 /* ---- the normalised tar: writing ---- */
@@ -30,41 +31,13 @@ static void pax_add(Pax *p, const char *key, const void *value, size_t vlen) {
         p->len += total;
 }
 
-static bool octal_fits(uint64_t v, size_t field) {
-        /* field - 1 octal digits and a NUL */
-        return (field - 1) * 3 >= 64 || v < ((uint64_t) 1 << ((field - 1) * 3));
-}
-
-static void put_octal(char *f, size_t field, uint64_t v) {
-        snprintf(f, field, "%0*" PRIo64, (int) field - 1, octal_fits(v, field) ? v : 0);
-}
-
-static void header_checksum(uint8_t h[512]) {
-        memset(h + 148, ' ', 8);
-        unsigned sum = 0;
-        for (int i = 0; i < 512; i++)
-                sum += h[i];
-        snprintf((char *) h + 148, 8, "%06o", sum);
-        h[155] = ' ';
-}
-
 static void make_header(uint8_t h[512], const char *name, char type, uint32_t mode, uint32_t uid, uint32_t gid,
                         uint64_t size, int64_t mtime, const char *link, uint64_t rdev) {
-        memset(h, 0, 512);
-        strncpy((char *) h, name, 100);
-        put_octal((char *) h + 100, 8, mode);
-        put_octal((char *) h + 108, 8, uid);
-        put_octal((char *) h + 116, 8, gid);
-        put_octal((char *) h + 124, 12, size);
-        put_octal((char *) h + 136, 12, mtime < 0 ? 0 : (uint64_t) mtime);
-        h[156] = (uint8_t) type;
-        if (link)
-                strncpy((char *) h + 157, link, 100);
-        memcpy(h + 257, "ustar", 6);
-        memcpy(h + 263, "00", 2);
-        put_octal((char *) h + 329, 8, major(rdev));
-        put_octal((char *) h + 337, 8, minor(rdev));
-        header_checksum(h);
+        /* Numbers that do not fit are 0 here: the pax header before carries them. */
+        tar_header_encode(&(TarHeader) { .name = name, .type = type, .mode = mode, .uid = uid, .gid = gid,
+                                         .size = size, .mtime = mtime, .link = link, .device_numbers = true,
+                                         .devmajor = major(rdev), .devminor = minor(rdev) },
+                          h);
 }
 
 static int write_padded(int fd, const void *data, size_t len) {
@@ -101,19 +74,19 @@ static int write_entry(const Tree *t, int fd, const Entry *e, int64_t epoch) {
                 pax_add(&pax, "path", name, strlen(name));
         if (link && strlen(link) > 100)
                 pax_add(&pax, "linkpath", link, strlen(link));
-        if (!octal_fits(size, 12)) {
+        if (!tar_octal_fits(size, 12)) {
                 char v[32];
                 pax_add(&pax, "size", v, (size_t) sprintf(v, "%" PRIu64, size));
         }
-        if (!octal_fits(p->uid, 8)) {
+        if (!tar_octal_fits(p->uid, 8)) {
                 char v[32];
                 pax_add(&pax, "uid", v, (size_t) sprintf(v, "%" PRIu32, p->uid));
         }
-        if (!octal_fits(p->gid, 8)) {
+        if (!tar_octal_fits(p->gid, 8)) {
                 char v[32];
                 pax_add(&pax, "gid", v, (size_t) sprintf(v, "%" PRIu32, p->gid));
         }
-        if (nsec > 0 || mtime < 0 || !octal_fits((uint64_t) mtime, 12)) {
+        if (nsec > 0 || mtime < 0 || !tar_octal_fits((uint64_t) mtime, 12)) {
                 char v[64];
                 int n = nsec > 0 ? sprintf(v, "%" PRId64 ".%09" PRIu32, mtime, nsec) : sprintf(v, "%" PRId64, mtime);
                 pax_add(&pax, "mtime", v, (size_t) n);
