@@ -11,6 +11,7 @@
 #include "digest.h"
 #include "log.h"
 #include "manifest.h"
+#include "tar-header.h"
 #include "time-util.h"
 
 static void layer_clear(ArtifactLayer *l) {
@@ -75,37 +76,13 @@ static const char *sniff_format(const char *path, const char **ret_compress) {
 
 /* ---- containerDisk tar ---- */
 
-static void tar_octal(char *field, size_t len, uint64_t v) {
-        /* len-1 octal digits and a NUL; base-256 when it doesn't fit (sizes >= 8 GiB). */
-        if (len < 2 || v >= (1ULL << (3 * (len - 1)))) {
-                memset(field, 0, len);
-                field[0] = (char) 0x80;
-                for (size_t i = len - 1; i > 0 && v; i--, v >>= 8)
-                        field[i] = (char) (v & 0xff);
-                return;
-        }
-        snprintf(field, len, "%0*" PRIo64, (int) len - 1, v);
-}
-
-static void tar_header(char hdr[512], const char *name, char type, unsigned mode, uint64_t size, int64_t mtime) {
-        memset(hdr, 0, 512);
-        snprintf(hdr, 100, "%s", name);
-        tar_octal(hdr + 100, 8, mode);
-        tar_octal(hdr + 108, 8, CONTAINERDISK_UID);
-        tar_octal(hdr + 116, 8, CONTAINERDISK_UID);
-        tar_octal(hdr + 124, 12, size);
-        tar_octal(hdr + 136, 12, mtime < 0 ? 0 : (uint64_t) mtime);
-        hdr[156] = type;
-        memcpy(hdr + 257, "ustar", 6);
-        memcpy(hdr + 263, "00", 2);
-        memcpy(hdr + 265, "qemu", 4);
-        memcpy(hdr + 297, "qemu", 4);
-        memset(hdr + 148, ' ', 8);
-        unsigned sum = 0;
-        for (int i = 0; i < 512; i++)
-                sum += (unsigned char) hdr[i];
-        snprintf(hdr + 148, 8, "%06o", sum);
-        hdr[155] = ' ';
+/* Sizes of 8 GiB and more are written base-256, as GNU tar does: this tar has no pax headers. */
+static void tar_header(uint8_t hdr[TAR_BLOCK_SIZE], const char *name, char type, unsigned mode, uint64_t size,
+                       int64_t mtime) {
+        tar_header_encode(&(TarHeader) { .name = name, .type = type, .mode = mode, .uid = CONTAINERDISK_UID,
+                                         .gid = CONTAINERDISK_UID, .size = size, .mtime = mtime, .uname = "qemu",
+                                         .gname = "qemu", .base256 = true },
+                          hdr);
 }
 
 static int write_hashed(int fd, Digest *d, const void *data, size_t n) {
@@ -117,7 +94,7 @@ int artifact_write_containerdisk_tar(const char *image, const char *file_name, i
                                      char **ret_digest, uint64_t *ret_size) {
         _cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
         _cleanup_(digest_freep) Digest *d = digest_new();
-        char hdr[512];
+        uint8_t hdr[TAR_BLOCK_SIZE];
         struct stat st;
         int k;
 
