@@ -18,6 +18,7 @@
 #include "interrupt.h"
 #include "log.h"
 #include "manifest.h"
+#include "output-dir.h"
 #include "plan.h"
 #include "progress.h"
 #include "publish.h"
@@ -41,6 +42,7 @@ typedef struct Bake {
         char *output_dir;
         char *work_dir;         /* scratch: guest disk, tar-outs; removed at the end */
         int work_fd;            /* work_dir, flocked while the bake runs: it is not debris */
+        int output_fd;          /* output_dir, flocked: one bake at a time writes there */
         char **input_paths;     /* per template input: the host path of its bytes (cache blob or dir) */
         Tree *tree;
         GuestSession *guest;
@@ -68,6 +70,7 @@ static void bake_done(Bake *b) {
         }
         free(b->work_dir);
         closep(&b->work_fd);
+        closep(&b->output_fd);
         if (b->input_paths)
                 for (size_t i = 0; i < b->t->n_inputs; i++)
                         free(b->input_paths[i]);
@@ -875,6 +878,9 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
         r = mkdir_p(b->output_dir, 0755);
         if (r < 0)
                 return log_error_errno(r, "failed to create '%s': %m", b->output_dir), OUTCOME_BUILD;
+        b->output_fd = output_dir_lock(b->output_dir, t->name);
+        if (b->output_fd < 0)
+                return OUTCOME_BUILD;
         _cleanup_free_ char *manifest_path = path_join(b->output_dir, MANIFEST_FILE);
         ret->manifest_path = xstrdup(manifest_path);
 
@@ -919,7 +925,7 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
 }
 
 Outcome bake_run(const BakeOptions *o, BakeResult *ret) {
-        Bake b = { .opts = o, .work_fd = -1 };
+        Bake b = { .opts = o, .work_fd = -1, .output_fd = -1 };
         *ret = (BakeResult) {};
         interrupt_install();
         Outcome out = bake_pipeline(&b, ret, false);
@@ -928,7 +934,7 @@ Outcome bake_run(const BakeOptions *o, BakeResult *ret) {
 }
 
 Outcome bake_fresh(const BakeOptions *o, BakeResult *ret) {
-        Bake b = { .opts = o, .work_fd = -1 };
+        Bake b = { .opts = o, .work_fd = -1, .output_fd = -1 };
         *ret = (BakeResult) {};
         interrupt_install();
         b.fresh_cache = tmp_template("baker-verify-cache");
