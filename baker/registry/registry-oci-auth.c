@@ -1,7 +1,7 @@
 /* The OCI backend's auth: credentials, challenges, bearer tokens, and oci_call() with the auth
  * dance around one request. */
-#include <openssl/evp.h>
 
+#include "base64.h"
 #include "http.h"
 #include "log.h"
 #include "registry-oci-internal.h"
@@ -15,8 +15,7 @@ void load_credentials(Oci *o) {
         if (registry_credentials_get(o->host, &o->user, &o->password) > 0) {
                 _cleanup_free_ char *plain = xasprintf("%s:%s", o->user, o->password);
                 size_t n = strlen(plain);
-                _cleanup_free_ char *b64 = xmalloc(4 * ((n + 2) / 3) + 1);
-                EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) plain, (int) n);
+                _cleanup_free_ char *b64 = base64_encode(plain, n);
                 log_add_secret(b64);
                 o->basic_header = xasprintf("Authorization: Basic %s", b64);
                 explicit_bzero(plain, n);

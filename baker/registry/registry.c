@@ -4,10 +4,10 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "base64.h"
 #include "digest.h"
 #include "http.h"
 #include "log.h"
@@ -493,17 +493,10 @@ char *registry_auth_file_path(void) {
 }
 
 static int decode_auth(const char *b64, char **ret_user, char **ret_password) {
-        size_t n = strlen(b64);
-        _cleanup_free_ unsigned char *out = xmalloc(n + 1);
-        int len = EVP_DecodeBlock(out, (const unsigned char *) b64, (int) n);
-        if (len < 0)
+        _cleanup_free_ uint8_t *out = NULL;
+        size_t len;
+        if (base64_decode(b64, strlen(b64), &out, &len) < 0 || memchr(out, 0, len))
                 return -EINVAL;
-        /* EVP_DecodeBlock counts padding as zero bytes. */
-        while (n > 0 && b64[n - 1] == '=' && len > 0) {
-                n--;
-                len--;
-        }
-        out[len] = 0;
         char *colon = strchr((char *) out, ':');
         if (!colon)
                 return -EINVAL;
@@ -571,8 +564,7 @@ int registry_credentials_store(const char *host, const char *user, const char *p
                 json_object_set_new(j, "auths", json_object());
         _cleanup_free_ char *plain = xasprintf("%s:%s", user, password);
         size_t n = strlen(plain);
-        _cleanup_free_ char *b64 = xmalloc(4 * ((n + 2) / 3) + 1);
-        EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) plain, (int) n);
+        _cleanup_free_ char *b64 = base64_encode(plain, n);
         log_add_secret(b64);
         json_object_set_new(json_object_get(j, "auths"), host, json_pack("{s:s}", "auth", b64));
         _cleanup_free_ char *data = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "base64.h"
 #include "log.h"
 #include "tree-internal.h"
 
@@ -53,33 +54,6 @@ static void pending_clear(Pending *p) {
         }
         free(p->xattrs);
         *p = (Pending) {};
-}
-
-static int base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len) {
-        uint8_t *out = xmalloc(len * 3 / 4 + 3);
-        size_t o = 0;
-        uint32_t acc = 0;
-        int bits = 0;
-        for (size_t i = 0; i < len; i++) {
-                char c = in[i];
-                int v;
-                if (c >= 'A' && c <= 'Z') v = c - 'A';
-                else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-                else if (c >= '0' && c <= '9') v = c - '0' + 52;
-                else if (c == '+') v = 62;
-                else if (c == '/') v = 63;
-                else if (c == '=') break;
-                else { free(out); return -EBADMSG; }
-                acc = (acc << 6) | (uint32_t) v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[o++] = (uint8_t) (acc >> bits);
-                }
-        }
-        *ret = out;
-        *ret_len = o;
-        return 0;
 }
 
 static char *url_decode(const char *s, size_t len) {
