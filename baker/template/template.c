@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "units.h"
+#include "vars.h"
 
 /* ---- enum tables ---------------------------------------------------------------------------- */
 
@@ -216,22 +217,13 @@ const char *template_suggest(const char *word, const char *const *candidates, si
 
 int template_foreach_var_ref(const char *s, int (*fn)(const char *name, size_t len, void *userdata),
                              void *userdata) {
-        for (const char *p = s; p && *p; p++) {
-                if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
-                        p += 2;
-                        continue;
-                }
-                if (!startswith(p, "${var."))
-                        continue;
-                const char *name = p + 6, *close = strchr(name, '}');
-                if (!close)
-                        return -EINVAL;
-                int r = fn(name, (size_t) (close - name), userdata);
-                if (r < 0)
+        const char *p = s ?: "";
+        VarPiece piece;
+        int r;
+        while ((r = var_piece_next(&p, &piece)) > 0)
+                if (piece.kind == VAR_PIECE_REF && (r = fn(piece.name, piece.name_len, userdata)) < 0)
                         return r;
-                p = close;
-        }
-        return 0;
+        return r;
 }
 
 /* ---- the node tree -------------------------------------------------------------------------- */

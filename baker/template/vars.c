@@ -224,45 +224,62 @@ static void buffer_append(Buffer *b, const char *s, size_t n) {
         b->data[b->len] = 0;
 }
 
+int var_piece_next(const char **p, VarPiece *ret) {
+        const char *s = *p;
+        if (!*s)
+                return 0;
+        if (startswith(s, "$${"))
+                *ret = (VarPiece) { .kind = VAR_PIECE_ESCAPE, .start = s, .len = 3 };
+        else if (startswith(s, "${var.")) {
+                const char *name = s + 6, *close = strchr(name, '}');
+                if (!close)
+                        return -EINVAL;
+                *ret = (VarPiece) { .kind = VAR_PIECE_REF, .start = s, .len = (size_t) (close + 1 - s),
+                                    .name = name, .name_len = (size_t) (close - name) };
+        } else {
+                const char *next = s + 1;
+                while (*next && *next != '$')
+                        next++;
+                *ret = (VarPiece) { .kind = VAR_PIECE_TEXT, .start = s, .len = (size_t) (next - s) };
+        }
+        *p = s + ret->len;
+        return 1;
+}
+
 int vars_substitute(const Vars *v, const char *s, VarsSubstituteMode mode, char **ret) {
         Buffer b = {};
         buffer_append(&b, "", 0);
         const char *p = s;
-        while (*p) {
-                if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+        VarPiece piece;
+        int r;
+        while ((r = var_piece_next(&p, &piece)) > 0) {
+                if (piece.kind == VAR_PIECE_TEXT) {
+                        buffer_append(&b, piece.start, piece.len);
+                        continue;
+                }
+                if (piece.kind == VAR_PIECE_ESCAPE) {
                         if (mode == VARS_SUBSTITUTE_PUBLIC)
                                 buffer_append(&b, "$${", 3);
                         else
                                 buffer_append(&b, "${", 2);
-                        p += 3;
                         continue;
                 }
-                if (!startswith(p, "${var.")) {
-                        const char *next = p + 1;
-                        while (*next && *next != '$')
-                                next++;
-                        buffer_append(&b, p, (size_t) (next - p));
-                        p = next;
-                        continue;
-                }
-                const char *name = p + 6, *close = strchr(name, '}');
-                if (!close) {
-                        free(b.data);
-                        return -EINVAL;
-                }
-                _cleanup_free_ char *n = xstrndup(name, (size_t) (close - name));
+                _cleanup_free_ char *n = xstrndup(piece.name, piece.name_len);
                 const Var *var = vars_find(v, n);
                 if (!var) {
-                        free(b.data);
-                        return -EINVAL;
+                        r = -EINVAL;
+                        break;
                 }
                 if (var->sensitive && mode == VARS_SUBSTITUTE_PUBLIC)
-                        buffer_append(&b, p, (size_t) (close + 1 - p));
+                        buffer_append(&b, piece.start, piece.len);
                 else if (var->sensitive && mode == VARS_SUBSTITUTE_MASKED)
                         buffer_append(&b, "***", 3);
                 else if (var->value)
                         buffer_append(&b, var->value, strlen(var->value));
-                p = close + 1;
+        }
+        if (r < 0) {
+                free(b.data);
+                return r;
         }
         *ret = b.data;
         return 0;

@@ -26,6 +26,25 @@
 
 #include "template.h"
 
+/* The one scanner of "${var.NAME}" references: splits s into pieces, in order. */
+typedef enum VarPieceKind {
+        VAR_PIECE_TEXT,   /* literal text, up to the next '$' that may start something */
+        VAR_PIECE_ESCAPE, /* "$${", which stands for "${" */
+        VAR_PIECE_REF,    /* "${var.NAME}": name and name_len point into s */
+} VarPieceKind;
+
+typedef struct VarPiece {
+        VarPieceKind kind;
+        const char *start; /* the piece as written: start[0..len) */
+        size_t len;
+        const char *name;  /* VAR_PIECE_REF */
+        size_t name_len;
+} VarPiece;
+
+/* The piece at *p, which is advanced past it: 1, or 0 at the end of the string, or -EINVAL for a
+ * reference without its '}'. */
+int var_piece_next(const char **p, VarPiece *ret);
+
 typedef enum VarSource {
         VAR_SOURCE_UNSET,
         VAR_SOURCE_DEFAULT,

@@ -33,7 +33,37 @@ static bool has_error(const Template *t, const char *needle) {
         return false;
 }
 
+/* The one scanner: every piece of a string, as "K:text" joined by '|'. */
+static void check_pieces(const char *s, int want_r, const char *want) {
+        char got[256] = "";
+        const char *p = s;
+        VarPiece piece;
+        int r;
+        while ((r = var_piece_next(&p, &piece)) > 0) {
+                char one[64];
+                if (piece.kind == VAR_PIECE_REF)
+                        snprintf(one, sizeof one, "%sR:%.*s", *got ? "|" : "", (int) piece.name_len, piece.name);
+                else
+                        snprintf(one, sizeof one, "%s%c:%.*s", *got ? "|" : "", piece.kind == VAR_PIECE_TEXT ? 'T' : 'E',
+                                 (int) piece.len, piece.start);
+                strcat(got, one);
+        }
+        assert_se(r == want_r);
+        assert_se(streq(got, want));
+}
+
+static void test_pieces(void) {
+        check_pieces("", 0, "");
+        check_pieces("plain", 0, "T:plain");
+        check_pieces("a${var.x}b", 0, "T:a|R:x|T:b");
+        check_pieces("$${var.x}", 0, "E:$${|T:var.x}");
+        check_pieces("$$${var.x}", 0, "T:$|E:$${|T:var.x}");
+        check_pieces("$x${var.a}${var.b}", 0, "T:$x|R:a|R:b");
+        check_pieces("${HOME} ${var.", -EINVAL, "T:${HOME} ");
+}
+
 int main(void) {
+        test_pieces();
         const char *dir = test_scratch();
         _cleanup_free_ char *file1 = path_join(dir, "one.vars"), *file2 = path_join(dir, "two.vars");
         const char *f1 = "# comment\n\nb = from-file1\nc=from-file1\nneed=x\ntoken=s3cret-value\n";
