@@ -24,7 +24,8 @@
 
 struct GuestSession {
         guestfs_h *g;
-        char **devices; /* kernel device of each drive, in the order added */
+        char **devices;        /* libguestfs' name of each drive, in the order added: for API calls */
+        char **kernel_devices; /* the appliance kernel's name of each: for the daemon's debug shell */
         unsigned n_runs;
 
         /* Console bytes not yet ending in a newline. */
@@ -174,11 +175,23 @@ static void on_event(guestfs_h *g, void *opaque, uint64_t event, int event_handl
 
 /* ---- session ------------------------------------------------------------------------------ */
 
-/* The kernel names disks in the order their probes finish, which on a loaded host is not always
- * the order they were added (libguestfs issue #69): /dev/sda may be the second drive. libguestfs
- * gives drive N the SCSI serial "hdN", so resolve each drive through its /dev/disk/by-id link. */
+/* Two names for each drive. The kernel names disks in the order their probes finish, the
+ * appliance's own root among them, so on a loaded host drive 0 may be the kernel's /dev/sdc and
+ * drive 1 its /dev/sda (libguestfs issue #69; seen in test-guest). libguestfs' API takes its own
+ * names, /dev/sda for drive 0 always, and its daemon translates them to the kernel's; handing the API
+ * a kernel name gets it translated again, to another drive. So API calls get guestfs_list_devices()'s
+ * names, and commands run through the daemon's debug shell, which sees the kernel's names, get
+ * those: libguestfs gives drive N the SCSI serial "hdN", resolved through its /dev/disk/by-id link. */
 static int resolve_drives(GuestSession *s, size_t n) {
-        s->devices = xcalloc(n + 1, sizeof(char *));
+        s->devices = guestfs_list_devices(s->g);
+        if (!s->devices)
+                return guest_fail(s, "failed to list the appliance's drives");
+        size_t listed = strv_length((const char *const *) s->devices);
+        if (listed != n) {
+                log_error("the appliance has %zu drives, not the %zu added", listed, n);
+                return -ENODEV;
+        }
+        s->kernel_devices = xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *cmd = xasprintf("readlink -f /dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_hd%zu", i);
                 _cleanup_free_ char *out = guestfs_debug(s->g, "sh", (char *[]) { cmd, NULL });
@@ -190,8 +203,8 @@ static int resolve_drives(GuestSession *s, size_t n) {
                         log_error("failed to find the appliance's device for drive %zu: '%s'", i, out);
                         return -ENODEV;
                 }
-                s->devices[i] = TAKE_PTR(out);
-                log_debug("drive %zu is '%s'", i, s->devices[i]);
+                s->kernel_devices[i] = TAKE_PTR(out);
+                log_debug("drive %zu is '%s', the kernel's '%s'", i, s->devices[i], s->kernel_devices[i]);
         }
         return 0;
 }
@@ -277,10 +290,30 @@ GuestSession *guest_close(GuestSession *s) {
                 guestfs_close(s->g);
         }
         strv_free(s->devices);
+        strv_free(s->kernel_devices);
         free(s->partial);
         tail_reset(s);
         free(s);
         return NULL;
+}
+
+/* "/dev/sda" + 2 → "/dev/sda2", but "/dev/nvme0n1" + 2 → "/dev/nvme0n1p2". */
+static char *partition_name(const char *disk, const char *partition) {
+        bool digit = *disk && disk[strlen(disk) - 1] >= '0' && disk[strlen(disk) - 1] <= '9';
+        return xasprintf("%s%s%s", disk, digit && *partition ? "p" : "", partition);
+}
+
+/* The kernel's name for a device named as guest_device() names it, for the debug shell. */
+static char *kernel_device(GuestSession *s, const char *device) {
+        for (size_t i = 0; s->devices && s->devices[i] && s->kernel_devices && s->kernel_devices[i]; i++) {
+                size_t l = strlen(s->devices[i]);
+                if (strncmp(device, s->devices[i], l) != 0)
+                        continue;
+                const char *partition = device + l + (device[l] == 'p');
+                if (strspn(partition, "0123456789") == strlen(partition))
+                        return partition_name(s->kernel_devices[i], partition);
+        }
+        return xstrdup(device);
 }
 
 char *guest_device(GuestSession *s, unsigned drive, unsigned partition) {
@@ -291,10 +324,9 @@ char *guest_device(GuestSession *s, unsigned drive, unsigned partition) {
                 return NULL;
         if (partition == 0)
                 return xstrdup(s->devices[drive]);
-        /* /dev/sda → /dev/sda2, but /dev/nvme0n1 → /dev/nvme0n1p2 */
-        const char *d = s->devices[drive];
-        bool digit = *d && d[strlen(d) - 1] >= '0' && d[strlen(d) - 1] <= '9';
-        return xasprintf("%s%s%u", d, digit ? "p" : "", partition);
+        char number[16];
+        snprintf(number, sizeof number, "%u", partition);
+        return partition_name(s->devices[drive], number);
 }
 
 int guest_mount(GuestSession *s, const char *device, const char *mountpoint) {
@@ -592,7 +624,8 @@ int guest_fsck(GuestSession *s, const char *fstype, const char *device) {
                         log_error("refusing to check device with unexpected name '%s'", device);
                         return -EINVAL;
                 }
-                _cleanup_free_ char *cmd = xasprintf("e2fsck -fn %s 2>&1", device);
+                _cleanup_free_ char *kernel = kernel_device(s, device);
+                _cleanup_free_ char *cmd = xasprintf("e2fsck -fn %s 2>&1", kernel);
                 _cleanup_free_ char *out = guestfs_debug(s->g, "sh", (char *[]) { cmd, NULL });
                 if (!out) {
                         log_error("filesystem '%s' on '%s' is not clean: %s", fstype, device, last_error(s));

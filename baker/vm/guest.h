@@ -42,7 +42,8 @@ int guest_shutdown(GuestSession *s);
 const char *guest_appliance_path(void);
 
 /* "/dev/sda" for partition 0 (the whole device) of drive 0, "/dev/sda2" for partition 2, in the
- * order the drives were added (main disk first). Returns NULL if there is no such drive. */
+ * order the drives were added (main disk first): libguestfs' names, whatever the appliance's kernel
+ * called the disks. Returns NULL if there is no such drive. */
 char *guest_device(GuestSession *s, unsigned drive, unsigned partition);
 
 int guest_mount(GuestSession *s, const char *device, const char *mountpoint);

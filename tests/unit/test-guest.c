@@ -114,6 +114,10 @@ int main(void) {
         printf("launch: %.1f s (appliance: %s)\n", launch, guest_appliance_path() ?: "supermin");
 
         _cleanup_free_ char *sda = guest_device(s, 0, 0), *sda2 = guest_device(s, 0, 2), *sdb = guest_device(s, 1, 0);
+        /* libguestfs' names, whatever the kernel called the disks: on a loaded host it often names
+         * them out of order, the appliance's root among them (drive 0 as /dev/sdc, drive 1 as
+         * /dev/sda). The mount, mkfs (API) and fsck (debug shell) below then reach the right drive
+         * only if each gets the name it understands. */
         assert_se(streq(sda, "/dev/sda") && streq(sda2, "/dev/sda2") && streq(sdb, "/dev/sdb"));
         assert_se(!guest_device(s, 2, 0));
         assert_se(guest_mount(s, sda, "/") == 0);
