@@ -5,8 +5,9 @@ Serves files from --root with Range support, and misbehaves on request, by path:
   /files/NAME                  the file (200, or 206 for "Range: bytes=N-")
   /norange/NAME                the file, ignoring Range (always 200)
   /status/CODE/NAME            always CODE
-  /flaky/CODE/N/NAME           CODE for the first N requests of this path (429 and 503 carry
-                               "Retry-After: 1"), then the file
+  /flaky/CODE/N/NAME           CODE for the first N requests of this path (429 carries
+                               "Retry-After: 1"; the others leave the wait to the client's
+                               backoff), then the file
   /cut/BYTES/NAME              first request: full Content-Length, BYTES bytes, connection closed;
                                later requests: the file (Range honoured)
   /cutnorange/BYTES/NAME       the same, but later requests ignore Range
@@ -93,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "flaky" and len(parts) == 4:
             code, n = int(parts[1]), int(parts[2])
             if self.count() <= n:
-                extra = {"Retry-After": "1"} if code in (429, 503) else {}
+                extra = {"Retry-After": "1"} if code == 429 else {}
                 return self.send_status(code, extra)
             return self.send_file(parts[3])
         if kind == "cut" and len(parts) == 3:
