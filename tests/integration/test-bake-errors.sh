@@ -40,7 +40,7 @@ tar -C "$W/big" -cf "$W/big.tar" blob
 
 python3 "$BAKER_SOURCE_DIR/tests/integration/http-server.py" --root "$W/srv" --port-file "$W/port" --log "$W/http.log" &
 track_pid $!
-for _ in $(seq 50); do [ -e "$W/port" ] && break; sleep 0.1; done
+wait_for 10 "the HTTP server's port file" test -e "$W/port"
 PORT=$(cat "$W/port")
 DEAD_PORT=$(free_port)
 
@@ -133,8 +133,7 @@ touch "$W/stamp"
 "$BAKER" bake --skip-test -o "$OUT" "$W/slow.yaml" > "$W/slow.log" 2>&1 &
 bpid=$!
 track_pid $bpid
-for _ in $(seq 600); do grep -q '\] sleeping$' "$W/slow.log" && break; sleep 0.2; done
-grep -q '\] sleeping$' "$W/slow.log" || { cat "$W/slow.log"; fail "the slow step never started"; }
+poll 300 grep -qs '\] sleeping$' "$W/slow.log" || { cat "$W/slow.log"; fail "the slow step never started"; }
 # The bake's work dir (held open by baker, and holding qemu's scratch disk).
 qpid=$(pgrep -P $bpid | while read -r c; do grep -q qemu "/proc/$c/cmdline" 2>/dev/null && echo "$c"; done | head -1 || true)
 [ -n "$qpid" ] || fail "no qemu child of the bake found"
@@ -144,11 +143,9 @@ WORK=$( { ls -l "/proc/$bpid/fd"; tr '\0' '\n' < "/proc/$qpid/cmdline"; } 2>/dev
 kill -INT $bpid
 set +e; wait $bpid; rc=$?; set -e
 [ $rc = 130 ] || { cat "$W/slow.log"; fail "interrupted bake exited $rc, expected 130"; }
-sleep 1
+wait_for 10 "qemu $qpid to stop after the interrupt" gone "$qpid"
 nothing_lost interrupted
 [ ! -e "$WORK" ] || { ls -la "$WORK"; fail "interrupted: work dir $WORK left behind"; }
-for _ in $(seq 50); do [ -e "/proc/$qpid" ] || break; sleep 0.2; done
-[ ! -e "/proc/$qpid" ] || fail "interrupted: qemu $qpid still running 10 s later"
 pass "interrupted: exit 130, nothing left in OUTPUT, the cache or /var/tmp"
 
 # The corrected template bakes (third launch) into the same OUTPUT with the same cache.

@@ -61,12 +61,10 @@ pass "missing qemu and bad regex give clear errors"
 "$BAKER" test disk.img --expect NEVER-SEEN --timeout 300s >"$SCRATCH/int.out" 2>&1 &
 bpid=$!
 track_pid "$bpid"
-sleep 3
-qpid=$(pgrep -P "$bpid" -f qemu-system-x86_64 || true)
-[ -n "$qpid" ] || fail "no qemu started by baker test"
+wait_for 120 "baker test to start qemu" pgrep -P "$bpid" -f qemu-system-x86_64
+qpid=$(pgrep -P "$bpid" -f qemu-system-x86_64)
 kill -INT "$bpid"
 set +e; wait "$bpid"; rc=$?; set -e
 [ "$rc" = 130 ] || fail "interrupted test exited $rc, expected 130"
-sleep 0.5
-if kill -0 "$qpid" 2>/dev/null; then fail "qemu still running after SIGINT"; fi
+wait_for 10 "qemu to stop after SIGINT" gone "$qpid"
 pass "SIGINT stops qemu and exits 130"

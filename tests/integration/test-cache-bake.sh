@@ -56,12 +56,17 @@ O=$SCRATCH/out
 # ---- killed bake resumes -------------------------------------------------------------------
 BAKER_CACHE=$K "$BAKER" bake --json -o "$O" "$T/steps.yaml" > "$SCRATCH/killed.json" 2> "$SCRATCH/killed.log" &
 pid=$!; track_pid $pid
-for _ in $(seq 600); do
-  grep -q '"index":3,.*"status":"done"' "$SCRATCH/killed.json" && grep -q '"appliance-launch"' "$SCRATCH/killed.json" && break
-  kill -0 $pid 2>/dev/null || { cat "$SCRATCH/killed.log" >&2; fail "the bake ended before step 3 was done"; }
-  sleep 0.1
-done
-sleep 3 # the appliance is starting: qemu runs
+# qemu_running: step 3 is done, the appliance's qemu runs and the bake holds its work directory.
+qemu_running() {
+  kill -0 $pid 2>/dev/null || { cat "$SCRATCH/killed.log" >&2; fail "the bake ended before its appliance ran"; }
+  grep -q '"index":3,.*"status":"done"' "$SCRATCH/killed.json" || return 1
+  local k qemu=
+  for k in $(descendants $pid); do grep -qs qemu "/proc/$k/comm" && qemu=$k; done
+  [ -n "$qemu" ] || return 1
+  local fds; fds=$(for f in /proc/$pid/fd/*; do readlink "$f"; done 2>/dev/null)
+  grep -q '^/var/tmp/baker-work-' <<<"$fds" # (not a pipe: grep -q's early exit fails it under pipefail)
+}
+wait_for 300 "the killed bake's appliance to start" qemu_running
 kids=$(descendants $pid)
 work=$(for f in /proc/$pid/fd/*; do readlink "$f"; done | grep -m1 '^/var/tmp/baker-work-' || true)
 [ -n "$work" ] || fail "the bake holds no work directory open"
