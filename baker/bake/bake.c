@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "assemble.h"
+#include "bake-sbom.h"
 #include "boot.h"
 #include "cache.h"
 #include "events.h"
@@ -824,6 +825,8 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         }
         build_manifest(b, a, ret->image_digest, image_size, outs, n_outs, epoch);
         image_outputs_free(outs, n_outs);
+        if (bake_write_sbom(b->tree, t, b->output_dir, ret->image_digest, epoch, b->manifest) < 0)
+                return OUTCOME_BUILD;
 
         /* The boot test runs on the raw image through a throw-away overlay. */
         if (t->test.has_boot && !o->skip_test && !keep_raw) {

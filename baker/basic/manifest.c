@@ -37,6 +37,19 @@ static void test_free(ManifestTest *t) {
         free(t);
 }
 
+static void packages_free(ManifestPackages *p) {
+        if (!p)
+                return;
+        free(p->sbom);
+        for (size_t i = 0; i < p->n_changes; i++) {
+                free(p->changes[i].name);
+                free(p->changes[i].old_version);
+                free(p->changes[i].new_version);
+        }
+        free(p->changes);
+        free(p);
+}
+
 BakeManifest *manifest_free(BakeManifest *m) {
         if (!m)
                 return NULL;
@@ -69,6 +82,7 @@ BakeManifest *manifest_free(BakeManifest *m) {
         }
         free(m->outputs);
         test_free(m->test);
+        packages_free(m->packages);
         free(m);
         return NULL;
 }
@@ -112,6 +126,20 @@ void manifest_layout_free(ManifestLayout *l) {
 void manifest_set_layout(BakeManifest *m, ManifestLayout *l) {
         layout_free(m->layout);
         m->layout = l;
+}
+
+void manifest_set_packages(BakeManifest *m, const char *sbom, uint64_t count) {
+        packages_free(m->packages);
+        m->packages = xcalloc(1, sizeof(ManifestPackages));
+        *m->packages = (ManifestPackages) { .sbom = strdup_or_null(sbom), .count = count };
+}
+
+void manifest_add_package_change(BakeManifest *m, const char *name, const char *old_version, const char *new_version) {
+        ManifestPackages *p = m->packages;
+        p->changes = xrealloc(p->changes, (p->n_changes + 1) * sizeof(ManifestPackageChange));
+        p->changes[p->n_changes++] = (ManifestPackageChange) { .name = xstrdup(name),
+                                                               .old_version = strdup_or_null(old_version),
+                                                               .new_version = strdup_or_null(new_version) };
 }
 
 void manifest_set_test(BakeManifest *m, const char *firmware, bool passed, double seconds, const char *accel) {
@@ -231,6 +259,22 @@ json_t *manifest_to_json(const BakeManifest *m, bool telemetry) {
                         set_str(t, "accel", m->test->accel);
                 }
                 json_object_set_new(o, "test", t);
+        }
+        if (m->packages) {
+                json_t *p = json_object();
+                set_str(p, "sbom", m->packages->sbom);
+                set_uint(p, "count", m->packages->count);
+                json_t *c = json_array();
+                for (size_t i = 0; telemetry && i < m->packages->n_changes; i++) {
+                        const ManifestPackageChange *x = &m->packages->changes[i];
+                        json_array_append_new(c, json_pack("{s:s, s:s?, s:s?}", "name", x->name, "old",
+                                                           x->old_version, "new", x->new_version));
+                }
+                if (telemetry)
+                        json_object_set_new(p, "changes", c);
+                else
+                        json_decref(c);
+                json_object_set_new(o, "packages", p);
         }
         return lists_to_json(m, o, telemetry);
 }
@@ -381,6 +425,22 @@ static void read_lists(Reader *rd, json_t *j, BakeManifest *m) {
         }
 }
 
+static void read_packages(Reader *rd, json_t *j, BakeManifest *m) {
+        json_t *p = json_object_get(j, "packages"), *e;
+        size_t i;
+        if (!p)
+                return;
+        if (!json_is_object(p))
+                return bad(rd, "packages", "an object");
+        _cleanup_free_ char *sbom = get_str(rd, p, "sbom");
+        manifest_set_packages(m, sbom, get_uint(rd, p, "count"));
+        json_array_foreach(get_list(rd, p, "changes"), i, e) {
+                _cleanup_free_ char *name = get_str(rd, e, "name"), *old = get_str(rd, e, "old"), *new = get_str(rd, e, "new");
+                if (name)
+                        manifest_add_package_change(m, name, old, new);
+        }
+}
+
 int manifest_from_json(json_t *j, const char *where, BakeManifest **ret) {
         Reader rd = { .where = where };
         if (!json_is_object(j))
@@ -407,6 +467,7 @@ int manifest_from_json(json_t *j, const char *where, BakeManifest **ret) {
                 _cleanup_free_ char *fw = get_str(&rd, t, "firmware"), *accel = get_str(&rd, t, "accel");
                 manifest_set_test(m, fw, get_bool(&rd, t, "passed"), get_real(&rd, t, "seconds"), accel);
         }
+        read_packages(&rd, j, m);
         read_lists(&rd, j, m);
         if (rd.error < 0)
                 return rd.error;

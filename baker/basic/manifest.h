@@ -71,6 +71,21 @@ typedef struct ManifestTest {
         char *accel;    /* build telemetry: not published */
 } ManifestTest;
 
+typedef struct ManifestPackageChange {
+        char *name;
+        char *old_version, *new_version; /* NULL: added, removed */
+} ManifestPackageChange;
+
+/* The image's packages (when it has a dpkg status): its SBOM file beside the outputs, how many,
+ * and what changed since the previous bake in the same output folder (build telemetry: depends
+ * on what was there before, not published). */
+typedef struct ManifestPackages {
+        char *sbom;
+        uint64_t count;
+        ManifestPackageChange *changes;
+        size_t n_changes;
+} ManifestPackages;
+
 typedef struct BakeManifest {
         int manifest_version; /* 0: not recorded */
         char *name, *version, *description;
@@ -87,6 +102,7 @@ typedef struct BakeManifest {
         ManifestOutput *outputs; /* NULL: the document had no "outputs" */
         size_t n_outputs;
         ManifestTest *test;
+        ManifestPackages *packages;
 } BakeManifest;
 
 BakeManifest *manifest_new(void);
@@ -104,6 +120,9 @@ void manifest_add_output(BakeManifest *m, const char *file, const char *format, 
 void manifest_set_layout(BakeManifest *m, ManifestLayout *l);
 void manifest_layout_free(ManifestLayout *l);
 void manifest_set_test(BakeManifest *m, const char *firmware, bool passed, double seconds, const char *accel);
+void manifest_set_packages(BakeManifest *m, const char *sbom, uint64_t count);
+/* After manifest_set_packages(); old or new NULL: added, removed. */
+void manifest_add_package_change(BakeManifest *m, const char *name, const char *old_version, const char *new_version);
 /* "2026-11-26T07:54:00Z" */
 char *manifest_time(long long epoch);
 

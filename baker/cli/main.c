@@ -95,6 +95,11 @@ static const Verb verbs[] = {
           "ls lists blobs (inputs), keyed entries (steps, bakes) and partial downloads with their size and\n"
           "last use. gc evicts the least recently used until the cache holds at most SIZE (default 10GiB);\n"
           "what a running bake uses is kept. The cache is $BAKER_CACHE, else $XDG_CACHE_HOME/baker.\n" },
+        { "diff", 2, 2, verb_diff, "what changed between two bakes: packages, then files",
+          "baker diff [--json] A B\n\n"
+          "A and B are manifest.json files or output folders. Lists the packages added, removed and\n"
+          "changed (from each bake's SBOM, sbom.cdx.json), then the files that differ (from the raw\n"
+          "outputs, read offline).\n" },
         { "inspect", 1, 1, verb_inspect, "show the stamp, digest and layout of an image or a manifest",
           "baker inspect [--json] IMAGE|MANIFEST\n\n"
           "For an image (raw or qcow2): the partition table, each filesystem's type, UUID and label, the\n"

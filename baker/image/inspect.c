@@ -253,6 +253,17 @@ void inspect_print_manifest(const char *path, const BakeManifest *m, FILE *f) {
                                 dash(p->fs_uuid), dash(p->mount));
                 }
         }
+        if (m->packages) {
+                fprintf(f, "packages:     %" PRIu64 " installed, SBOM %s\n", m->packages->count, dash(m->packages->sbom));
+                for (size_t i = 0; i < m->packages->n_changes; i++) {
+                        const ManifestPackageChange *c = m->packages->changes + i;
+                        if (c->old_version && c->new_version)
+                                fprintf(f, "  %s %s -> %s\n", c->name, c->old_version, c->new_version);
+                        else
+                                fprintf(f, "  %c %s %s\n", c->old_version ? '-' : '+', c->name,
+                                        c->old_version ? c->old_version : dash(c->new_version));
+                }
+        }
         if (m->n_steps > 0) {
                 fprintf(f, "steps:\n");
                 for (size_t i = 0; i < m->n_steps; i++)

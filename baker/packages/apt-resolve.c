@@ -73,6 +73,8 @@ static int update(AptRoot *root, const char *what) {
                 return log_error_errno(r, "%s: failed to run apt-get: %m", what);
         _cleanup_free_ char *errors = lines_with(out, "E: "), *warnings = lines_with(out, "W: ");
         const char *text = errors ? errors : warnings ? warnings : process_last_lines(out, 3);
+        if (warnings && strstr(warnings, "GPG error"))
+                text = warnings; /* names the key and why, where the error only says "not signed" */
         if (has(out, "GPG error") || has(out, "is not signed") || has(out, "NO_PUBKEY") || has(out, "BADSIG") ||
             has(out, "EXPKEYSIG") || has(out, "signatures were invalid") || has(out, "not signed")) {
                 _cleanup_free_ char *file = release_file_url(out);
@@ -332,8 +334,20 @@ int apt_resolve(const DebianRequest *req, const AptResolveOptions *opts, DebPack
         int r = debian_request_sources(req, &sources, &n_sources);
         if (r < 0)
                 return r;
+        /* A kept state directory per set of sources: its lists make the next update a few
+         * conditional requests. */
+        _cleanup_free_ char *state = NULL;
+        if (opts && opts->state_dir) {
+                _cleanup_free_ char *text = apt_sources_to_deb822(sources, n_sources);
+                _cleanup_free_ char *material = xasprintf("baker-apt-state-v1\n%s\n%s", arch, text);
+                uint8_t d[DIGEST_SIZE];
+                char hex[DIGEST_HEX_SIZE + 1];
+                digest_buffer(material, strlen(material), d);
+                digest_to_hex(d, hex);
+                state = path_join(opts->state_dir, hex);
+        }
         _cleanup_(apt_root_freep) AptRoot *root = NULL;
-        r = apt_root_new(opts ? opts->state_dir : NULL, arch, sources, n_sources, &root);
+        r = apt_root_new(state, arch, sources, n_sources, &root);
         apt_sources_free(sources, n_sources);
         if (r < 0)
                 return r;

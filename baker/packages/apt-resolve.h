@@ -14,7 +14,8 @@
 #include "debpkg.h"
 
 typedef struct AptResolveOptions {
-        const char *state_dir; /* NULL = a scratch directory; else kept between runs (faster update) */
+        const char *state_dir; /* NULL = a scratch directory; else a base directory under which each set
+                                * of sources keeps its apt lists between runs (a faster update) */
         const char *what;      /* "input 'base'", for messages */
 } AptResolveOptions;
 
