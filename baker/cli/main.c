@@ -86,7 +86,10 @@ static const Verb verbs[] = {
           "baker resolve [--json] REF:CHANNEL\n  prints the digest and a pinned pull reference; refuses a revoked image\n" },
         { "revoke", 1, 1, verb_revoke, "mark an image unusable", "baker revoke [--json] REF@DIGEST --reason TEXT\n" },
         { "gc", 1, 1, verb_gc, "delete versions no channel uses",
-          "baker gc [--json] [--dry-run] REF --keep N\n  keeps every channel's image and the newest N versions\n" },
+          "baker gc [--json] [--dry-run] [--force] REF --keep N\n"
+          "  keeps every channel's image and the newest N versions (in the order they were pushed);\n"
+          "  refuses to delete the most recent push or every version no channel names unless --force;\n"
+          "  --dry-run lists what would go\n" },
         { "login", 1, 1, verb_login, "store registry credentials (password from stdin)",
           "baker login --username USER HOST < password-file\n" },
         { "cache", 1, 1, verb_cache, "list or garbage-collect the local cache",

@@ -45,34 +45,18 @@ int verb_revoke(int argc, char **argv) {
                 log_error("'%s': revoke takes REF@DIGEST (a tag can move)", source);
                 return OUTCOME_USAGE;
         }
-        _cleanup_free_ char *rdigest = NULL;
-        k = channel_revoke(r, ref->digest, reason, &rdigest);
+        _cleanup_(revoke_report_done) RevokeReport v = {};
+        k = channel_revoke_image(r, ref->digest, reason, &v);
         if (k < 0)
                 return cli_registry_outcome(k);
-
-        /* Channels still pointing at it now refuse to resolve: say which. */
-        char **channels = NULL;
-        size_t n = 0;
-        json_t *affected = json_array();
-        if (channel_list(r, &channels, &n) >= 0)
-                for (size_t i = 0; i < n; i++) {
-                        _cleanup_free_ char *d = NULL;
-                        if (registry_manifest_head(r, channels[i], &d) > 0 && streq(d, ref->digest)) {
-                                _cleanup_free_ char *repo = registry_ref_repository_string(ref);
-                                log_warning("channel '%s' points at the revoked image; run 'baker rollback %s %s'",
-                                            channels[i], repo, channels[i]);
-                                json_array_append_new(affected, json_string(channels[i]));
-                        }
-                }
-        strv_free(channels);
         if (json) {
-                json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "status", k > 0 ? "revoked" : "unchanged", "digest",
-                                      ref->digest, "reason", reason, "revocation",
-                                      rdigest ? json_string(rdigest) : json_null(), "channels", affected);
-                cli_print_json(o);
-        } else {
-                printf("%s %s\n", ref->digest, k > 0 ? "revoked" : "was already revoked");
-                json_decref(affected);
-        }
+                json_t *channels = json_array();
+                for (char **ch = v.channels; ch && *ch; ch++)
+                        json_array_append_new(channels, json_string(*ch));
+                cli_print_json(json_pack("{s:s, s:s, s:s, s:o, s:o}", "status", v.revoked ? "revoked" : "unchanged", "digest",
+                                         ref->digest, "reason", reason, "revocation",
+                                         v.revocation ? json_string(v.revocation) : json_null(), "channels", channels));
+        } else
+                printf("%s %s\n", ref->digest, v.revoked ? "revoked" : "was already revoked");
         return OUTCOME_OK;
 }

@@ -5,6 +5,7 @@
 
 #include "digest.h"
 #include "log.h"
+#include "strv.h"
 #include "time-util.h"
 
 bool channel_name_valid(const char *name) {
@@ -439,4 +440,32 @@ json_t *channel_report_to_json(const ChannelReport *c) {
         }
         return json_pack("{s:s, s:o, s:o}", "channel", c->channel, "current",
                          c->current ? json_string(c->current) : json_null(), "entries", a);
+}
+
+void revoke_report_done(RevokeReport *v) {
+        free(v->revocation);
+        strv_free(v->channels);
+        *v = (RevokeReport) {};
+}
+
+int channel_revoke_image(Registry *r, const char *digest, const char *reason, RevokeReport *ret) {
+        RevokeReport v = {};
+        int k = channel_revoke(r, digest, reason, &v.revocation);
+        if (k < 0)
+                return k;
+        v.revoked = k > 0;
+        _cleanup_strv_free_ char **channels = NULL;
+        size_t n = 0;
+        _cleanup_free_ char *repo = registry_ref_repository_string(registry_get_ref(r));
+        if (channel_list(r, &channels, &n) >= 0)
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *d = NULL;
+                        if (registry_manifest_head(r, channels[i], &d) <= 0 || !streq(d, digest))
+                                continue;
+                        log_warning("channel '%s' points at the revoked image; run 'baker rollback %s %s'", channels[i], repo,
+                                    channels[i]);
+                        strv_push(&v.channels, NULL, xstrdup(channels[i]));
+                }
+        *ret = v;
+        return 0;
 }

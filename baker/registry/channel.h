@@ -69,6 +69,17 @@ int channel_list(Registry *r, char ***ret, size_t *ret_n);
 
 /* Marks digest revoked (idempotent: an existing revocation is kept). */
 int channel_revoke(Registry *r, const char *digest, const char *reason, char **ret_revocation_digest);
+typedef struct RevokeReport {
+        bool revoked;     /* now; false: it was revoked already */
+        char *revocation; /* the revocation artifact's digest when made now, else NULL */
+        char **channels;  /* strv: the channels still pointing at it (they no longer resolve) */
+} RevokeReport;
+
+void revoke_report_done(RevokeReport *v);
+/* channel_revoke(), then the channels that still point at digest, each warned about (logged) with
+ * the rollback that fixes it. */
+int channel_revoke_image(Registry *r, const char *digest, const char *reason, RevokeReport *ret);
+
 /* 1 and the reason if digest is revoked, 0 if not. */
 int channel_revocation(Registry *r, const char *digest, char **ret_reason);
 
