@@ -23,6 +23,7 @@
 #include "plan.h"
 #include "progress.h"
 #include "publish.h"
+#include "remote-cache.h"
 #include "stamp.h"
 #include "sysprep.h"
 #include "tree.h"
@@ -51,6 +52,8 @@ typedef struct Bake {
         BakeManifest *manifest; /* filled as the bake goes: steps, then the rest */
         unsigned tar_outs;
         char *fresh_cache;      /* verify: a private, empty cache */
+        RemoteCache *remote;    /* --cache-from/--cache-to, NULL without */
+        bool prefix_pulled;     /* the cached prefix came from the remote cache */
 } Bake;
 
 void bake_result_done(BakeResult *r) {
@@ -77,6 +80,7 @@ static void bake_done(Bake *b) {
                         free(b->input_paths[i]);
         free(b->input_paths);
         manifest_free(b->manifest);
+        remote_cache_free(b->remote);
         cache_free(b->cache);
         if (b->fresh_cache)
                 rm_rf(b->fresh_cache);
@@ -449,6 +453,7 @@ static int save_step_state(Bake *b, size_t i) {
                 cache_entry_abort(b->cache, tmpdir); /* else it stays, locked, until the next cache_open */
                 return log_error_errno(r, "failed to commit the state of step %zu: %m", i + 1);
         }
+        remote_cache_store(b->remote, STEP_NS, hex, final);
         return 0;
 }
 
@@ -458,8 +463,13 @@ static ssize_t find_cached_prefix(Bake *b) {
                 char hex[DIGEST_HEX_SIZE + 1];
                 digest_to_hex(b->plan->steps[i].key, hex);
                 _cleanup_free_ char *dir = NULL;
-                if (cache_entry_lookup(b->cache, STEP_NS, hex, &dir) < 0)
-                        continue;
+                bool pulled = false;
+                if (cache_entry_lookup(b->cache, STEP_NS, hex, &dir) < 0) {
+                        if (remote_cache_fetch(b->remote, b->cache, STEP_NS, hex) < 0 ||
+                            cache_entry_lookup(b->cache, STEP_NS, hex, &dir) < 0)
+                                continue;
+                        pulled = true;
+                }
                 _cleanup_free_ char *tar = path_join(dir, STEP_STATE_FILE);
                 Tree *t = NULL;
                 if (tree_load(tar, &t) < 0) {
@@ -467,6 +477,7 @@ static ssize_t find_cached_prefix(Bake *b) {
                         continue;
                 }
                 b->tree = t;
+                b->prefix_pulled = pulled;
                 return i;
         }
         return -1;
@@ -491,9 +502,10 @@ static int run_steps(Bake *b) {
                 digest_to_string(ps->key, key);
                 if ((ssize_t) i <= cached) {
                         step_report(b, ps, 0, true);
-                        _cleanup_free_ char *human = xasprintf("[%zu/%zu] %s: cached", i + 1, n, name);
+                        const char *status = b->prefix_pulled ? "pulled" : "cached";
+                        _cleanup_free_ char *human = xasprintf("[%zu/%zu] %s: %s", i + 1, n, name, status);
                         event_emit("step", json_pack("{s:I, s:s, s:s, s:s}", "index", (json_int_t) i + 1, "name", name,
-                                                     "key", key, "status", "cached"),
+                                                     "key", key, "status", status),
                                    human);
                         continue;
                 }
@@ -849,6 +861,8 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
                 _cleanup_free_ char *p = path_join(tmpdir, MANIFEST_FILE);
                 if (manifest_write(p, b->manifest) < 0 || cache_entry_commit(b->cache, BAKE_NS, keyhex, tmpdir, &done_dir) < 0)
                         cache_entry_abort(b->cache, tmpdir);
+                else
+                        remote_cache_store(b->remote, BAKE_NS, keyhex, done_dir);
         }
         interrupt_unregister(raw);
         if (keep_raw)
@@ -890,6 +904,8 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
         r = cache_open(b->fresh_cache ? b->fresh_cache : o->cache_dir, &b->cache);
         if (r < 0)
                 return log_error_errno(r, "failed to open the cache: %m"), OUTCOME_INTERNAL;
+        if (!b->fresh_cache && (o->cache_from || o->cache_to))
+                b->remote = remote_cache_new(o->cache_from, o->cache_to);
         _cleanup_free_ char *human = xasprintf("baking %s %s (bake key %.19s…)", t->name, t->version ? t->version : "", key);
         event_emit("bake-begin", json_pack("{s:s, s:s*, s:s, s:s}", "name", t->name, "version", t->version, "bake_key", key,
                                            "cache", cache_dir(b->cache)),

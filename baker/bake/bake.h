@@ -18,6 +18,8 @@ typedef struct BakeOptions {
         bool rebuild;              /* ignore a finished bake with the same key (steps still cached) */
         bool skip_test;            /* do not boot-test (and allow publishing untested) */
         bool no_publish;
+        char **cache_from;         /* strv: remote caches to pull step results from (remote-cache.h) */
+        char **cache_to;           /* strv: remote caches to push step results to */
 } BakeOptions;
 
 typedef struct BakeResult {

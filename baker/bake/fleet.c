@@ -79,6 +79,10 @@ char **fleet_child_args(const FleetOptions *o, const BakeTarget *t) {
                 strv_push(&a, &n, xstrdup("--skip-test"));
         if (b->no_publish)
                 strv_push(&a, &n, xstrdup("--no-publish"));
+        for (char **r = b->cache_from; r && *r; r++)
+                strv_push(&a, &n, xasprintf("--cache-from=%s", *r));
+        for (char **r = b->cache_to; r && *r; r++)
+                strv_push(&a, &n, xasprintf("--cache-to=%s", *r));
         /* The target's own variables first, the command line's after: the last --var wins. */
         for (char **f = t->var_files; f && *f; f++)
                 strv_push(&a, &n, xasprintf("--var-file=%s", *f));

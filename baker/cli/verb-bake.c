@@ -11,8 +11,18 @@
 #include "strv.h"
 #include "verbs.h"
 
+static char **strv_split_blanks(const char *s) {
+        char **l = NULL;
+        for (size_t k; s && *(s += strspn(s, " \t\n,")); s += k) {
+                k = strcspn(s, " \t\n,");
+                strv_push(&l, NULL, xstrndup(s, k));
+        }
+        return l;
+}
+
 int verb_bake(int argc, char **argv) {
-        enum { ARG_OUTPUT = 0x2000, ARG_CACHE, ARG_REBUILD, ARG_SKIP_TEST, ARG_NO_PUBLISH, ARG_FAIL_FAST, ARG_TARGET };
+        enum { ARG_OUTPUT = 0x2000, ARG_CACHE, ARG_REBUILD, ARG_SKIP_TEST, ARG_NO_PUBLISH, ARG_FAIL_FAST, ARG_TARGET,
+               ARG_CACHE_FROM, ARG_CACHE_TO };
         static const struct option options[] = {
                 TEMPLATE_ARGS_OPTIONS,
                 { "output", required_argument, NULL, ARG_OUTPUT },
@@ -23,6 +33,8 @@ int verb_bake(int argc, char **argv) {
                 { "file", required_argument, NULL, 'f' },
                 { "jobs", required_argument, NULL, 'j' },
                 { "fail-fast", no_argument, NULL, ARG_FAIL_FAST },
+                { "cache-from", required_argument, NULL, ARG_CACHE_FROM },
+                { "cache-to", required_argument, NULL, ARG_CACHE_TO },
                 { "target", required_argument, NULL, ARG_TARGET },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -31,7 +43,7 @@ int verb_bake(int argc, char **argv) {
         BakeOptions o = { .args = &args };
         FleetOptions fo = { .bake = &o };
         const char *bakefile = NULL;
-        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_strv_free_ char **names = NULL, **cache_from = NULL, **cache_to = NULL;
         int c;
         while ((c = getopt_long(argc, argv, "ho:f:j:", options, NULL)) >= 0) {
                 if (template_args_parse_option(&args, c, optarg))
@@ -72,6 +84,12 @@ int verb_bake(int argc, char **argv) {
                 case ARG_TARGET:
                         strv_push(&names, NULL, xstrdup(optarg));
                         break;
+                case ARG_CACHE_FROM:
+                        strv_push(&cache_from, NULL, xstrdup(optarg));
+                        break;
+                case ARG_CACHE_TO:
+                        strv_push(&cache_to, NULL, xstrdup(optarg));
+                        break;
                 case 'h':
                         printf("usage: %s", verb_find("bake")->usage);
                         return OUTCOME_OK;
@@ -82,6 +100,9 @@ int verb_bake(int argc, char **argv) {
         if (verb_check_args("bake", argc - optind) < 0)
                 return OUTCOME_USAGE;
         events_set_json(args.json);
+        /* $BAKER_CACHE_FROM / $BAKER_CACHE_TO: references separated by blanks, when no option is given. */
+        o.cache_from = cache_from ?: (cache_from = strv_split_blanks(getenv("BAKER_CACHE_FROM")));
+        o.cache_to = cache_to ?: (cache_to = strv_split_blanks(getenv("BAKER_CACHE_TO")));
         bakefile = fleet_bakefile(bakefile, argc - optind);
         if (bakefile || argc - optind != 1 || names) {
                 _cleanup_(bake_targets_freep) BakeTargets *targets = NULL;

@@ -1,0 +1,212 @@
+/* The remote cache: see remote-cache.h. */
+#include "remote-cache.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <sys/stat.h>
+
+#include "digest.h"
+#include "log.h"
+#include "registry.h"
+#include "strv.h"
+
+#define CACHE_ARTIFACT_TYPE "application/vnd.baker.cache.v1"
+#define CACHE_LAYER_MEDIA_TYPE "application/vnd.baker.cache.file.v1"
+#define TITLE_ANNOTATION "org.opencontainers.image.title"
+#define MAX_ENTRY_FILES 64
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+typedef struct Remote {
+        char *name;      /* as the user wrote it */
+        Registry *registry;
+        bool broken;     /* unreachable: warned once, not asked again */
+} Remote;
+
+struct RemoteCache {
+        Remote *from, *to;
+        size_t n_from, n_to;
+};
+
+static void open_remotes(char *const *refs, Remote **ret, size_t *ret_n, bool create) {
+        for (char *const *s = refs; s && *s; s++) {
+                RegistryRef *ref = NULL;
+                Registry *r = NULL;
+                if (registry_open_string(*s, create, &ref, &r) < 0) {
+                        log_warning("remote cache '%s' cannot be used; going on without it", *s);
+                        continue;
+                }
+                registry_ref_free(ref);
+                *ret = xrealloc(*ret, (*ret_n + 1) * sizeof(Remote));
+                (*ret)[(*ret_n)++] = (Remote) { .name = xstrdup(*s), .registry = r };
+        }
+}
+
+RemoteCache *remote_cache_new(char *const *from, char *const *to) {
+        RemoteCache *rc = xcalloc(1, sizeof(RemoteCache));
+        open_remotes(from, &rc->from, &rc->n_from, false);
+        open_remotes(to, &rc->to, &rc->n_to, true);
+        return rc;
+}
+
+static void remotes_free(Remote *r, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(r[i].name);
+                registry_free(r[i].registry);
+        }
+        free(r);
+}
+
+RemoteCache *remote_cache_free(RemoteCache *rc) {
+        if (!rc)
+                return NULL;
+        remotes_free(rc->from, rc->n_from);
+        remotes_free(rc->to, rc->n_to);
+        free(rc);
+        return NULL;
+}
+
+bool remote_cache_enabled(const RemoteCache *rc) {
+        return rc && (rc->n_from > 0 || rc->n_to > 0);
+}
+
+static bool file_name_valid(const char *s) {
+        if (!s || !*s || streq(s, ".") || streq(s, "..") || strlen(s) > 128)
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && !strchr("._-", *s))
+                        return false;
+        return true;
+}
+
+static void mark_broken(Remote *r, int err) {
+        if (r->broken)
+                return;
+        r->broken = true;
+        log_warning_errno(err, "remote cache '%s' is unreachable (%m); going on without it", r->name);
+}
+
+/* Downloads one remote entry (already GET as manifest m) into a fresh local entry. -EBADMSG when a
+ * layer does not verify. */
+static int fetch_entry(Remote *rem, Cache *cache, const char *ns, const char *key_hex, const RegistryManifest *m) {
+        _cleanup_(json_decrefp) json_t *j = json_loadb(m->data, m->size, 0, NULL);
+        json_t *layers = json_object_get(j, "layers");
+        if (!json_is_array(layers) || json_array_size(layers) == 0 || json_array_size(layers) > MAX_ENTRY_FILES ||
+            !streq_ptr(json_string_value(json_object_get(j, "artifactType")), CACHE_ARTIFACT_TYPE))
+                return -EBADMSG;
+        _cleanup_free_ char *tmpdir = NULL;
+        int r = cache_entry_begin(cache, ns, key_hex, &tmpdir);
+        if (r < 0)
+                return r;
+        size_t i;
+        json_t *l;
+        json_array_foreach(layers, i, l) {
+                const char *digest = json_string_value(json_object_get(l, "digest"));
+                const char *title = json_string_value(json_object_get(json_object_get(l, "annotations"), TITLE_ANNOTATION));
+                json_t *size = json_object_get(l, "size");
+                if (!digest || !file_name_valid(title) || !json_is_integer(size) || json_integer_value(size) < 0) {
+                        r = -EBADMSG;
+                        break;
+                }
+                _cleanup_free_ char *path = path_join(tmpdir, title);
+                r = registry_blob_get(rem->registry, digest, (uint64_t) json_integer_value(size), path);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0)
+                r = cache_entry_commit(cache, ns, key_hex, tmpdir, NULL);
+        if (r < 0)
+                cache_entry_abort(cache, tmpdir);
+        return r;
+}
+
+int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char *key_hex) {
+        if (!rc)
+                return -ENOENT;
+        _cleanup_free_ char *tag = xasprintf("%s-%s", ns, key_hex);
+        for (size_t i = 0; i < rc->n_from; i++) {
+                Remote *rem = rc->from + i;
+                if (rem->broken)
+                        continue;
+                _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
+                int r = registry_manifest_get(rem->registry, tag, &m);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0) {
+                        mark_broken(rem, r);
+                        continue;
+                }
+                r = fetch_entry(rem, cache, ns, key_hex, m);
+                if (r >= 0) {
+                        log_info("pulled %s/%s from the remote cache '%s'", ns, key_hex, rem->name);
+                        return 0;
+                }
+                log_warning_errno(r, "remote cache '%s': entry '%s' is unusable (%m); not used", rem->name, tag);
+        }
+        return -ENOENT;
+}
+
+static int store_one(Remote *rem, const char *tag, const char *dir) {
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        if (!d)
+                return -errno;
+        json_t *layers = json_array();
+        _cleanup_(json_decrefp) json_t *holder = layers;
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                if (!file_name_valid(de->d_name))
+                        continue;
+                _cleanup_free_ char *path = path_join(dir, de->d_name);
+                struct stat st;
+                if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                uint8_t dg[DIGEST_SIZE];
+                uint64_t size = 0;
+                r = digest_file(path, dg, &size);
+                if (r < 0)
+                        return r;
+                char ds[DIGEST_STRING_MAX];
+                digest_to_string(dg, ds);
+                RegistryBlob blob = { .digest = ds, .size = size, .path = path, .label = de->d_name };
+                r = registry_blob_push(rem->registry, &blob, NULL);
+                if (r < 0)
+                        return r;
+                json_array_append_new(layers, json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", CACHE_LAYER_MEDIA_TYPE,
+                                                        "digest", ds, "size", (json_int_t) size, "annotations",
+                                                        TITLE_ANNOTATION, de->d_name));
+        }
+        if (json_array_size(layers) == 0)
+                return -ENODATA;
+        /* The empty config blob must exist too. */
+        RegistryBlob empty = { .digest = OCI_EMPTY_DIGEST, .size = 2, .data = "{}", .label = "config" };
+        r = registry_blob_push(rem->registry, &empty, NULL);
+        if (r < 0)
+                return r;
+        json_t *m = json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:i}, s:O}", "schemaVersion", 2, "mediaType",
+                              OCI_MANIFEST_MEDIA_TYPE, "artifactType", CACHE_ARTIFACT_TYPE, "config", "mediaType",
+                              OCI_EMPTY_MEDIA_TYPE, "digest", OCI_EMPTY_DIGEST, "size", 2, "layers", layers);
+        _cleanup_free_ char *data = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(m);
+        return registry_manifest_put(rem->registry, tag, OCI_MANIFEST_MEDIA_TYPE, data, strlen(data), NULL);
+}
+
+void remote_cache_store(RemoteCache *rc, const char *ns, const char *key_hex, const char *dir) {
+        if (!rc)
+                return;
+        _cleanup_free_ char *tag = xasprintf("%s-%s", ns, key_hex);
+        for (size_t i = 0; i < rc->n_to; i++) {
+                Remote *rem = rc->to + i;
+                if (rem->broken)
+                        continue;
+                int r = store_one(rem, tag, dir);
+                if (r < 0)
+                        mark_broken(rem, r);
+                else
+                        log_info("pushed %s to the remote cache '%s'", tag, rem->name);
+        }
+}

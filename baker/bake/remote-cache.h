@@ -1,0 +1,32 @@
+#pragma once
+/* The remote cache (--cache-from REF / --cache-to REF, $BAKER_CACHE_FROM / $BAKER_CACHE_TO): keyed
+ * cache entries (step states, finished bakes) shared through an OCI registry repository or an OCI
+ * layout, through the registry interface that publishing uses. An entry is one OCI manifest tagged
+ * "<namespace>-<key hex>" (a lookup is one manifest GET) whose layers are the entry's files, each
+ * titled with its file name (org.opencontainers.image.title), with artifactType
+ * application/vnd.baker.cache.v1.
+ *
+ * Everything downloaded is verified by digest and size before it enters the local cache (through
+ * the cache's own temp + rename), so a corrupt or truncated remote entry is never used: it is
+ * skipped with one warning. A registry that cannot be reached gives one warning and is not asked
+ * again in this bake, which then goes on locally. Only what the local cache stored is uploaded, so
+ * steps that are never cached (secrets) are never uploaded either. */
+#include <stdbool.h>
+
+#include "cache.h"
+
+typedef struct RemoteCache RemoteCache;
+
+/* from, to: strv of references (may be NULL). Never fails: unusable references draw a warning. */
+RemoteCache *remote_cache_new(char *const *from, char *const *to);
+RemoteCache *remote_cache_free(RemoteCache *rc);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RemoteCache *, remote_cache_free);
+bool remote_cache_enabled(const RemoteCache *rc);
+
+/* Looks the entry up in the --cache-from registries and, when one has it, downloads it into the
+ * local cache (verified). 0 when it is now in the local cache, -ENOENT when no registry has a valid
+ * copy. */
+int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char *key_hex);
+/* Uploads the committed local entry directory to every --cache-to registry (blobs already there
+ * are not sent again). Failures are warnings: the bake does not depend on them. */
+void remote_cache_store(RemoteCache *rc, const char *ns, const char *key_hex, const char *dir);

@@ -1,0 +1,99 @@
+#!/bin/bash
+# The remote cache: docker-registry on 127.0.0.1 (and an OCI layout) as the shared store, two cache
+# directories standing for two machines. B, cold, bakes what A baked with every step pulled from the
+# remote cache and the same image digest; after changing the last step, B re-runs exactly that step;
+# a corrupted blob in the registry is detected and not used; an unreachable cache registry gives
+# one warning and a local bake. Templates without run steps, so no appliance.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-registry.sh"
+
+W=$SCRATCH/w
+mkdir -p "$W"
+cd "$W"
+SOURCE_DATE_EPOCH=1700000000 "$BAKER_SOURCE_DIR/scripts/make-tiny-rootfs" --no-kernel "$W/rootfs.tar"
+cat > "$W/steps.yaml" <<'EOF'
+baker: 1
+name: steps
+version: "1"
+epoch: 1700000000
+variables:
+  last: { default: "first" }
+inputs:
+  rootfs: { file: rootfs.tar }
+disk:
+  size: 48MiB
+  table: gpt
+  partitions:
+    - { label: root, type: root, size: rest, fs: ext4, mount: / }
+steps:
+  - unpack: rootfs
+  - file: { path: /etc/one, content: "1\n" }
+  - file: { path: /etc/two, content: "2\n" }
+  - file: { path: /etc/last, content: "${var.last}\n" }
+outputs:
+  - { format: raw }
+EOF
+
+PORT=$(free_port)
+write_registry_config "$SCRATCH/reg" "$PORT"
+start_registry "$SCRATCH/reg" "$PORT"
+REF=127.0.0.1:$PORT/baker/cache
+LAYOUT=oci-layout:$SCRATCH/layout-cache
+
+statuses() { python3 -c '
+import json, sys
+print(" ".join("%d:%s" % (e["index"], e["status"]) for e in map(json.loads, open(sys.argv[1])) if e["event"] == "step"))' "$1"; }
+digest_of() { jq -r .image_digest "$1/manifest.json"; }
+
+# ---- machine A bakes and pushes to the registry and a layout -----------------------------------
+BAKER_CACHE=$SCRATCH/cache-a "$BAKER" bake --json --cache-to "$REF" --cache-to "$LAYOUT" -o out-a steps.yaml \
+  > a.json 2> a.err || { cat a.err; fail "bake on A"; }
+[ "$(statuses a.json)" = "1:done 2:done 3:done 4:done" ] || fail "A: $(statuses a.json)"
+KEYS=$("$BAKER" plan --json steps.yaml | jq -r '.steps[].key')
+for k in $KEYS; do
+  curl -sf -o /dev/null -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+    "http://127.0.0.1:$PORT/v2/baker/cache/manifests/steps-${k#sha256:}" || fail "step $k not in the registry"
+done
+BAKE_KEY=$(jq -r .bake_key out-a/manifest.json)
+curl -sf -o /dev/null -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+  "http://127.0.0.1:$PORT/v2/baker/cache/manifests/bakes-${BAKE_KEY#sha256:}" || fail "the finished bake is not in the registry"
+pass "A pushed every step and the finished bake, one manifest per key"
+
+# ---- machine B, cold: everything pulled, same digest --------------------------------------------
+export BAKER_CACHE_FROM=$REF
+BAKER_CACHE=$SCRATCH/cache-b "$BAKER" bake --json -o out-b steps.yaml > b.json 2> b.err || { cat b.err; fail "bake on B"; }
+[ "$(statuses b.json)" = "1:pulled 2:pulled 3:pulled 4:pulled" ] || fail "B: $(statuses b.json)"
+[ "$(digest_of out-b)" = "$(digest_of out-a)" ] || fail "B's image differs from A's"
+[ "$(find "$SCRATCH/cache-b/steps" -mindepth 1 -maxdepth 1 | wc -l)" = 1 ] || fail "B downloaded more than the longest prefix"
+BAKER_CACHE=$SCRATCH/cache-d "$BAKER" bake --json --cache-from "$LAYOUT" -o out-d steps.yaml > d.json 2> d.err ||
+  { cat d.err; fail "bake from the layout"; }
+[ "$(statuses d.json)" = "1:pulled 2:pulled 3:pulled 4:pulled" ] || fail "D: $(statuses d.json)"
+[ "$(digest_of out-d)" = "$(digest_of out-a)" ] || fail "D's image differs from A's"
+pass "B (and D from an OCI layout), cold: every step pulled, the longest prefix only, identical digest"
+
+# ---- B changes the last step: exactly that one re-runs ------------------------------------------
+BAKER_CACHE=$SCRATCH/cache-c "$BAKER" bake --json --var last=second -o out-c steps.yaml > c.json 2> c.err ||
+  { cat c.err; fail "changed bake"; }
+[ "$(statuses c.json)" = "1:pulled 2:pulled 3:pulled 4:done" ] || fail "changed last step: $(statuses c.json)"
+pass "changed last step on a cold machine: steps 1-3 pulled, step 4 re-run"
+
+# ---- a corrupted blob is detected and not used --------------------------------------------------
+K4=$(echo "$KEYS" | tail -1)
+LAYER=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+  "http://127.0.0.1:$PORT/v2/baker/cache/manifests/steps-${K4#sha256:}" | jq -r '.layers[0].digest')
+DATA=$(find "$SCRATCH/reg/data" -path "*/blobs/sha256/*/${LAYER#sha256:}/data")
+[ -f "$DATA" ] || fail "blob $LAYER not found in the registry's storage"
+printf 'XXXXXXXX' | dd of="$DATA" bs=1 seek=1000 conv=notrunc status=none
+BAKER_CACHE=$SCRATCH/cache-e "$BAKER" bake --json -o out-e steps.yaml > e.json 2> e.err || { cat e.err; fail "bake with a corrupt entry"; }
+[ "$(statuses e.json)" = "1:pulled 2:pulled 3:pulled 4:done" ] || fail "corrupt entry: $(statuses e.json)"
+grep -q "steps-${K4#sha256:}' is unusable" e.err || { cat e.err; fail "no warning for the corrupt entry"; }
+[ "$(digest_of out-e)" = "$(digest_of out-a)" ] || fail "the bake past a corrupt entry differs"
+pass "a corrupted blob: detected, warned about, not used; step 4 re-run, same digest"
+
+# ---- an unreachable cache registry: one warning, a local bake -----------------------------------
+DEAD=127.0.0.1:$(free_port)/nothing
+BAKER_CACHE=$SCRATCH/cache-f "$BAKER" bake --json --cache-from "$DEAD" --cache-to "$DEAD" -o out-f steps.yaml \
+  > f.json 2> f.err || { cat f.err; fail "bake with an unreachable cache"; }
+[ "$(statuses f.json)" = "1:done 2:done 3:done 4:done" ] || fail "unreachable: $(statuses f.json)"
+[ "$(grep -c 'is unreachable' f.err)" = 2 ] || { cat f.err; fail "expected one warning per direction"; }
+pass "unreachable cache registry: warnings, local bake succeeds"
