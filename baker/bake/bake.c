@@ -478,6 +478,8 @@ static ssize_t find_cached_prefix(Bake *b) {
                 }
                 b->tree = t;
                 b->prefix_pulled = pulled;
+                if (pulled) /* refresh its use for `cache gc --remote` */
+                        remote_cache_store(b->remote, STEP_NS, hex, dir);
                 return i;
         }
         return -1;

@@ -5,15 +5,18 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "digest.h"
 #include "log.h"
 #include "registry.h"
 #include "strv.h"
+#include "time-util.h"
 
 #define CACHE_ARTIFACT_TYPE "application/vnd.baker.cache.v1"
 #define CACHE_LAYER_MEDIA_TYPE "application/vnd.baker.cache.file.v1"
 #define TITLE_ANNOTATION "org.opencontainers.image.title"
+#define USED_ANNOTATION "org.opencontainers.image.created" /* pushed, or last pulled by a bake that also pushes */
 #define MAX_ENTRY_FILES 64
 
 static inline void closedirp(DIR **d) {
@@ -187,9 +190,11 @@ static int store_one(Remote *rem, const char *tag, const char *dir) {
         r = registry_blob_push(rem->registry, &empty, NULL);
         if (r < 0)
                 return r;
-        json_t *m = json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:i}, s:O}", "schemaVersion", 2, "mediaType",
+        _cleanup_free_ char *now = rfc3339_format((int64_t) time(NULL));
+        json_t *m = json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:i}, s:O, s:{s:s}}", "schemaVersion", 2, "mediaType",
                               OCI_MANIFEST_MEDIA_TYPE, "artifactType", CACHE_ARTIFACT_TYPE, "config", "mediaType",
-                              OCI_EMPTY_MEDIA_TYPE, "digest", OCI_EMPTY_DIGEST, "size", 2, "layers", layers);
+                              OCI_EMPTY_MEDIA_TYPE, "digest", OCI_EMPTY_DIGEST, "size", 2, "layers", layers,
+                              "annotations", USED_ANNOTATION, now);
         _cleanup_free_ char *data = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(m);
         return registry_manifest_put(rem->registry, tag, OCI_MANIFEST_MEDIA_TYPE, data, strlen(data), NULL);
@@ -209,4 +214,69 @@ void remote_cache_store(RemoteCache *rc, const char *ns, const char *key_hex, co
                 else
                         log_info("pushed %s to the remote cache '%s'", tag, rem->name);
         }
+}
+
+static bool cache_tag(const char *tag) {
+        const char *hex = startswith(tag, "steps-") ? tag + 6 : startswith(tag, "bakes-") ? tag + 6 : NULL;
+        if (!hex || strlen(hex) != DIGEST_HEX_SIZE)
+                return false;
+        for (; *hex; hex++)
+                if (!strchr("0123456789abcdef", *hex))
+                        return false;
+        return true;
+}
+
+/* Only the tags this module writes, on manifests of its artifactType: images and their channels
+ * in the same repository are never touched. */
+static int gc_one(Registry *r, const char *tag, int64_t cutoff, bool dry_run, bool *ret_removed) {
+        _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
+        int k = registry_manifest_get(r, tag, &m);
+        if (k < 0)
+                return k;
+        _cleanup_(json_decrefp) json_t *j = json_loadb(m->data, m->size, 0, NULL);
+        const char *used = json_string_value(json_object_get(json_object_get(j, "annotations"), USED_ANNOTATION));
+        int64_t when = 0;
+        *ret_removed = false;
+        if (!streq_ptr(json_string_value(json_object_get(j, "artifactType")), CACHE_ARTIFACT_TYPE))
+                return 0;
+        if (used && rfc3339_parse(used, &when) >= 0 && when >= cutoff)
+                return 0;
+        *ret_removed = true;
+        return dry_run ? 0 : registry_manifest_delete(r, m->digest);
+}
+
+int remote_cache_gc(const char *ref, unsigned keep_days, bool dry_run, RemoteCacheGcStats *ret) {
+        _cleanup_(registry_ref_freep) RegistryRef *rr = NULL;
+        _cleanup_(registry_freep) Registry *r = NULL;
+        int k = registry_open_string(ref, false, &rr, &r);
+        if (k < 0)
+                return k;
+        _cleanup_strv_free_ char **tags = NULL;
+        size_t n = 0;
+        k = registry_tags_list(r, &tags, &n);
+        if (k < 0)
+                return log_error_errno(k, "failed to list the tags of '%s': %m", ref);
+        RemoteCacheGcStats st = {};
+        int64_t cutoff = (int64_t) time(NULL) - (int64_t) keep_days * 86400;
+        for (size_t i = 0; i < n; i++) {
+                if (!cache_tag(tags[i]))
+                        continue;
+                bool removed = false;
+                k = gc_one(r, tags[i], cutoff, dry_run, &removed);
+                if (k < 0)
+                        return log_error_errno(k, "failed to collect '%s' in '%s': %m", tags[i], ref);
+                if (removed)
+                        st.removed++;
+                else
+                        st.kept++;
+        }
+        /* A layout collects its unreferenced blobs here; a registry does it itself. */
+        if (!dry_run && st.removed > 0) {
+                uint64_t blobs = 0, bytes = 0;
+                k = registry_sweep(r, 3600, &blobs, &bytes);
+                if (k < 0 && k != -EOPNOTSUPP)
+                        return log_error_errno(k, "failed to remove unreferenced blobs in '%s': %m", ref);
+        }
+        *ret = st;
+        return 0;
 }

@@ -30,3 +30,13 @@ int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char
 /* Uploads the committed local entry directory to every --cache-to registry (blobs already there
  * are not sent again). Failures are warnings: the bake does not depend on them. */
 void remote_cache_store(RemoteCache *rc, const char *ns, const char *key_hex, const char *dir);
+
+typedef struct RemoteCacheGcStats {
+        unsigned removed, kept;
+} RemoteCacheGcStats;
+
+/* `baker cache gc --remote REF --keep-days N`: deletes the cache entries (tags "steps-<hex>" and
+ * "bakes-<hex>" on manifests of the cache's artifactType) that no bake pushed or refreshed in the
+ * last N days. Nothing else in the repository is touched, so an image a channel points at stays.
+ * A layout's unreferenced blobs are swept; a registry collects its own. Logs its errors. */
+int remote_cache_gc(const char *ref, unsigned keep_days, bool dry_run, RemoteCacheGcStats *ret);

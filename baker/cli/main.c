@@ -97,10 +97,13 @@ static const Verb verbs[] = {
           "baker login --username USER HOST < password-file\n" },
         { "cache", 1, 1, verb_cache, "list or garbage-collect the local cache",
           "baker cache ls [--json] [--cache DIR]\n"
-          "       baker cache gc [--max-size SIZE] [--json] [--cache DIR]\n\n"
+          "       baker cache gc [--max-size SIZE] [--json] [--cache DIR]\n"
+          "       baker cache gc --remote REF --keep-days N [--dry-run] [--json]\n\n"
           "ls lists blobs (inputs), keyed entries (steps, bakes) and partial downloads with their size and\n"
           "last use. gc evicts the least recently used until the cache holds at most SIZE (default 10GiB);\n"
-          "what a running bake uses is kept. The cache is $BAKER_CACHE, else $XDG_CACHE_HOME/baker.\n" },
+          "what a running bake uses is kept. The cache is $BAKER_CACHE, else $XDG_CACHE_HOME/baker.\n"
+          "gc --remote deletes the remote cache's entries (steps-*/bakes-* tags) that no bake pushed or\n"
+          "refreshed in the last N days; images and channels in the same repository are not touched.\n" },
         { "diff", 2, 2, verb_diff, "what changed between two bakes: packages, then files",
           "baker diff [--json] A B\n\n"
           "A and B are manifest.json files or output folders. Lists the packages added, removed and\n"

@@ -2,12 +2,14 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "cache.h"
 #include "events.h"
 #include "log.h"
 #include "outcome.h"
+#include "remote-cache.h"
 #include "units.h"
 #include "verbs.h"
 
@@ -91,15 +93,39 @@ static int cache_gc_verb(Cache *c, uint64_t max_size, bool json) {
         return OUTCOME_OK;
 }
 
+static int remote_gc_verb(const char *ref, const char *keep_days, bool dry_run, bool json) {
+        char *end = NULL;
+        unsigned long days = keep_days ? strtoul(keep_days, &end, 10) : 0;
+        if (!keep_days || !*keep_days || *end || days > 36500) {
+                log_error("cache gc --remote needs --keep-days N (whole days)");
+                return OUTCOME_USAGE;
+        }
+        RemoteCacheGcStats st = {};
+        int r = remote_cache_gc(ref, (unsigned) days, dry_run, &st);
+        if (r < 0)
+                return r == -EINVAL ? OUTCOME_USAGE : OUTCOME_PUBLISH;
+        if (json)
+                events_print_document(json_pack("{s:s, s:I, s:I, s:I, s:b}", "remote", ref, "keep_days", (json_int_t) days,
+                                                "removed", (json_int_t) st.removed, "kept", (json_int_t) st.kept,
+                                                "dry_run", dry_run));
+        else
+                printf("%s %u entr%s, kept %u in %s\n", dry_run ? "would remove" : "removed", st.removed,
+                       st.removed == 1 ? "y" : "ies", st.kept, ref);
+        return OUTCOME_OK;
+}
+
 int verb_cache(int argc, char **argv) {
         static const struct option options[] = {
                 { "json", no_argument, NULL, 'j' },
                 { "max-size", required_argument, NULL, 'm' },
                 { "cache", required_argument, NULL, 'c' },
+                { "remote", required_argument, NULL, 'r' },
+                { "keep-days", required_argument, NULL, 'k' },
+                { "dry-run", no_argument, NULL, 'n' },
                 {},
         };
-        bool json = false, have_max = false;
-        const char *dir = NULL;
+        bool json = false, have_max = false, dry_run = false;
+        const char *dir = NULL, *remote = NULL, *keep_days = NULL;
         uint64_t max_size = DEFAULT_MAX_SIZE;
         int opt;
         while ((opt = getopt_long(argc, argv, "", options, NULL)) >= 0)
@@ -117,6 +143,15 @@ int verb_cache(int argc, char **argv) {
                 case 'c':
                         dir = optarg;
                         break;
+                case 'r':
+                        remote = optarg;
+                        break;
+                case 'k':
+                        keep_days = optarg;
+                        break;
+                case 'n':
+                        dry_run = true;
+                        break;
                 default:
                         return OUTCOME_USAGE;
                 }
@@ -131,6 +166,8 @@ int verb_cache(int argc, char **argv) {
                 log_error("--max-size only applies to 'cache gc'");
                 return OUTCOME_USAGE;
         }
+        if (streq(sub, "gc") && (remote || keep_days))
+                return remote_gc_verb(remote, keep_days, dry_run, json);
         _cleanup_(cache_freep) Cache *c = NULL;
         if (cache_open(dir, &c) < 0)
                 return OUTCOME_INTERNAL;

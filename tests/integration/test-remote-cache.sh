@@ -97,3 +97,24 @@ BAKER_CACHE=$SCRATCH/cache-f "$BAKER" bake --json --cache-from "$DEAD" --cache-t
 [ "$(statuses f.json)" = "1:done 2:done 3:done 4:done" ] || fail "unreachable: $(statuses f.json)"
 [ "$(grep -c 'is unreachable' f.err)" = 2 ] || { cat f.err; fail "expected one warning per direction"; }
 pass "unreachable cache registry: warnings, local bake succeeds"
+
+# ---- cache gc --remote: entries not used within N days go, an image and its channel stay -------
+"$BAKER" push --channel stable out-a/manifest.json "$REF:img-1" > push.out 2>&1 || { cat push.out; fail "push"; }
+tags() { curl -sf "http://127.0.0.1:$PORT/v2/baker/cache/tags/list" | jq -r '.tags[]' | sort; }
+N=$(tags | grep -cE '^(steps|bakes)-' || true)
+[ "$N" = 5 ] || fail "expected the cache entries among the tags, got $N"
+expect_exit 0 "$BAKER" cache gc --remote "$REF" --keep-days 1
+grep -q "removed 0 entries, kept $N" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "keep-days 1 removed something"; }
+sleep 1
+expect_exit 0 "$BAKER" cache gc --remote "$REF" --keep-days 0 --dry-run
+grep -q "would remove $N entries" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "dry run"; }
+[ "$(tags | grep -cE '^(steps|bakes)-')" = "$N" ] || fail "--dry-run removed entries"
+expect_exit 0 "$BAKER" cache gc --remote "$REF" --keep-days 0
+grep -q "removed $N entries" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "keep-days 0"; }
+[ "$(tags | grep -cE '^(steps|bakes)-' || true)" = 0 ] || fail "entries left: $(tags)"
+tags | grep -qx img-1 || fail "the image's tag went"
+tags | grep -qx stable || fail "the channel went"
+"$BAKER" resolve "$REF:stable" > /dev/null 2>&1 || fail "the channel no longer resolves"
+BAKER_CACHE=$SCRATCH/cache-g "$BAKER" bake --json -o out-g steps.yaml > g.json 2> g.err || { cat g.err; fail "bake after gc"; }
+[ "$(statuses g.json)" = "1:done 2:done 3:done 4:done" ] || fail "after gc: $(statuses g.json)"
+pass "cache gc --remote: keep-days 1 keeps, --dry-run counts, keep-days 0 removes every entry, the image and channel stay"
