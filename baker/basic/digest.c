@@ -73,16 +73,6 @@ void digest_to_string(const uint8_t d[DIGEST_SIZE], char ret[DIGEST_STRING_MAX])
         digest_to_hex(d, ret + 7);
 }
 
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int digest_from_string(const char *s, uint8_t ret[DIGEST_SIZE]) {
         if (!s)
                 return -EINVAL;
@@ -92,7 +82,7 @@ int digest_from_string(const char *s, uint8_t ret[DIGEST_SIZE]) {
                 return -EINVAL;
         uint8_t out[DIGEST_SIZE];
         for (int i = 0; i < DIGEST_SIZE; i++) {
-                int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
+                int hi = unhexchar(s[2 * i]), lo = unhexchar(s[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         return -EINVAL;
                 out[i] = (uint8_t) (hi << 4 | lo);

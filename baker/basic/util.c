@@ -188,6 +188,28 @@ int pread_exact(int fd, void *buf, size_t size, uint64_t offset) {
         return (size_t) n < size ? -ENODATA : 0;
 }
 
+int copy_file(const char *from, const char *to, int flags, unsigned mode) {
+        _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+                return -errno;
+        _cleanup_close_ int out = open(to, O_WRONLY | O_CREAT | O_CLOEXEC | flags, (mode_t) mode);
+        if (out < 0)
+                return -errno;
+        char buf[64 * 1024];
+        for (;;) {
+                ssize_t n = read(in, buf, sizeof buf);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return 0;
+                int r = write_all(out, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+}
+
 int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode) {
         _cleanup_unlink_ char *tmp = tmp_sibling(path);
         _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);

@@ -93,6 +93,17 @@ static inline bool endswith(const char *s, const char *suffix) {
         return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+/* The value of a hexadecimal digit (either case), or -EINVAL. */
+static inline int unhexchar(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
 /* s as one single-quoted shell word ('it'\''s'), newly allocated. */
 char *shell_quote(const char *s);
 /* What goes between the single quotes of shell_quote(): s with every ' as '\''. */
@@ -118,6 +129,9 @@ ssize_t pread_full(int fd, void *buf, size_t size, uint64_t offset);
 /* pread_full() of exactly size bytes: -ENODATA when the file ends before. */
 int pread_exact(int fd, void *buf, size_t size, uint64_t offset);
 int read_full_file(const char *path, char **ret_data, size_t *ret_size);
+/* Copies the file from into a new file to, opened O_WRONLY|O_CREAT|O_CLOEXEC|flags (O_EXCL or
+ * O_TRUNC) with mode; -errno on failure (a partial copy may remain). */
+int copy_file(const char *from, const char *to, int flags, unsigned mode);
 int write_file_atomic(const char *path, const void *data, size_t size, unsigned mode);
 int mkdir_p(const char *path, unsigned mode);
 /* Removes path and, when it is a directory, everything below it. Never follows a symlink (path itself

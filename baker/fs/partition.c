@@ -51,16 +51,6 @@ void partition_guid_to_string(const uint8_t g[16], char ret[37]) {
                  g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }
 
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int partition_guid_from_string(const char *s, uint8_t ret[16]) {
         uint8_t g[16];
         size_t n = 0;
@@ -70,7 +60,7 @@ int partition_guid_from_string(const char *s, uint8_t ret[16]) {
                                 return -EINVAL;
                         continue;
                 }
-                int hi = unhex(s[i]), lo = s[i + 1] ? unhex(s[i + 1]) : -1;
+                int hi = unhexchar(s[i]), lo = s[i + 1] ? unhexchar(s[i + 1]) : -1;
                 if (hi < 0 || lo < 0 || n >= 16)
                         return -EINVAL;
                 g[n++] = (uint8_t) (hi << 4 | lo);

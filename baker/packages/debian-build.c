@@ -73,18 +73,6 @@ static char *deb_file_name(const DebPackage *p) {
                          p->architecture);
 }
 
-static int copy_file(const char *from, const char *to) {
-        _cleanup_free_ char *data = NULL;
-        size_t size;
-        int r = read_full_file(from, &data, &size);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        return write_all(fd, data, size);
-}
-
 /* Hard links (or copies, across file systems) of the cached .debs in dir. */
 static int populate_repository(Cache *c, const DebianBuild *b, const char *dir) {
         for (size_t i = 0; i < b->packages->n; i++) {
@@ -95,7 +83,7 @@ static int populate_repository(Cache *c, const DebianBuild *b, const char *dir) 
                         return log_error_errno(r, "%s: '%s' vanished from the cache", b->what, p->name);
                 _cleanup_free_ char *dest = path_join(dir, name);
                 if (link(blob, dest) < 0) {
-                        r = copy_file(blob, dest);
+                        r = copy_file(blob, dest, O_EXCL, 0644);
                         if (r < 0)
                                 return log_error_errno(r, "failed to copy '%s' to '%s': %m", blob, dest);
                 }

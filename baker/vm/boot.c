@@ -42,20 +42,6 @@ static bool in_path(const char *name) {
         return false;
 }
 
-static int copy_file(const char *from, const char *to) {
-        _cleanup_free_ char *data = NULL;
-        size_t size;
-        int r = read_full_file(from, &data, &size);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, data, size) != (ssize_t) size)
-                return errno ? -errno : -EIO;
-        return 0;
-}
-
 static const char *detect_format(const char *path) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         uint8_t magic[4] = {};
@@ -380,7 +366,7 @@ int boot_run(const BootOptions *o, BootResult *ret) {
         }
         _cleanup_free_ char *vars = path_join(dir, "OVMF_VARS.fd");
         if (o->firmware == BOOT_FIRMWARE_UEFI) {
-                r = copy_file(OVMF_VARS, vars);
+                r = copy_file(OVMF_VARS, vars, O_TRUNC, 0600);
                 if (r < 0)
                         return log_error_errno(r, "failed to copy '%s': %m", OVMF_VARS);
         }

@@ -1,5 +1,6 @@
 #include <assert.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -62,7 +63,32 @@ static void test_pread_pwrite(void) {
         assert(pread_exact(-1, buf, 1, 0) == -EBADF && pwrite_all(-1, buf, 1, 0) == -EBADF);
 }
 
+static void test_copy_file(void) {
+        _cleanup_free_ char *dir = tmp_template("test-util");
+        assert(mkdtemp(dir));
+        _cleanup_free_ char *a = path_join(dir, "a"), *b = path_join(dir, "b");
+        size_t size = 200 * 1024 + 7; /* more than one buffer */
+        _cleanup_free_ char *data = xmalloc(size);
+        for (size_t i = 0; i < size; i++)
+                data[i] = (char) (i * 7);
+        assert(write_file_atomic(a, data, size, 0644) == 0);
+        assert(copy_file(a, b, O_EXCL, 0600) == 0);
+        _cleanup_free_ char *back = NULL;
+        size_t n;
+        assert(read_full_file(b, &back, &n) == 0 && n == size && memcmp(back, data, size) == 0);
+        struct stat st;
+        assert(stat(b, &st) == 0 && (st.st_mode & 0777) == 0600);
+        assert(copy_file(a, b, O_EXCL, 0600) == -EEXIST);
+        assert(copy_file(a, b, O_TRUNC, 0600) == 0);
+        _cleanup_free_ char *missing = path_join(dir, "missing");
+        assert(copy_file(missing, b, O_TRUNC, 0600) == -ENOENT);
+        assert(rm_rf(dir) >= 0);
+}
+
 int main(void) {
+        assert(unhexchar('0') == 0 && unhexchar('9') == 9 && unhexchar('a') == 10 && unhexchar('F') == 15);
+        assert(unhexchar('g') == -EINVAL && unhexchar(0) == -EINVAL);
+        test_copy_file();
         test_shell_quote();
         test_xdg();
         test_pread_pwrite();
