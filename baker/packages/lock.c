@@ -46,6 +46,8 @@ static int compare_inputs(const void *a, const void *b) {
 }
 
 void lock_set(Lock *l, const char *name, const char *request, const DebPackageSet *packages) {
+        /* Copied first: name and request may be the entry's own, which is freed below. */
+        char *name_copy = xstrdup(name), *request_copy = xstrdup(request);
         LockInput *in = (LockInput *) lock_find(l, name);
         if (in)
                 lock_input_done(in);
@@ -53,7 +55,7 @@ void lock_set(Lock *l, const char *name, const char *request, const DebPackageSe
                 l->inputs = xrealloc(l->inputs, (l->n_inputs + 1) * sizeof(LockInput));
                 in = &l->inputs[l->n_inputs++];
         }
-        *in = (LockInput) { .name = xstrdup(name), .request = xstrdup(request) };
+        *in = (LockInput) { .name = name_copy, .request = request_copy };
         for (size_t i = 0; i < packages->n; i++)
                 deb_package_set_add(&in->packages, &packages->packages[i]);
         (void) deb_package_set_sort(&in->packages);
