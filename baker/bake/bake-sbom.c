@@ -71,8 +71,13 @@ int bake_write_sbom(const Tree *tree, const Template *t, const char *output_dir,
                     int64_t epoch, BakeManifest *m) {
         _cleanup_free_ char *status = NULL, *osr = NULL;
         size_t status_size = 0, osr_size = 0;
-        if (read_tree_text(tree, "var/lib/dpkg/status", &status, &status_size) < 0)
-                return 0; /* not a dpkg-based image */
+        _cleanup_free_ char *path = path_join(output_dir, SBOM_FILENAME);
+        if (read_tree_text(tree, "var/lib/dpkg/status", &status, &status_size) < 0) {
+                /* Not a dpkg-based image: an earlier bake's SBOM must not describe these outputs. */
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return log_error_errno(-errno, "failed to remove '%s': %m", path);
+                return 0;
+        }
         DebPackageSet now = {};
         unsigned line = 0;
         if (dpkg_status_parse(status, status_size, &now, &line) < 0) {
@@ -86,7 +91,6 @@ int bake_write_sbom(const Tree *tree, const Template *t, const char *output_dir,
         SbomSubject subject = { .name = t->name, .version = t->version, .image_digest = image_digest,
                                 .vendor = os.id ? os.id : "debian", .distro = distro, .epoch = epoch };
         json_t *bom = sbom_build(&now, &subject);
-        _cleanup_free_ char *path = path_join(output_dir, SBOM_FILENAME);
         bool found;
         DebPackageSet old = previous_packages(path, &found);
         _cleanup_free_ char *text = json_dumps(bom, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -42,9 +42,10 @@ static int side_load(const char *arg, Side *ret) {
                 side_done(&s);
                 return r;
         }
+        /* Only the SBOM the manifest names describes these outputs. */
         const char *sbom_name = s.manifest->packages ? s.manifest->packages->sbom : NULL;
-        _cleanup_free_ char *sbom = path_join(s.dir, sbom_name ? sbom_name : SBOM_FILENAME);
-        json_t *bom = json_load_file(sbom, 0, NULL);
+        _cleanup_free_ char *sbom = sbom_name && !strchr(sbom_name, '/') ? path_join(s.dir, sbom_name) : NULL;
+        json_t *bom = sbom ? json_load_file(sbom, 0, NULL) : NULL;
         s.has_packages = bom && sbom_packages(bom, &s.packages) >= 0;
         json_decref(bom);
         for (size_t i = 0; i < s.manifest->n_outputs; i++) {

@@ -96,3 +96,19 @@ grep -q "/usr/share/openssl-version" "$SCRATCH/out" || { cat "$SCRATCH/out"; fai
 expect_exit 0 "$BAKER" diff --json "$SCRATCH/before/manifest.json" "$SCRATCH/o1/manifest.json"
 jq -e '.packages | length == 4' "$SCRATCH/out" >/dev/null || fail "diff --json does not list 4 package changes"
 pass "baker diff lists packages, then files"
+
+# The same folder, an image without a dpkg status: the old SBOM goes, and diff says there is none.
+python3 - "$SCRATCH/rootfs.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    i = tarfile.TarInfo("etc"); i.type = tarfile.DIRTYPE; i.mode = 0o755; i.mtime = 1700000000; t.addfile(i)
+    data = b"ID=debian\n"
+    i = tarfile.TarInfo("etc/os-release"); i.size = len(data); i.mode = 0o644; i.mtime = 1700000000
+    t.addfile(i, io.BytesIO(data))
+PY
+expect_exit 0 "$BAKER" bake -o "$SCRATCH/o1" "$SCRATCH/img.yaml"
+[ ! -e "$SCRATCH/o1/sbom.cdx.json" ] || fail "an earlier bake's SBOM stayed beside outputs that have no dpkg status"
+jq -e '.packages == null' "$SCRATCH/o1/manifest.json" >/dev/null || fail "manifest.json names packages for an image without any"
+expect_exit 0 "$BAKER" diff "$SCRATCH/before" "$SCRATCH/o1"
+grep -q "has no SBOM" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "diff does not say the second bake has no SBOM"; }
+pass "an image without a dpkg status: no SBOM (the old one removed), and diff says so"
