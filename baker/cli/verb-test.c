@@ -36,6 +36,26 @@ static void commands_freep(BootCommand **c) {
         free(*c);
 }
 
+static void print_json(const BootOptions *o, const BootResult *res, double seconds) {
+        json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:f}", "image", o->image, "firmware",
+                                boot_firmware_to_string(o->firmware), "accel", res->accel, "status",
+                                res->passed ? "passed" : "failed", "duration", seconds);
+        if (o->log_path)
+                json_object_set_new(doc, "log", json_string(o->log_path));
+        if (res->matched)
+                json_object_set_new(doc, "matched", json_string(res->matched));
+        if (res->failure)
+                json_object_set_new(doc, "failure", json_string(res->failure));
+        if (res->tail) {
+                json_t *lines = json_array();
+                _cleanup_free_ char *copy = xstrdup(res->tail);
+                for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                        json_array_append_new(lines, json_string(l));
+                json_object_set_new(doc, "console_tail", lines);
+        }
+        events_print_document(doc);
+}
+
 int verb_test(int argc, char **argv) {
         enum { ARG_FIRMWARE = 0x100, ARG_EXPECT, ARG_TIMEOUT, ARG_LOG, ARG_JSON, ARG_PROMPT, ARG_COMMAND,
                ARG_MEMORY, ARG_ECHO };
@@ -121,25 +141,8 @@ int verb_test(int argc, char **argv) {
                 return OUTCOME_INTERNAL;
 
         double seconds = (double) res.duration_usec / 1e6;
-        if (json) {
-                json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:f}", "image", o.image, "firmware",
-                                        boot_firmware_to_string(o.firmware), "accel", res.accel, "status",
-                                        res.passed ? "passed" : "failed", "duration", seconds);
-                if (o.log_path)
-                        json_object_set_new(doc, "log", json_string(o.log_path));
-                if (res.matched)
-                        json_object_set_new(doc, "matched", json_string(res.matched));
-                if (res.failure)
-                        json_object_set_new(doc, "failure", json_string(res.failure));
-                if (res.tail) {
-                        json_t *lines = json_array();
-                        _cleanup_free_ char *copy = xstrdup(res.tail);
-                        for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-                                json_array_append_new(lines, json_string(l));
-                        json_object_set_new(doc, "console_tail", lines);
-                }
-                events_print_document(doc);
-        }
+        if (json)
+                print_json(&o, &res, seconds);
         if (res.passed) {
                 if (!json)
                         printf("boot test passed: %s, %s, %.1f s: %s\n", boot_firmware_to_string(o.firmware), res.accel,
