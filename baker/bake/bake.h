@@ -8,11 +8,14 @@
 
 #include "digest.h"
 #include "outcome.h"
-#include "template-args.h"
+#include "template.h"
+#include "vars.h"
 
 typedef struct BakeOptions {
         const char *template_path;
-        const TemplateArgs *args;  /* --var, --var-file, --allow-unpinned, --json */
+        TemplateOptions template; /* allow_unpinned (the pipeline supplies the kinds) */
+        VarsSources vars;          /* --var, --var-file, the environment */
+        bool json;                 /* template errors as one JSON document on stdout */
         const char *output_dir;    /* NULL = "output" */
         const char *cache_dir;     /* NULL = $BAKER_CACHE or the XDG default */
         bool rebuild;              /* ignore a finished bake with the same key (steps still cached) */

@@ -67,9 +67,9 @@ char **fleet_child_args(const FleetOptions *o, const BakeTarget *t) {
         size_t n = 0;
         /* Every option of `baker bake` that applies to each target (keep in step with verb-bake.c). */
         strv_push(&a, &n, xstrdup("bake"));
-        if (b->args->json)
+        if (b->json)
                 strv_push(&a, &n, xstrdup("--json"));
-        if (b->args->options.allow_unpinned)
+        if (b->template.allow_unpinned)
                 strv_push(&a, &n, xstrdup("--allow-unpinned"));
         if (b->cache_dir)
                 strv_push(&a, &n, xasprintf("--cache=%s", b->cache_dir));
@@ -86,12 +86,12 @@ char **fleet_child_args(const FleetOptions *o, const BakeTarget *t) {
         /* The target's own variables first, the command line's after: the last --var wins. */
         for (char **f = t->var_files; f && *f; f++)
                 strv_push(&a, &n, xasprintf("--var-file=%s", *f));
-        for (size_t i = 0; i < b->args->vars.n_files; i++)
-                strv_push(&a, &n, xasprintf("--var-file=%s", b->args->vars.files[i]));
+        for (size_t i = 0; i < b->vars.n_files; i++)
+                strv_push(&a, &n, xasprintf("--var-file=%s", b->vars.files[i]));
         for (char **v = t->vars; v && *v; v++)
                 strv_push(&a, &n, xasprintf("--var=%s", *v));
-        for (size_t i = 0; i < b->args->vars.n_assignments; i++)
-                strv_push(&a, &n, xasprintf("--var=%s", b->args->vars.assignments[i]));
+        for (size_t i = 0; i < b->vars.n_assignments; i++)
+                strv_push(&a, &n, xasprintf("--var=%s", b->vars.assignments[i]));
         if (t->output_dir)
                 strv_push(&a, &n, xasprintf("--output=%s", t->output_dir));
         else

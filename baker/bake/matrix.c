@@ -5,6 +5,7 @@
 #include "cache.h"
 #include "log.h"
 #include "plan.h"
+#include "steps.h"
 #include "strv.h"
 
 #define BAKE_NS "bakes" /* bake.c's namespace of finished bakes */
@@ -20,17 +21,17 @@ static void push_all(const char ***list, size_t *n, char *const *add, const char
 
 /* The target's key, as `baker bake` for it would compute it: its own variables, then the
  * command line's. */
-static int target_key(const TemplateArgs *common, const BakeTarget *bt, uint8_t ret_key[DIGEST_SIZE]) {
-        TemplateArgs a = { .options = common->options, .json = common->json };
-        a.vars.no_environment = common->vars.no_environment;
-        push_all(&a.vars.files, &a.vars.n_files, bt->var_files, common->vars.files, common->vars.n_files);
-        push_all(&a.vars.assignments, &a.vars.n_assignments, bt->vars, common->vars.assignments,
-                 common->vars.n_assignments);
+static int target_key(const MatrixOptions *o, const BakeTarget *bt, uint8_t ret_key[DIGEST_SIZE]) {
+        VarsSources src = { .no_environment = o->vars.no_environment };
+        push_all(&src.files, &src.n_files, bt->var_files, o->vars.files, o->vars.n_files);
+        push_all(&src.assignments, &src.n_assignments, bt->vars, o->vars.assignments, o->vars.n_assignments);
+        TemplateOptions to = o->template;
+        to.kinds = steps_template_kinds();
         _cleanup_(template_freep) Template *t = NULL;
         _cleanup_(vars_freep) Vars *vars = NULL;
-        template_args_load(&a, bt->template_path, &t, &vars);
-        free(a.vars.files);
-        free(a.vars.assignments);
+        vars_load_template(bt->template_path, &to, &src, &t, &vars);
+        free(src.files);
+        free(src.assignments);
         if (t->n_errors > 0) {
                 template_print_errors(t);
                 return -EINVAL;
@@ -52,7 +53,7 @@ int matrix_build(const MatrixOptions *o, json_t **ret) {
         for (size_t i = 0; i < o->targets->n; i++) {
                 const BakeTarget *bt = o->targets->targets + i;
                 uint8_t key[DIGEST_SIZE];
-                r = target_key(o->args, bt, key);
+                r = target_key(o, bt, key);
                 if (r < 0) {
                         json_decref(include);
                         return log_error_errno(r, "target '%s': no bake key", bt->name);

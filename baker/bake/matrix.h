@@ -7,10 +7,12 @@
 #include <jansson.h>
 
 #include "bakefile.h"
-#include "template-args.h"
+#include "template.h"
+#include "vars.h"
 
 typedef struct MatrixOptions {
-        const TemplateArgs *args;    /* --var, --var-file, --allow-unpinned for every target */
+        TemplateOptions template;    /* --allow-unpinned for every target (the kinds are added) */
+        VarsSources vars;            /* --var, --var-file for every target */
         const BakeTargets *targets;
         const char *bakefile;        /* the build file the targets came from, or NULL */
         const char *cache_dir;       /* NULL = $BAKER_CACHE or the XDG default */

@@ -8,6 +8,7 @@
 #include "events.h"
 #include "fleet.h"
 #include "log.h"
+#include "template-args.h"
 #include "strv.h"
 #include "verbs.h"
 
@@ -40,7 +41,7 @@ int verb_bake(int argc, char **argv) {
                 {},
         };
         _cleanup_(template_args_done) TemplateArgs args = {};
-        BakeOptions o = { .args = &args };
+        BakeOptions o = {};
         FleetOptions fo = { .bake = &o };
         const char *bakefile = NULL;
         _cleanup_strv_free_ char **names = NULL, **cache_from = NULL, **cache_to = NULL;
@@ -99,6 +100,7 @@ int verb_bake(int argc, char **argv) {
         }
         if (verb_check_args("bake", argc - optind) < 0)
                 return OUTCOME_USAGE;
+        template_args_to_bake(&args, &o);
         events_set_json(args.json);
         /* $BAKER_CACHE_FROM / $BAKER_CACHE_TO: references separated by blanks, when no option is given. */
         o.cache_from = cache_from ?: (cache_from = strv_split_blanks(getenv("BAKER_CACHE_FROM")));

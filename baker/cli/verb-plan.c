@@ -21,7 +21,8 @@ static int plan_matrix(const TemplateArgs *args, const char *bakefile, char **na
         if (fleet_load_targets(bakefile, templates, n, names, &targets) < 0)
                 return OUTCOME_USAGE;
         json_t *doc = NULL;
-        MatrixOptions mo = { .args = args, .targets = targets, .bakefile = bakefile, .cache_dir = cache_dir };
+        MatrixOptions mo = { .template = args->options, .vars = args->vars, .targets = targets, .bakefile = bakefile,
+                             .cache_dir = cache_dir };
         if (matrix_build(&mo, &doc) < 0)
                 return OUTCOME_USAGE;
         _cleanup_free_ char *s = json_dumps_masked(doc, JSON_COMPACT);

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "template-args.h"
 #include "verbs.h"
 #include "verify.h"
 
@@ -36,7 +37,7 @@ int verb_verify(int argc, char **argv) {
                 {},
         };
         _cleanup_(template_args_done) TemplateArgs args = {};
-        BakeOptions o = { .args = &args, .output_dir = "output" };
+        BakeOptions o = { .output_dir = "output" };
         int c;
         while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0) {
                 if (template_args_parse_option(&args, c, optarg))
@@ -52,6 +53,7 @@ int verb_verify(int argc, char **argv) {
         if (verb_check_args("verify", argc - optind) < 0)
                 return OUTCOME_USAGE;
         o.template_path = argv[optind];
+        template_args_to_bake(&args, &o);
 
         /* The rebuild's events go to stderr as human lines; stdout carries the verdict only. */
         VerifyResult v = {};

@@ -55,21 +55,29 @@ static int parse_uuid(const char *s, uint8_t ret[16]) {
         return 0;
 }
 
+void assembly_bootloaders_free(AssemblyBootloader *l, size_t n) {
+        for (size_t i = 0; l && i < n; i++)
+                free(l[i].cmdline);
+        free(l);
+}
+
 Assembly *assembly_free(Assembly *a) {
         if (!a)
                 return NULL;
+        assembly_bootloaders_free(a->bootloaders, a->n_bootloaders);
         disk_layout_free(a->layout);
         free(a->fs);
         free(a);
         return NULL;
 }
 
-int assembly_new(const Template *t, const uint8_t seed[32], Assembly **ret) {
+int assembly_new(const Template *t, const AssemblyBootloader *bootloaders, size_t n_bootloaders, const uint8_t seed[32],
+                 Assembly **ret) {
         const TemplateDisk *d = &t->disk;
         _cleanup_free_ PartitionSpec *specs = xcalloc(d->n_partitions, sizeof *specs);
         bool want_bios = false;
-        for (size_t i = 0; i < t->n_steps; i++)
-                if (t->steps[i].kind == STEP_BOOTLOADER && t->steps[i].bootloader != BOOTLOADER_SYSTEMD_BOOT)
+        for (size_t i = 0; i < n_bootloaders; i++)
+                if (bootloaders[i].type != BOOTLOADER_SYSTEMD_BOOT)
                         want_bios = true;
         for (size_t i = 0; i < d->n_partitions; i++) {
                 const TemplatePartition *p = d->partitions + i;
@@ -83,6 +91,12 @@ int assembly_new(const Template *t, const uint8_t seed[32], Assembly **ret) {
         }
         _cleanup_(assembly_freep) Assembly *a = xcalloc(1, sizeof *a);
         a->template = t;
+        a->bootloaders = xcalloc(n_bootloaders + 1, sizeof(AssemblyBootloader));
+        for (size_t i = 0; i < n_bootloaders; i++) {
+                a->bootloaders[i] = bootloaders[i];
+                a->bootloaders[i].cmdline = bootloaders[i].cmdline ? xstrdup(bootloaders[i].cmdline) : NULL;
+        }
+        a->n_bootloaders = n_bootloaders;
         memcpy(a->seed, seed, 32);
         int r = disk_layout_new(d->table, d->size, specs, d->n_partitions, seed, &a->layout);
         if (r < 0)
@@ -297,7 +311,7 @@ static const TreeEntry *find_kernel(const Tree *tree, const TreeEntry **ret_init
         return best;
 }
 
-static int install_bootloader(const Assembly *a, const TemplateStep *s, const Tree *tree, int64_t epoch,
+static int install_bootloader(const Assembly *a, const AssemblyBootloader *s, const Tree *tree, int64_t epoch,
                               const char *raw, const char *scratch) {
         const Template *t = a->template;
         const TreeEntry *initrd = NULL, *kernel = find_kernel(tree, &initrd);
@@ -309,13 +323,13 @@ static int install_bootloader(const Assembly *a, const TemplateStep *s, const Tr
                 r = extract(tree, initrd, scratch, &ipath);
         if (r < 0)
                 return log_error_errno(r, "failed to extract the kernel from the tree: %m");
-        BootloaderOptions bo = { .type = s->bootloader, .kernel = kpath, .initrd = ipath, .cmdline = s->cmdline,
+        BootloaderOptions bo = { .type = s->type, .kernel = kpath, .initrd = ipath, .cmdline = s->cmdline,
                                  .title = t->name, .epoch = (uint64_t) epoch };
         r = bootloader_install(raw, a->layout, &bo);
         if (r < 0)
                 return template_error_at(t, s->pos, "failed to install the %s bootloader",
-                                         bootloader_type_to_string(s->bootloader));
-        log_info("bootloader %s: kernel /%s%s%s", bootloader_type_to_string(s->bootloader), kernel->path,
+                                         bootloader_type_to_string(s->type));
+        log_info("bootloader %s: kernel /%s%s%s", bootloader_type_to_string(s->type), kernel->path,
                  initrd ? ", initrd /" : "", initrd ? initrd->path : "");
         return 0;
 }
@@ -425,12 +439,11 @@ int assembly_write(const Assembly *a, const Tree *tree, int64_t epoch, const cha
                 if (r < 0)
                         return r;
         }
-        for (size_t i = 0; i < t->n_steps; i++)
-                if (t->steps[i].kind == STEP_BOOTLOADER) {
-                        r = install_bootloader(a, t->steps + i, tree, epoch, raw, scratch);
-                        if (r < 0)
-                                return r;
-                }
+        for (size_t i = 0; i < a->n_bootloaders; i++) {
+                r = install_bootloader(a, a->bootloaders + i, tree, epoch, raw, scratch);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 

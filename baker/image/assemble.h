@@ -16,16 +16,28 @@ typedef struct AssemblyFs {
         uint32_t vfat_id;
 } AssemblyFs;
 
+/* A bootloader to install on the finished disk (from a bootloader step, bake.c). */
+typedef struct AssemblyBootloader {
+        BootloaderType type;
+        char *cmdline; /* variables substituted; NULL = the default */
+        SourcePos pos; /* the step, for errors */
+} AssemblyBootloader;
+
+void assembly_bootloaders_free(AssemblyBootloader *l, size_t n);
+
 typedef struct Assembly {
         const Template *template; /* borrowed */
+        AssemblyBootloader *bootloaders;
+        size_t n_bootloaders;
         uint8_t seed[32];
         DiskLayout *layout;
         AssemblyFs *fs;           /* one per partition, same order */
 } Assembly;
 
 /* Computes the layout and every identifier; writes nothing. Logs errors with the template's
- * position of the disk section. */
-int assembly_new(const Template *t, const uint8_t seed[32], Assembly **ret);
+ * position of the disk section. The bootloaders are copied. */
+int assembly_new(const Template *t, const AssemblyBootloader *bootloaders, size_t n_bootloaders, const uint8_t seed[32],
+                 Assembly **ret);
 Assembly *assembly_free(Assembly *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Assembly *, assembly_free);
 
@@ -36,7 +48,7 @@ char *assembly_fstab(const Assembly *a);
 ManifestLayout *assembly_manifest_layout(const Assembly *a);
 
 /* Writes the raw image at raw_path (created or truncated): partition table, each filesystem
- * from its part of the tree, then the bootloader if the template has a bootloader step (kernel
+ * from its part of the tree, then the bootloaders given to assembly_new() (kernel
  * and initrd taken from the tree's /boot). Scratch files (kernel copies, xfs contents) go in
  * scratch_dir, the bake's work directory, which an interrupt removes whole. Logs errors naming
  * the partition. */

@@ -34,7 +34,7 @@ typedef struct PlanDigest {
 
 typedef struct PlanStep {
         size_t index; /* 0-based position in the template's steps */
-        StepKind kind;
+        const StepSyntax *kind;   /* static: outlives the Template */
         const TemplateStep *step; /* borrowed from the Template */
         char *display;            /* "unpack base", "run provisioners/apt-upgrade.sh", ... */
         char *definition;         /* canonical JSON */
@@ -43,6 +43,7 @@ typedef struct PlanStep {
         PlanDigest *files;        /* scripts/files the step references */
         size_t n_files;
         uint8_t key[DIGEST_SIZE];
+        bool uses_secret;         /* its definition references a sensitive variable */
 } PlanStep;
 
 typedef struct Plan {
@@ -52,6 +53,10 @@ typedef struct Plan {
         char *layout; /* canonical JSON of name, version, epoch, disk, outputs */
         uint8_t bake_key[DIGEST_SIZE];
         bool unpinned; /* some URL input has no pin: keys do not cover its content */
+        /* The first step that uses a secret (n_steps if none). Secrets are not part of keys, so
+         * from this step on no state is stored in or taken from the cache, and the finished bake
+         * is never "unchanged": the bake runs them every time (README, "Secrets and the cache"). */
+        size_t secret_from;
 } Plan;
 
 typedef struct PlanDigester {

@@ -1,16 +1,20 @@
 #pragma once
-/* The template model: a YAML file parsed (libyaml, only here) into plain typed C structures, every
- * value carrying the file:line:column it came from so that any later stage can point at it.
+/* The template model: a YAML file parsed into plain typed C structures, every value carrying the
+ * file:line:column it came from so that any later stage can point at it. The template is read in
+ * three parts: yaml.c (bytes -> node tree, node.h), the sections (sections.c; steps and inputs
+ * through their kinds' parse, kind.h) and a check pass (check.c, the only part doing file I/O:
+ * the files and scripts a template names exist, and where).
  *
  * Strings are kept as written: "${var.NAME}" references are substituted later (vars.h), so the
- * model never holds a secret. Paths of `file:`/`path:` inputs and script files are also resolved
- * against the template's directory (resolved_path), since the directory is not the CWD in general. */
+ * model never holds a secret. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "diagnostics.h"
 #include "digest.h"
+#include "node.h"
 #include "util.h"
 #include "vocabulary.h"
 
@@ -18,19 +22,6 @@
 #define TEMPLATE_SIZE_MAX (4U << 20)    /* bigger files are refused before parsing */
 #define TEMPLATE_DEPTH_MAX 64           /* nesting of mappings/sequences */
 #define TEMPLATE_NODES_MAX 200000       /* scalars + collections in one file */
-
-typedef struct SourcePos {
-        const char *file; /* borrowed from the Template (or a static string); NULL = nowhere */
-        unsigned line, column; /* 1-based; 0 = no position inside the file */
-} SourcePos;
-
-typedef enum InputKind {
-        INPUT_URL,
-        INPUT_FILE,
-        INPUT_PATH,
-        _INPUT_KIND_MAX,
-        _INPUT_KIND_INVALID = -EINVAL,
-} InputKind;
 
 typedef enum FsType {
         FS_EXT4,
@@ -42,17 +33,6 @@ typedef enum FsType {
         _FS_TYPE_INVALID = -EINVAL,
 } FsType;
 
-typedef enum StepKind {
-        STEP_UNPACK,
-        STEP_COPY,
-        STEP_FILE,
-        STEP_RUN,
-        STEP_SYSPREP,
-        STEP_BOOTLOADER,
-        _STEP_KIND_MAX,
-        _STEP_KIND_INVALID = -EINVAL,
-} StepKind;
-
 typedef enum PublishKind {
         PUBLISH_OCI,        /* "host:port/repo" on an OCI Distribution registry */
         PUBLISH_OCI_LAYOUT, /* an OCI image-layout directory */
@@ -60,12 +40,8 @@ typedef enum PublishKind {
         _PUBLISH_KIND_INVALID = -EINVAL,
 } PublishKind;
 
-const char *input_kind_to_string(InputKind k);
-InputKind input_kind_from_string(const char *s);
 const char *fs_type_to_string(FsType t);
 FsType fs_type_from_string(const char *s);
-const char *step_kind_to_string(StepKind k);
-StepKind step_kind_from_string(const char *s);
 const char *publish_kind_to_string(PublishKind k);
 PublishKind publish_kind_from_string(const char *s);
 
@@ -79,16 +55,21 @@ typedef struct TemplateVariable {
         char *description;
 } TemplateVariable;
 
+/* The kinds of inputs and steps (kind.h): rows of the tables in steps/. */
+typedef struct InputSyntax InputSyntax;
+typedef struct StepSyntax StepSyntax;
+
 typedef struct TemplateInput {
         char *name;
         SourcePos pos;
-        InputKind kind;
-        char *location; /* the url, file or path as written */
+        const InputSyntax *kind; /* NULL when the input has no valid kind */
+        char *location; /* url, file, path: as written */
         SourcePos location_pos;
-        char *resolved_path; /* file/path: absolute or CWD-relative path on the host; NULL for url */
+        char *resolved_path; /* file, path: where it is on the host (the check pass sets it) */
         bool has_sha256;
         uint8_t sha256[DIGEST_SIZE];
         SourcePos sha256_pos;
+        void *data; /* a kind's own fields, freed by its done() */
 } TemplateInput;
 
 typedef struct TemplatePartition {
@@ -124,47 +105,71 @@ typedef struct TemplateEnv {
         SourcePos pos;
 } TemplateEnv;
 
-/* One step. Which fields are meaningful depends on kind (see the comments); the rest are
- * zero/NULL. */
+/* The members of a step's union, one per kind (steps/<kind>.c reads and uses its own). Text fields
+ * are kept as written: variables are substituted where they are used. */
+typedef struct StepUnpack {
+        char *input;
+        SourcePos input_pos;
+        char *to; /* target directory in the image ("/" by default) */
+        SourcePos to_pos;
+} StepUnpack;
+
+typedef struct StepCopy {
+        char *from; /* an input */
+        SourcePos from_pos;
+        char *to;
+        SourcePos to_pos;
+        TemplateOwner owner; /* 0:0 unless set */
+} StepCopy;
+
+typedef struct StepFile {
+        char *path; /* absolute path in the image */
+        SourcePos path_pos;
+        char *content;
+        SourcePos content_pos;
+        unsigned mode; /* 0644 unless given */
+        SourcePos mode_pos;
+        TemplateOwner owner;
+} StepFile;
+
+typedef struct StepRun {
+        char *script;          /* inline script text, or NULL when script_path is set */
+        char *script_path;     /* script file as written */
+        char *script_resolved; /* the script file on the host (the check pass sets it) */
+        SourcePos script_pos;
+        TemplateEnv *env;      /* `env:`, sorted by name */
+        size_t n_env;
+        bool network;          /* network access (off by default) */
+        SourcePos network_pos;
+} StepRun;
+
+typedef struct StepSysprep {
+        char *profile; /* "default" */
+        char **keep;   /* operations to skip, NULL-terminated */
+        size_t n_keep;
+        SourcePos keep_pos;
+} StepSysprep;
+
+typedef struct StepBootloader {
+        BootloaderType type;
+        char *cmdline;
+        SourcePos cmdline_pos;
+} StepBootloader;
+
+/* One step: a tagged union whose tag is its kind's row. */
 typedef struct TemplateStep {
-        StepKind kind;
+        const StepSyntax *kind; /* NULL when the step has no valid kind */
         SourcePos pos;          /* the step's mapping */
         char *name;             /* optional `name:` (display only, not part of the key) */
         SourcePos name_pos;
-
-        char *input;            /* unpack: the input; copy: `from` */
-        SourcePos input_pos;
-        char *to;               /* unpack, copy: target directory in the image ("/" by default) */
-        SourcePos to_pos;
-        bool has_owner;         /* copy, file: "UID:GID" (default 0:0) */
-        uid_t uid;
-        gid_t gid;
-        SourcePos owner_pos;
-
-        char *path;             /* file: absolute path in the image */
-        SourcePos path_pos;
-        char *content;          /* file: the bytes to write, as written (variables unsubstituted) */
-        SourcePos content_pos;
-        unsigned mode;          /* file: 0644 unless given */
-        SourcePos mode_pos;
-
-        char *script;           /* run: inline script text, or NULL when script_path is set */
-        char *script_path;      /* run: script path as written */
-        char *script_resolved;  /* run: the script file on the host */
-        SourcePos script_pos;
-        TemplateEnv *env;       /* run: `env:`, sorted by name */
-        size_t n_env;
-        bool network;           /* run: network access (off by default) */
-        SourcePos network_pos;
-
-        char *sysprep;          /* sysprep: the profile ("default") */
-        char **keep;            /* sysprep: operations to skip */
-        size_t n_keep;
-        SourcePos keep_pos;
-
-        BootloaderType bootloader; /* bootloader */
-        char *cmdline;
-        SourcePos cmdline_pos;
+        union {
+                StepUnpack unpack;
+                StepCopy copy;
+                StepFile file;
+                StepRun run;
+                StepSysprep sysprep;
+                StepBootloader bootloader;
+        };
 } TemplateStep;
 
 typedef struct TemplateOutput {
@@ -196,11 +201,6 @@ typedef struct TemplatePublish {
         char *target; /* "host:port/repo" or a directory (as written, relative to the CWD) */
         bool insecure;
 } TemplatePublish;
-
-typedef struct TemplateError {
-        SourcePos pos;
-        char *message;
-} TemplateError;
 
 typedef struct Template {
         char *path;        /* as given; SourcePos.file of every node points here */
@@ -239,42 +239,37 @@ typedef struct Template {
         size_t n_errors;
 } Template;
 
+typedef struct TemplateKinds TemplateKinds;
+
 typedef struct TemplateOptions {
         bool allow_unpinned; /* URL inputs without sha256 are accepted */
+        /* The input and step kinds the parser knows. They are defined above this module, with
+         * what executes them (steps/steps.h: steps_template_kinds()); NULL = the parser knows
+         * none, and every input or step is an error. */
+        const TemplateKinds *kinds;
 } TemplateOptions;
 
-/* Parses and validates a template. Always returns 0 and a Template, even when the file is missing
- * or invalid: the problems are in t->errors (sorted by position), for the caller to print or turn
- * into JSON. (Out of memory aborts.) */
+/* Parses a template from a file: reads it, parses and validates it, and runs the check pass.
+ * Always returns 0 and a Template, even when the file is missing or invalid: the problems are
+ * in t->errors (sorted by position), for the caller to print or turn into JSON. (Out of memory
+ * aborts.) */
 int template_parse(const char *path, const TemplateOptions *opts, Template **ret);
-/* Same from a buffer (fuzzing, tests); `path` names it in messages, `directory` resolves relative
- * paths (NULL = "."). */
+/* Parses and validates a buffer without any file I/O (fuzzing, tests); `path` names it in
+ * messages, `directory` is where relative paths will be resolved (NULL = "."). */
 int template_parse_buffer(const char *path, const char *directory, const void *data, size_t size,
                           const TemplateOptions *opts, Template **ret);
-/* parse + print every error; -EINVAL if there was any. What later stages call. */
+/* The check pass: the files, directories and scripts the template names exist (errors recorded
+ * in t), and their host paths (resolved_path, script_resolved). Sorts the errors again. */
+void template_check(Template *t);
+/* parse + print every error; -EINVAL if there was any. */
 int template_load(const char *path, const TemplateOptions *opts, Template **ret);
 Template *template_free(Template *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Template *, template_free);
 
-/* Records an error (printed later by template_print_errors). For checks done outside this module
- * on the model, e.g. by vars.c. */
-void template_add_error(Template *t, SourcePos pos, const char *fmt, ...) _printf_(3, 4);
-void template_sort_errors(Template *t);
-void template_print_errors(const Template *t);
-
-/* Prints one error right away as "FILE:LINE:COL: error: MESSAGE", then the source line and a
- * caret under the column (like a compiler), masked through log_mask(). For stages after
- * validation (fetch, steps) that find a problem with a template value. Returns -EINVAL. */
-int template_error_at(const Template *t, SourcePos pos, const char *fmt, ...) _printf_(3, 4);
-void template_warning_at(const Template *t, SourcePos pos, const char *fmt, ...) _printf_(3, 4);
-
 const TemplateInput *template_find_input(const Template *t, const char *name);
 const TemplateVariable *template_find_variable(const Template *t, const char *name);
-
-/* Levenshtein distance, capped; used for "did you mean" (exposed for vars.c and tests). */
-unsigned template_edit_distance(const char *a, const char *b);
-/* The candidate closest to `word` if it is close enough to be a likely typo, or NULL. */
-const char *template_suggest(const char *word, const char *const *candidates, size_t n);
+/* A template-relative host path: absolute paths as they are, others below t->directory. */
+char *template_resolve_path(const Template *t, const char *p);
 
 /* Calls fn for each "${var.NAME}" reference in s (NAME not NUL-terminated: name/len). "$${"
  * escapes a literal "${". Any other "${...}" (shell syntax) is left alone. Returns the first

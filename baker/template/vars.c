@@ -284,3 +284,16 @@ int vars_substitute(const Vars *v, const char *s, VarsSubstituteMode mode, char 
         *ret = b.data;
         return 0;
 }
+
+void vars_load_template(const char *path, const TemplateOptions *opts, const VarsSources *src, Template **ret_template,
+                        Vars **ret_vars) {
+        Template *t = NULL;
+        (void) template_parse(path, opts, &t);
+        *ret_vars = NULL;
+        Vars *v = NULL;
+        if (vars_resolve(t, src, &v) >= 0 && t->n_errors == 0)
+                *ret_vars = v;
+        else
+                vars_free(v);
+        *ret_template = t;
+}

@@ -96,3 +96,9 @@ typedef enum VarsSubstituteMode {
 /* Returns a newly allocated copy of s with references replaced. -EINVAL on an unterminated or
  * undeclared reference (validation reports these first, so later stages never see them). */
 int vars_substitute(const Vars *v, const char *s, VarsSubstituteMode mode, char **ret);
+
+/* Parses and checks the template at path and resolves its variables. Always gives a Template
+ * (whose errors say what is wrong); *ret_vars is set only when there is no error. Variables are
+ * resolved even when the template has errors, so their problems show in the same run. */
+void vars_load_template(const char *path, const TemplateOptions *opts, const VarsSources *src, Template **ret_template,
+                        Vars **ret_vars);

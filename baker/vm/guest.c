@@ -547,13 +547,8 @@ int guest_run(GuestSession *s, const char *step_name, const char *script_text, c
         }
         if (ret_exit_status)
                 *ret_exit_status = (int) code;
-        if (code != 0) {
-                const char *tail = guest_output_tail(s);
-                log_error("step '%s' failed with exit code %ld%s%s", step_name, code,
-                          *tail ? "; last lines:\n" : " and printed nothing", tail);
-                r = GUEST_STEP_FAILED;
-        } else
-                r = 0;
+        /* A non-zero exit is the caller's to report (once, with the step's position). */
+        r = code != 0 ? GUEST_STEP_FAILED : 0;
 
 finish:
         /* Leave the tree as the script left it: remove baker's files, and /tmp if baker made it. */

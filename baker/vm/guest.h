@@ -56,8 +56,8 @@ int guest_umount_all(GuestSession *s);
 typedef void (*GuestOutputFn)(const char *step_name, const char *line, void *userdata);
 
 /* guest_run()'s return value when the script ran but exited non-zero: the exit status was written
- * to *ret_exit_status, guest_output_tail() holds its last lines, and the failure was logged as
- * "step 'NAME' failed with exit code N; last lines: …". */
+ * to *ret_exit_status and guest_output_tail() holds its last lines. Nothing was logged: the caller
+ * reports the failure, once, with what it knows of the step. */
 #define GUEST_STEP_FAILED (-EBADE)
 #define GUEST_TAIL_LINES 20
 

@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "plan.h"
+#include "steps.h"
 #include "template.h"
 
 static int fake_input(const TemplateInput *in, uint8_t ret[DIGEST_SIZE], void *userdata) {
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 quiet = true;
         }
         Template *t = NULL;
-        TemplateOptions o = { .allow_unpinned = true };
+        TemplateOptions o = { .allow_unpinned = true, .kinds = steps_template_kinds() };
         if (template_parse_buffer("fuzz.yaml", "/nonexistent", data, size, &o, &t) < 0)
                 return 0;
         FILE *saved = stderr;

@@ -22,7 +22,7 @@ static void test_fstab_long_mounts(void) {
         assert_se(t->n_errors == 0);
         uint8_t seed[32] = { 1 };
         Assembly *a = NULL;
-        assert_se(assembly_new(t, seed, &a) >= 0);
+        assert_se(assembly_new(t, NULL, 0, seed, &a) >= 0);
         _cleanup_free_ char *fstab = assembly_fstab(a);
         assert_se(strstr(fstab, m1) && strstr(fstab, m2));
         /* "/" first, then the others, each on one complete line */

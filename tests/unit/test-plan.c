@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "plan.h"
+#include "steps.h"
 #include "test-lib.h"
 
 static const char *dir;
@@ -15,7 +16,8 @@ static Plan *plan(const char *yaml, const char *const *assign, size_t n_assign) 
         put("t.yaml", yaml);
         _cleanup_free_ char *p = path_join(dir, "t.yaml");
         Template *t = NULL;
-        assert_se(template_parse(p, NULL, &t) == 0);
+        TemplateOptions o = { .kinds = steps_template_kinds() };
+        assert_se(template_parse(p, &o, &t) == 0);
         VarsSources src = { .assignments = (const char **) assign, .n_assignments = n_assign, .no_environment = true };
         Vars *v = NULL;
         int r = vars_resolve(t, &src, &v);

@@ -2,13 +2,15 @@
  * snippets each with a message its errors must contain. */
 #include <stdio.h>
 
+#include "steps.h"
 #include "template.h"
 #include "test-lib.h"
 
 static Template *parse(const char *yaml, bool allow_unpinned) {
         Template *t = NULL;
-        TemplateOptions o = { .allow_unpinned = allow_unpinned };
+        TemplateOptions o = { .allow_unpinned = allow_unpinned, .kinds = steps_template_kinds() };
         assert_se(template_parse_buffer("t.yaml", TESTS_DIR, yaml, strlen(yaml), &o, &t) == 0);
+        template_check(t);
         return t;
 }
 
@@ -70,20 +72,22 @@ static void test_good(void) {
         assert_se(streq(t->name, "web") && t->name_pos.line == 2 && t->name_pos.column == 7);
         assert_se(streq(t->version, "1.4.0") && t->has_epoch && t->epoch == 1700000000);
         assert_se(t->n_variables == 2 && t->variables[1].sensitive && !t->variables[1].default_value);
-        assert_se(t->n_inputs == 2 && t->inputs[0].kind == INPUT_URL && t->inputs[0].has_sha256);
-        assert_se(t->inputs[1].kind == INPUT_PATH && t->inputs[1].resolved_path);
+        assert_se(t->n_inputs == 2 && t->inputs[0].kind == &input_kind_find("url")->syntax && t->inputs[0].has_sha256);
+        assert_se(t->inputs[1].kind == &input_kind_find("path")->syntax && t->inputs[1].resolved_path);
         assert_se(t->disk.size == UINT64_C(2) << 30 && t->disk.table == PARTITION_TABLE_GPT);
         assert_se(t->disk.n_partitions == 2 && t->disk.partitions[0].fs == FS_VFAT);
         assert_se(t->disk.partitions[1].size_rest && streq(t->disk.partitions[1].uuid, "0fc63daf-8483-4772-8e79-3d69d8477de4"));
         assert_se(t->disk.partitions[1].label_pos.line == 16);
         assert_se(t->n_steps == 6);
-        assert_se(t->steps[0].kind == STEP_UNPACK && streq(t->steps[0].input, "base") && streq(t->steps[0].to, "/"));
-        assert_se(t->steps[1].kind == STEP_COPY && t->steps[1].uid == 33 && t->steps[1].has_owner);
-        assert_se(t->steps[2].kind == STEP_FILE && t->steps[2].mode == 0600);
-        assert_se(t->steps[3].kind == STEP_RUN && t->steps[3].script && !t->steps[3].script_path);
-        assert_se(t->steps[3].network && t->steps[3].n_env == 2 && streq(t->steps[3].env[0].name, "A"));
-        assert_se(t->steps[4].kind == STEP_SYSPREP && t->steps[4].n_keep == 1);
-        assert_se(t->steps[5].kind == STEP_BOOTLOADER && t->steps[5].bootloader == BOOTLOADER_SYSLINUX);
+        const TemplateStep *s = t->steps;
+        assert_se(streq(s[0].kind->name, "unpack") && streq(s[0].unpack.input, "base") && streq(s[0].unpack.to, "/"));
+        assert_se(streq(s[1].kind->name, "copy") && s[1].copy.owner.uid == 33 && s[1].copy.owner.set);
+        assert_se(streq(s[2].kind->name, "file") && s[2].file.mode == 0600);
+        assert_se(streq(s[3].kind->name, "run") && s[3].run.script && !s[3].run.script_path);
+        assert_se(s[3].run.network && s[3].run.n_env == 2 && streq(s[3].run.env[0].name, "A"));
+        assert_se(streq(s[4].kind->name, "sysprep") && s[4].sysprep.n_keep == 1);
+        assert_se(s[4].sysprep.keep[1] == NULL); /* NULL-terminated for sysprep_apply() */
+        assert_se(streq(s[5].kind->name, "bootloader") && s[5].bootloader.type == BOOTLOADER_SYSLINUX);
         assert_se(t->n_outputs == 2 && t->outputs[1].compress == IMAGE_COMPRESSION_ZSTD);
         assert_se(t->test.has_boot && t->test.timeout_usec == UINT64_C(5400) * 1000000 && t->test.n_commands == 1);
         assert_se(t->n_publish == 2 && t->publish[1].kind == PUBLISH_OCI && t->publish[1].insecure);
@@ -216,8 +220,8 @@ static void test_helpers(void) {
         const char *c[] = { "unpack", "copy", "run" };
         assert_se(streq(template_suggest("unpak", c, 3), "unpack"));
         assert_se(template_suggest("xyz", c, 3) == NULL);
-        assert_se(step_kind_from_string("sysprep") == STEP_SYSPREP);
-        assert_se(step_kind_from_string("nope") == -EINVAL);
+        assert_se(streq(step_kind_find("sysprep")->syntax.name, "sysprep"));
+        assert_se(step_kind_find("nope") == NULL);
         assert_se(streq(partition_type_to_string(PARTITION_BIOS_BOOT), "bios-boot"));
         assert_se(bootloader_type_from_string("extlinux") == BOOTLOADER_SYSLINUX);
         assert_se(fs_type_to_string(_FS_TYPE_MAX) == NULL);

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "bake.h"
 #include "template.h"
 #include "vars.h"
 
@@ -45,3 +46,6 @@ void template_args_load(const TemplateArgs *a, const char *path, Template **ret_
 /* Prints t's errors: as text on stderr, or with --json as {"valid": false, "errors": [{"file",
  * "line", "column", "message"}]} on stdout. Every message passes through log_mask(). */
 void template_args_report_errors(const TemplateArgs *a, const Template *t);
+
+/* The options for the bake pipeline (borrowed from a: keep it until the bake is done). */
+void template_args_to_bake(const TemplateArgs *a, BakeOptions *o);

@@ -1,9 +1,6 @@
 #include "template-args.h"
 
-#include <jansson.h>
-
-#include "log.h"
-#include "events.h"
+#include "steps.h"
 
 bool template_args_parse_option(TemplateArgs *a, int c, const char *arg) {
         switch (c) {
@@ -37,35 +34,17 @@ void template_args_done(TemplateArgs *a) {
 }
 
 void template_args_load(const TemplateArgs *a, const char *path, Template **ret_template, Vars **ret_vars) {
-        Template *t = NULL;
-        (void) template_parse(path, &a->options, &t);
-        *ret_vars = NULL;
-        /* Variables are resolved even when the template has errors, so their problems show in the
-         * same run (the declarations are still known). */
-        Vars *v = NULL;
-        if (vars_resolve(t, &a->vars, &v) >= 0 && t->n_errors == 0)
-                *ret_vars = v;
-        else
-                vars_free(v);
-        *ret_template = t;
+        TemplateOptions o = a->options;
+        o.kinds = steps_template_kinds();
+        vars_load_template(path, &o, &a->vars, ret_template, ret_vars);
 }
 
 void template_args_report_errors(const TemplateArgs *a, const Template *t) {
-        if (!a->json) {
-                template_print_errors(t);
-                return;
-        }
-        json_t *o = json_object(), *errors = json_array();
-        for (size_t i = 0; i < t->n_errors; i++) {
-                const TemplateError *e = &t->errors[i];
-                json_t *eo = json_object();
-                json_object_set_new(eo, "file", e->pos.file ? json_string(e->pos.file) : json_null());
-                json_object_set_new(eo, "line", json_integer(e->pos.line));
-                json_object_set_new(eo, "column", json_integer(e->pos.column));
-                json_object_set_new(eo, "message", json_string(e->message));
-                json_array_append_new(errors, eo);
-        }
-        json_object_set_new(o, "valid", json_false());
-        json_object_set_new(o, "errors", errors);
-        events_print_document(o);
+        template_report_errors(t, a->json);
+}
+
+void template_args_to_bake(const TemplateArgs *a, BakeOptions *o) {
+        o->template = a->options;
+        o->vars = a->vars;
+        o->json = a->json;
 }

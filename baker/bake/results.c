@@ -1,0 +1,105 @@
+/* The bake's results: the outputs' specs, manifest.json's content, the boot test and publishing. */
+#include <inttypes.h>
+
+#include "bake-internal.h"
+#include "boot.h"
+#include "events.h"
+#include "log.h"
+#include "manifest.h"
+#include "progress.h"
+#include "publish.h"
+#include "registry.h"
+#include "version.h"
+
+ImageOutputSpec *bake_output_specs(const Template *t, size_t *ret_n) {
+        ImageOutputSpec *specs = xcalloc(t->n_outputs + 1, sizeof *specs);
+        for (size_t i = 0; i < t->n_outputs; i++)
+                specs[i] = (ImageOutputSpec) { .format = t->outputs[i].format, .compression = t->outputs[i].compress };
+        *ret_n = t->n_outputs;
+        return specs;
+}
+
+void bake_build_manifest(Bake *b, const Assembly *a, const uint8_t image_digest[DIGEST_SIZE], uint64_t image_size,
+                         const ImageOutput *outs, size_t n_outs, int64_t epoch) {
+        const Template *t = b->t;
+        BakeManifest *m = b->manifest;
+        char key[DIGEST_STRING_MAX], dig[DIGEST_STRING_MAX];
+        digest_to_string(b->plan->bake_key, key);
+        digest_to_string(image_digest, dig);
+        m->manifest_version = MANIFEST_VERSION;
+        m->name = xstrdup(t->name);
+        m->version = t->version ? xstrdup(t->version) : NULL;
+        m->description = t->description ? xstrdup(t->description) : NULL;
+        m->bake_key = xstrdup(key);
+        m->image_digest = xstrdup(dig);
+        m->has_image_size = m->has_epoch = m->has_inputs = m->has_steps = true;
+        m->image_size = image_size;
+        m->epoch = epoch;
+        m->created = manifest_time(epoch);
+        m->baker_version = xstrdup(BAKER_VERSION);
+        json_decref(bake_inputs_json(b, m));
+        manifest_set_layout(m, assembly_manifest_layout(a));
+        for (size_t i = 0; i < n_outs; i++) {
+                char s[DIGEST_STRING_MAX];
+                digest_to_string(outs[i].sha256, s);
+                const char *slash = strrchr(outs[i].path, '/');
+                manifest_add_output(m, slash ? slash + 1 : outs[i].path, image_format_to_string(outs[i].format),
+                                    image_compression_to_string(outs[i].compression), outs[i].size, s);
+        }
+}
+
+int bake_boot_test(Bake *b, const char *raw) {
+        const TemplateTest *tt = &b->t->test;
+        _cleanup_free_ char *log_path = xasprintf("%s/%s.console.log", b->output_dir, b->t->name);
+        BootCommand *cmds = xcalloc(tt->n_commands + 1, sizeof *cmds);
+        for (size_t i = 0; i < tt->n_commands; i++)
+                cmds[i] = (BootCommand) { .send = tt->commands[i].send, .expect = tt->commands[i].expect };
+        BootOptions bo = { .image = raw, .firmware = tt->firmware, .expect = tt->expect, .timeout_usec = tt->timeout_usec,
+                           .log_path = log_path, .commands = cmds, .n_commands = tt->n_commands };
+        _cleanup_free_ char *human = xasprintf("boot test (%s): waiting for /%s/", boot_firmware_to_string(tt->firmware),
+                                               tt->expect ? tt->expect : "login:");
+        event_emit("test-begin", json_pack("{s:s}", "firmware", boot_firmware_to_string(tt->firmware)), human);
+        BootResult res = {};
+        progress_begin(human);
+        int r = boot_run(&bo, &res);
+        progress_end();
+        free(cmds);
+        if (r < 0) {
+                boot_result_done(&res);
+                return r;
+        }
+        double secs = (double) res.duration_usec / 1e6;
+        manifest_set_test(b->manifest, boot_firmware_to_string(tt->firmware), res.passed, secs,
+                          res.accel ? res.accel : "tcg");
+        if (!res.passed) {
+                log_error("boot test failed: %s; console log: %s; last lines:\n%s", res.failure ? res.failure : "unknown",
+                          log_path, res.tail ? res.tail : "");
+                event_emit("test", json_pack("{s:b, s:s*, s:s*}", "passed", false, "failure", res.failure, "tail", res.tail),
+                           NULL);
+                boot_result_done(&res);
+                return -EBADE;
+        }
+        _cleanup_free_ char *ok = xasprintf("boot test passed in %.1fs: %s", secs, res.matched ? res.matched : "");
+        event_emit("test", json_pack("{s:b, s:f, s:s*}", "passed", true, "seconds", secs, "matched", res.matched), ok);
+        boot_result_done(&res);
+        return 0;
+}
+
+int bake_publish(Bake *b, const char *manifest_path) {
+        const Template *t = b->t;
+        for (size_t i = 0; i < t->n_publish; i++) {
+                const TemplatePublish *p = t->publish + i;
+                _cleanup_free_ char *target = publish_target(publish_kind_to_string(p->kind), p->target, t->name);
+                PublishOptions po = { .channels = t->channels, .n_channels = t->n_channels, .insecure = p->insecure };
+                _cleanup_(publish_report_done) PublishReport report = {};
+                int r = publish_image(manifest_path, target, &po, &report);
+                if (r < 0)
+                        return template_error_at(t, p->pos, "publishing to '%s' failed", target);
+                _cleanup_free_ char *human = xasprintf("published %s: %s (%s, %" PRIu64 " bytes sent)", target, report.digest,
+                                                       report.unchanged ? "unchanged" : "pushed", report.stats.bytes_sent);
+                json_t *fields = publish_report_to_json(&report);
+                json_object_set_new(fields, "target", json_string(target));
+                event_emit("publish", fields, human);
+        }
+        return 0;
+}

@@ -1,0 +1,40 @@
+/* `path: DIR`: a directory on the host, relative to the template's directory, used in place
+ * (its digest covers every file's path, metadata and bytes). */
+#include <sys/stat.h>
+
+#include "steps.h"
+
+static void path_parse(Template *t, TemplateInput *in, const Node *m, const TemplateOptions *opts) {
+        if (!input_parse_location(t, in, m))
+                return;
+        const Node *sha = node_get(m, "sha256");
+        if (sha)
+                template_add_error(t, sha->pos, "'sha256' cannot pin a 'path' input (a directory)");
+        input_check_not_empty(t, in);
+}
+
+static void path_check(Template *t, TemplateInput *in) {
+        struct stat st;
+        if (input_check_host_path(t, in, &st) >= 0 && !S_ISDIR(st.st_mode))
+                template_add_error(t, in->location_pos, "input '%s': '%s' is not a directory", in->name, in->location);
+}
+
+static int path_digest(const TemplateInput *in, uint8_t ret[DIGEST_SIZE]) {
+        return digest_directory(in->resolved_path, ret);
+}
+
+static int path_fetch(Cache *c, const TemplateInput *in, char **ret_path) {
+        *ret_path = xstrdup(in->resolved_path);
+        return 0;
+}
+
+const InputOps input_path = {
+        .syntax = {
+                .name = "path",
+                .keys = (const char *const[]) { "sha256", NULL },
+                .parse = path_parse,
+                .check = path_check,
+                .digest = path_digest,
+        },
+        .fetch = path_fetch,
+};

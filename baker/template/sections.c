@@ -1,0 +1,321 @@
+/* The template's fixed sections: variables, disk, outputs, test, publish and channels (inputs and
+ * steps are read through their kinds, in template.c). Each reads its node and records every
+ * problem it finds; none does file I/O. */
+#include "sections.h"
+
+#include <ctype.h>
+#include <regex.h>
+
+#include "units.h"
+
+void template_parse_variables(Template *t, const Node *m) {
+        if (!node_expect(t, m, NODE_MAPPING, "'variables'"))
+                return;
+        t->variables = xcalloc(m->n, sizeof(TemplateVariable));
+        for (size_t i = 0; i < m->n; i++) {
+                const Node *k = m->keys[i], *v = m->items[i];
+                TemplateVariable *var = &t->variables[t->n_variables++];
+                var->name = xstrdup(k->value);
+                var->pos = k->pos;
+                if (!template_valid_identifier(k->value))
+                        template_add_error(t, k->pos,
+                                           "invalid variable name '%s' (letters, digits and '_', not starting with a digit)",
+                                           k->value);
+                if (v->type == NODE_SCALAR && v->null)
+                        continue; /* "name:" alone declares an optional variable without default */
+                char context[200];
+                snprintf(context, sizeof context, "variable '%s'", k->value);
+                if (!node_expect(t, v, NODE_MAPPING, context))
+                        continue;
+                node_check_keys(t, v, KEYS("default", "required", "sensitive", "description"), context);
+                const Node *d = node_get(v, "default");
+                if (d && node_expect(t, d, NODE_SCALAR, "'default'")) {
+                        var->default_value = xstrdup(d->value);
+                        var->default_pos = d->pos;
+                }
+                node_bool(t, v, "required", &var->required, NULL);
+                node_bool(t, v, "sensitive", &var->sensitive, NULL);
+                node_string(t, v, "description", &var->description, NULL);
+                if (var->required && var->default_value)
+                        template_add_error(t, d->pos, "variable '%s' is required and cannot have a default",
+                                           var->name);
+        }
+}
+
+static bool valid_uuid(const char *s) {
+        if (strlen(s) != 36)
+                return false;
+        for (int i = 0; i < 36; i++) {
+                if (i == 8 || i == 13 || i == 18 || i == 23) {
+                        if (s[i] != '-')
+                                return false;
+                } else if (!isxdigit((unsigned char) s[i]))
+                        return false;
+        }
+        return true;
+}
+
+/* What the partitions add up to, for the check that they fit the disk. */
+typedef struct DiskSum {
+        uint64_t total;
+        bool sizes_ok, has_rest, has_root;
+} DiskSum;
+
+static void parse_partition_size(Template *t, const Node *pn, TemplatePartition *p, bool last, DiskSum *sum,
+                                 const char *context) {
+        const Node *sz = node_require(t, pn, "size", context);
+        if (!sz) {
+                sum->sizes_ok = false;
+                return;
+        }
+        p->size_pos = sz->pos;
+        if (sz->type == NODE_SCALAR && streq(sz->value, "rest")) {
+                p->size_rest = true;
+                if (!last)
+                        template_add_error(t, sz->pos, "'rest' is only allowed on the last partition");
+                sum->has_rest = true;
+        } else if (node_size(t, sz, "partition size", &p->size)) {
+                if (sum->total > UINT64_MAX - p->size)
+                        sum->sizes_ok = false;
+                else
+                        sum->total += p->size;
+        } else
+                sum->sizes_ok = false;
+}
+
+static void parse_partition_mount(Template *t, const Node *pn, const TemplateDisk *d, size_t i, TemplatePartition *p,
+                                  DiskSum *sum) {
+        if (!node_string(t, pn, "mount", &p->mount, &p->mount_pos))
+                return;
+        if (p->mount[0] != '/')
+                template_add_error(t, p->mount_pos, "mount point '%s' must be an absolute path", p->mount);
+        else if (p->fs == FS_NONE || p->fs == FS_SWAP)
+                template_add_error(t, p->mount_pos, "a partition with fs '%s' cannot be mounted",
+                                   fs_type_to_string(p->fs));
+        for (size_t j = 0; j < i; j++)
+                if (streq_ptr(d->partitions[j].mount, p->mount))
+                        template_add_error(t, p->mount_pos, "duplicate mount point '%s' (also partition %zu)", p->mount,
+                                           j + 1);
+        if (streq(p->mount, "/"))
+                sum->has_root = true;
+}
+
+static void parse_partition(Template *t, TemplateDisk *d, const Node *parts, size_t i, DiskSum *sum) {
+        const Node *pn = parts->items[i];
+        TemplatePartition *p = &d->partitions[d->n_partitions++];
+        p->pos = pn->pos;
+        p->type = _PARTITION_TYPE_INVALID;
+        p->fs = _FS_TYPE_INVALID;
+        char context[64];
+        snprintf(context, sizeof context, "partition %zu", i + 1);
+        if (!node_expect(t, pn, NODE_MAPPING, context)) {
+                sum->sizes_ok = false;
+                return;
+        }
+        node_check_keys(t, pn, KEYS("label", "type", "size", "fs", "mount", "uuid"), context);
+        if (node_require(t, pn, "label", context) && node_string(t, pn, "label", &p->label, &p->label_pos)) {
+                if (!template_valid_name(p->label, true) || strlen(p->label) > 36)
+                        template_add_error(t, p->label_pos,
+                                           "invalid partition label '%s' (at most 36 letters, digits, '.', '_', '-')",
+                                           p->label);
+                for (size_t j = 0; j < i; j++)
+                        if (streq_ptr(d->partitions[j].label, p->label))
+                                template_add_error(t, p->label_pos, "duplicate partition label '%s' (also partition %zu)",
+                                                   p->label, j + 1);
+        }
+        if (node_require(t, pn, "type", context))
+                p->type = NODE_ENUM(t, pn, "type", partition_type, _PARTITION_TYPE_MAX, _PARTITION_TYPE_INVALID,
+                                    &p->type_pos);
+        parse_partition_size(t, pn, p, i + 1 == parts->n, sum, context);
+        p->fs = NODE_ENUM(t, pn, "fs", fs_type, _FS_TYPE_MAX, FS_NONE, &p->fs_pos);
+        if (!node_get(pn, "fs"))
+                p->fs_pos = pn->pos;
+        parse_partition_mount(t, pn, d, i, p, sum);
+        if (p->type == PARTITION_ESP && (int) p->fs >= 0 && p->fs != FS_VFAT)
+                template_add_error(t, p->fs_pos, "an 'esp' partition needs fs 'vfat'");
+        if (node_string(t, pn, "uuid", &p->uuid, &p->uuid_pos) && !valid_uuid(p->uuid))
+                template_add_error(t, p->uuid_pos, "'%s' is not a UUID (like 0fc63daf-8483-4772-8e79-3d69d8477de4)",
+                                   p->uuid);
+}
+
+static void check_disk_fits(Template *t, const TemplateDisk *d, bool have_size, const DiskSum *sum) {
+        /* 1 MiB alignment before the first partition; GPT keeps its backup table in the last MiB. */
+        uint64_t overhead = (UINT64_C(1) << 20) * (d->table == PARTITION_TABLE_GPT ? 2 : 1);
+        if (sum->sizes_ok && sum->total <= UINT64_MAX - overhead - (UINT64_C(1) << 20)) {
+                uint64_t need = sum->total + overhead + (sum->has_rest ? UINT64_C(1) << 20 : 0);
+                if (need > d->size) {
+                        _cleanup_free_ char *a = units_format_size(need), *b = units_format_size(d->size);
+                        template_add_error(t, d->size_pos,
+                                           "partitions need %s%s (with the partition table) but the disk is only %s",
+                                           sum->has_rest ? "more than " : "", a, b);
+                }
+        } else if (have_size && sum->sizes_ok)
+                template_add_error(t, d->size_pos, "partitions are larger than the disk");
+}
+
+void template_parse_disk(Template *t, const Node *m) {
+        if (!node_expect(t, m, NODE_MAPPING, "'disk'"))
+                return;
+        TemplateDisk *d = &t->disk;
+        t->has_disk = true;
+        d->pos = m->pos;
+        node_check_keys(t, m, KEYS("size", "table", "partitions"), "disk");
+        const Node *size = node_require(t, m, "size", "disk");
+        bool have_size = size && node_size(t, size, "disk size", &d->size);
+        if (size)
+                d->size_pos = size->pos;
+        d->table = NODE_ENUM(t, m, "table", partition_table_type, _PARTITION_TABLE_TYPE_MAX, PARTITION_TABLE_GPT,
+                             &d->table_pos);
+        if (!node_get(m, "table"))
+                d->table_pos = m->pos;
+        const Node *parts = node_require(t, m, "partitions", "disk");
+        if (!parts || !node_expect(t, parts, NODE_SEQUENCE, "'partitions'"))
+                return;
+        if (parts->n == 0) {
+                template_add_error(t, parts->pos, "disk has no partitions");
+                return;
+        }
+        d->partitions = xcalloc(parts->n, sizeof(TemplatePartition));
+        DiskSum sum = { .sizes_ok = have_size };
+        for (size_t i = 0; i < parts->n; i++)
+                parse_partition(t, d, parts, i, &sum);
+        if (!sum.has_root)
+                template_add_error(t, parts->pos, "no partition is mounted at '/'");
+        if (d->table == PARTITION_TABLE_MBR && parts->n > 4)
+                template_add_error(t, parts->pos, "an 'mbr' table holds at most 4 partitions, not %zu", parts->n);
+        check_disk_fits(t, d, have_size, &sum);
+}
+
+void template_parse_outputs(Template *t, const Node *seq) {
+        if (!node_expect(t, seq, NODE_SEQUENCE, "'outputs'"))
+                return;
+        t->outputs = xcalloc(seq->n + 1, sizeof(TemplateOutput));
+        for (size_t i = 0; i < seq->n; i++) {
+                const Node *o = seq->items[i];
+                if (!node_expect(t, o, NODE_MAPPING, "an output"))
+                        continue;
+                node_check_keys(t, o, KEYS("format", "compress"), "output");
+                TemplateOutput *out = &t->outputs[t->n_outputs];
+                out->pos = o->pos;
+                if (!node_require(t, o, "format", "output"))
+                        continue;
+                out->format = NODE_ENUM(t, o, "format", image_format, _IMAGE_FORMAT_MAX, _IMAGE_FORMAT_INVALID, NULL);
+                out->compress = NODE_ENUM(t, o, "compress", image_compression, _IMAGE_COMPRESSION_MAX, IMAGE_COMPRESSION_NONE, NULL);
+                if ((int) out->format < 0 || (int) out->compress < 0)
+                        continue;
+                bool dup = false;
+                for (size_t j = 0; j < t->n_outputs; j++)
+                        dup = dup || (t->outputs[j].format == out->format && t->outputs[j].compress == out->compress);
+                if (dup) {
+                        template_add_error(t, o->pos, "duplicate output '%s' (compress '%s')",
+                                           image_format_to_string(out->format), image_compression_to_string(out->compress));
+                        continue;
+                }
+                t->n_outputs++;
+        }
+}
+
+void template_parse_test(Template *t, const Node *m) {
+        if (!node_expect(t, m, NODE_MAPPING, "'test'"))
+                return;
+        node_check_keys(t, m, KEYS("boot"), "test");
+        const Node *b = node_get(m, "boot");
+        if (!b || !node_expect(t, b, NODE_MAPPING, "'boot'"))
+                return;
+        TemplateTest *tt = &t->test;
+        tt->has_boot = true;
+        tt->pos = b->pos;
+        node_check_keys(t, b, KEYS("firmware", "expect", "timeout", "commands"), "boot test");
+        tt->firmware = NODE_ENUM(t, b, "firmware", boot_firmware, _BOOT_FIRMWARE_MAX, BOOT_FIRMWARE_BIOS, NULL);
+        if (node_require(t, b, "expect", "boot test") && node_string(t, b, "expect", &tt->expect, &tt->expect_pos)) {
+                regex_t re;
+                int r = regcomp(&re, tt->expect, REG_EXTENDED | REG_NOSUB);
+                if (r != 0) {
+                        char buf[200];
+                        regerror(r, &re, buf, sizeof buf);
+                        template_add_error(t, tt->expect_pos, "'expect' is not a valid regular expression: %s", buf);
+                } else
+                        regfree(&re);
+        }
+        tt->timeout_usec = 600 * USEC_PER_SEC;
+        _cleanup_free_ char *timeout = NULL;
+        SourcePos tpos = {};
+        if (node_string(t, b, "timeout", &timeout, &tpos)) {
+                int r = units_parse_duration(timeout, &tt->timeout_usec);
+                if (r < 0 || tt->timeout_usec == 0)
+                        template_add_error(t, tpos, "timeout '%s' is not a duration (like 90s, 10m or 1h30m)", timeout);
+        }
+        const Node *cmds = node_get(b, "commands");
+        if (cmds && node_expect(t, cmds, NODE_SEQUENCE, "'commands'")) {
+                tt->commands = xcalloc(cmds->n, sizeof(TemplateBootCommand));
+                for (size_t i = 0; i < cmds->n; i++) {
+                        const Node *c = cmds->items[i];
+                        if (!node_expect(t, c, NODE_MAPPING, "a boot command"))
+                                continue;
+                        node_check_keys(t, c, KEYS("send", "expect"), "boot command");
+                        TemplateBootCommand *bc = &tt->commands[tt->n_commands++];
+                        bc->pos = c->pos;
+                        node_string(t, c, "send", &bc->send, NULL);
+                        node_string(t, c, "expect", &bc->expect, NULL);
+                        if (!bc->send && !bc->expect)
+                                template_add_error(t, c->pos, "a boot command needs 'send' or 'expect'");
+                }
+        }
+}
+
+void template_parse_publish(Template *t, const Node *seq) {
+        if (!node_expect(t, seq, NODE_SEQUENCE, "'publish'"))
+                return;
+        t->publish = xcalloc(seq->n, sizeof(TemplatePublish));
+        for (size_t i = 0; i < seq->n; i++) {
+                const Node *p = seq->items[i];
+                if (!node_expect(t, p, NODE_MAPPING, "a publish target"))
+                        continue;
+                node_check_keys(t, p, KEYS("oci", "oci-layout", "insecure"), "publish target");
+                const Node *oci = node_get(p, "oci"), *layout = node_get(p, "oci-layout");
+                if (!!oci == !!layout) {
+                        template_add_error(t, p->pos, "a publish target needs exactly one of 'oci' or 'oci-layout'");
+                        continue;
+                }
+                TemplatePublish *pub = &t->publish[t->n_publish];
+                pub->pos = p->pos;
+                pub->kind = oci ? PUBLISH_OCI : PUBLISH_OCI_LAYOUT;
+                SourcePos tpos;
+                if (!node_string(t, p, publish_kind_to_string(pub->kind), &pub->target, &tpos))
+                        continue;
+                node_bool(t, p, "insecure", &pub->insecure, NULL);
+                if (pub->kind == PUBLISH_OCI &&
+                    (strstr(pub->target, "://") || !strchr(pub->target, '/') || pub->target[0] == '/'))
+                        template_add_error(t, tpos, "'%s' is not a registry repository like 'host:port/repository'",
+                                           pub->target);
+                else if (!*pub->target)
+                        template_add_error(t, tpos, "empty 'oci-layout' directory");
+                t->n_publish++;
+        }
+}
+
+void template_parse_channels(Template *t, const Node *seq) {
+        if (!node_expect(t, seq, NODE_SEQUENCE, "'channels'"))
+                return;
+        t->channels = xcalloc(seq->n, sizeof(char *));
+        t->channel_pos = xcalloc(seq->n, sizeof(SourcePos));
+        for (size_t i = 0; i < seq->n; i++) {
+                const Node *c = seq->items[i];
+                if (!node_expect(t, c, NODE_SCALAR, "a channel"))
+                        continue;
+                if (!template_valid_name(c->value, false)) {
+                        template_add_error(t, c->pos, "invalid channel name '%s'", c->value);
+                        continue;
+                }
+                bool dup = false;
+                for (size_t j = 0; j < t->n_channels; j++)
+                        dup = dup || streq(t->channels[j], c->value);
+                if (dup) {
+                        template_add_error(t, c->pos, "duplicate channel '%s'", c->value);
+                        continue;
+                }
+                t->channel_pos[t->n_channels] = c->pos;
+                t->channels[t->n_channels++] = xstrdup(c->value);
+        }
+}
+
