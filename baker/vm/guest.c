@@ -1,65 +1,29 @@
-/* The libguestfs appliance session (see guest.h). The only file that includes <guestfs.h>.
- *
- * How a run step works: the script and a small wrapper are written to /tmp inside the mounted
- * root and the wrapper is run with guestfs_command(), which chroots into the root after binding
- * /dev, /proc and /sys (and, with a network, the appliance's resolv.conf over the image's for the
- * duration of the command). libguestfs calls are synchronous, so to stream the output the wrapper
- * copies each line to the appliance's console tagged with a per-run marker; libguestfs reads the
- * console while it waits for the daemon's reply and hands it to GUESTFS_EVENT_APPLIANCE, where the
- * tagged lines are picked out and delivered at once. The wrapper also keeps the output in a log
- * file, which makes up for anything the console had not delivered when the command returned. The
- * exit status comes back as the wrapper's stdout. */
-#include "guest.h"
-
-#include <guestfs.h>
+/* The libguestfs appliance session (see guest.h): launching it, its drives and mounts, files and
+ * filesystems, metadata. Run steps are in guest-run.c. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "accel.h"
+#include "guest-internal.h"
 #include "log.h"
 #include "strv.h"
 #include "time-util.h"
 
-struct GuestSession {
-        guestfs_h *g;
-        char **devices;        /* libguestfs' name of each drive, in the order added: for API calls */
-        char **kernel_devices; /* the appliance kernel's name of each: for the daemon's debug shell */
-        unsigned n_runs;
-
-        /* Console bytes not yet ending in a newline. */
-        char *partial;
-        size_t partial_len, partial_alloc;
-
-        /* The run in progress: output lines carrying marker are its own. */
-        const char *step_name;
-        GuestOutputFn out;
-        void *userdata;
-        char marker[64];
-        size_t marker_len;
-        bool running, end_seen;
-        size_t delivered;
-
-        char *tail[GUEST_TAIL_LINES]; /* ring of the last lines */
-        size_t tail_next, tail_count;
-        char *tail_text;
-};
-
-static const char *last_error(GuestSession *s) {
+const char *guest_last_error(GuestSession *s) {
         const char *e = guestfs_last_error(s->g);
         return e ? e : "unknown libguestfs error";
 }
 
-/* Logs what baker was doing and libguestfs' own error text, once, and returns -EIO. */
-_printf_(2, 3) static int guest_fail(GuestSession *s, const char *fmt, ...) {
+int guest_fail(GuestSession *s, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         _cleanup_free_ char *what = NULL;
         if (vasprintf(&what, fmt, ap) < 0)
                 abort();
         va_end(ap);
-        log_error("%s: %s", what, last_error(s));
+        log_error("%s: %s", what, guest_last_error(s));
         return -EIO;
 }
 
@@ -90,64 +54,6 @@ const char *guest_appliance_path(void) {
         return path;
 }
 
-/* ---- run step output ---------------------------------------------------------------------- */
-
-static void tail_push(GuestSession *s, const char *line) {
-        free(s->tail[s->tail_next]);
-        s->tail[s->tail_next] = xstrdup(line);
-        s->tail_next = (s->tail_next + 1) % GUEST_TAIL_LINES;
-        if (s->tail_count < GUEST_TAIL_LINES)
-                s->tail_count++;
-}
-
-static void tail_reset(GuestSession *s) {
-        for (size_t i = 0; i < GUEST_TAIL_LINES; i++)
-                s->tail[i] = mfree(s->tail[i]);
-        s->tail_next = s->tail_count = 0;
-        s->tail_text = mfree(s->tail_text);
-}
-
-const char *guest_output_tail(GuestSession *s) {
-        if (!s->tail_text) {
-                size_t start = (s->tail_next + GUEST_TAIL_LINES - s->tail_count) % GUEST_TAIL_LINES;
-                char *t = xstrdup("");
-                for (size_t i = 0; i < s->tail_count; i++) {
-                        char *n = xasprintf("%s%s%s", t, i ? "\n" : "", s->tail[(start + i) % GUEST_TAIL_LINES]);
-                        free(t);
-                        t = n;
-                }
-                s->tail_text = t;
-        }
-        return s->tail_text;
-}
-
-static void deliver(GuestSession *s, const char *line) {
-        s->delivered++;
-        tail_push(s, line);
-        s->tail_text = mfree(s->tail_text);
-        if (s->out)
-                s->out(s->step_name, line, s->userdata);
-        else
-                log_notice("[%s] %s", s->step_name, line);
-}
-
-static void console_line(GuestSession *s, char *line, size_t len) {
-        /* The console's tty turns "\n" into "\r\n". */
-        while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
-                line[--len] = 0;
-        if (s->running && s->marker_len > 0 && len > s->marker_len &&
-            memcmp(line, s->marker, s->marker_len) == 0) {
-                char kind = line[s->marker_len];
-                if (kind == 'L')
-                        deliver(s, line + s->marker_len + 1);
-                else if (kind == 'E')
-                        s->end_seen = true;
-                return;
-        }
-        if (len > 0)
-                log_debug("appliance: %s", line);
-}
-
 static void on_event(guestfs_h *g, void *opaque, uint64_t event, int event_handle, int flags, const char *buf,
                      size_t buf_len, const uint64_t *array, size_t array_len) {
         GuestSession *s = opaque;
@@ -164,7 +70,7 @@ static void on_event(guestfs_h *g, void *opaque, uint64_t event, int event_handl
                 /* A line longer than 64 KiB is cut rather than held forever. */
                 if (buf[i] == '\n' || s->partial_len >= 65536) {
                         s->partial[s->partial_len] = 0;
-                        console_line(s, s->partial, s->partial_len);
+                        guest_console_line(s, s->partial, s->partial_len);
                         s->partial_len = 0;
                         if (buf[i] == '\n')
                                 continue;
@@ -286,13 +192,13 @@ GuestSession *guest_close(GuestSession *s) {
         if (s->g) {
                 /* guestfs_close() syncs and stops qemu too, but silently; report what went wrong. */
                 if (guestfs_shutdown(s->g) < 0)
-                        log_warning("failed to shut the appliance down: %s", last_error(s));
+                        log_warning("failed to shut the appliance down: %s", guest_last_error(s));
                 guestfs_close(s->g);
         }
         strv_free(s->devices);
         strv_free(s->kernel_devices);
         free(s->partial);
-        tail_reset(s);
+        guest_run_state_free(s);
         free(s);
         return NULL;
 }
@@ -346,222 +252,6 @@ int guest_umount_all(GuestSession *s) {
                 return guest_fail(s, "failed to unmount the filesystems");
         return 0;
 }
-
-/* ---- run steps ---------------------------------------------------------------------------- */
-
-/* The environment every run step starts from: nothing of the appliance's leaks in. */
-static const char *const base_env[] = {
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME=/root",
-        "LANG=C.UTF-8",
-        "TZ=UTC",
-        "TERM=dumb",
-        "SHELL=/bin/sh",
-        "USER=root",
-        "LOGNAME=root",
-};
-
-/* What guestfsd's environment holds (libguestfs 1.48); unset where `env -i` is not available. */
-static const char appliance_env[] =
-        "HOME LC_ALL LANG LVM_SYSTEM_DIR PREVLEVEL RUNLEVEL SHELL SHLVL TERM PWD OLDPWD _ edd "
-        "guestfs_network guestfs_verbose guestfs_boot_analysis guestfs_noreboot selinux udevtimeout "
-        "udev_log udevtimeout";
-
-static bool env_entry_valid(const char *e) {
-        const char *eq = strchr(e, '=');
-        if (!eq || eq == e)
-                return false;
-        for (const char *p = e; p < eq; p++)
-                if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-                      (p > e && *p >= '0' && *p <= '9')))
-                        return false;
-        return true;
-}
-
-static bool env_has_key(const char *const *env, const char *entry) {
-        size_t k = strcspn(entry, "=");
-        for (const char *const *e = env; e && *e; e++)
-                if (strncmp(*e, entry, k) == 0 && (*e)[k] == '=')
-                        return true;
-        return false;
-}
-
-/* Appends s to buf as one single-quoted shell word. */
-static void append_quoted(char **buf, const char *s) {
-        _cleanup_free_ char *q = shell_quote(s);
-        char *joined = xasprintf("%s %s", *buf, q);
-        free(*buf);
-        *buf = joined;
-}
-
-static char *make_wrapper(GuestSession *s, const char *base, bool shebang, const char *const *env) {
-        /* The environment as words: the fixed base, unless the step overrides a key, then the step's. */
-        char *assign = xstrdup("");
-        for (size_t i = 0; i < ELEMENTSOF(base_env); i++)
-                if (!env_has_key(env, base_env[i]))
-                        append_quoted(&assign, base_env[i]);
-        for (const char *const *e = env; e && *e; e++)
-                append_quoted(&assign, *e);
-
-        _cleanup_free_ char *cmd = shebang ? xasprintf("'%s.sh'", base) : xasprintf("/bin/sh '%s.sh'", base);
-        char *w = xasprintf("# generated by baker: runs one step and streams its output to the console\n"
-                            "b='%s'\n"
-                            "if [ -c /dev/console ] && [ -w /dev/console ]; then exec 3>/dev/console; "
-                            "else exec 3>/dev/null; fi\n"
-                            "cd /\n"
-                            "{\n"
-                            "        (\n"
-                            "                if command -v env >/dev/null 2>&1; then\n"
-                            "                        exec env -i%s %s\n"
-                            "                fi\n"
-                            "                unset %s\n"
-                            "                export%s\n"
-                            "                exec %s\n"
-                            "        ) </dev/null 2>&1\n"
-                            "        echo $? >\"$b.status\"\n"
-                            "} | while IFS= read -r l || [ -n \"$l\" ]; do\n"
-                            "        printf '%%s\\n' \"$l\" >>\"$b.log\"\n"
-                            "        printf '%sL%%s\\n' \"$l\" >&3\n"
-                            "done\n"
-                            "printf '%sE\\n' >&3\n"
-                            /* builtins only: the image may have nothing but a shell */
-                            "read -r st <\"$b.status\"; echo \"$st\"\n",
-                            base, assign, cmd, appliance_env, assign, cmd, s->marker, s->marker);
-        free(assign);
-        return w;
-}
-
-/* libguestfs only reads the console while it waits for the daemon: after the command returned,
- * ask it for cheap round trips until the wrapper's end marker has come through. */
-static void drain_console(GuestSession *s) {
-        double deadline = now_seconds() + 3;
-        while (!s->end_seen && now_seconds() < deadline) {
-                if (guestfs_ping_daemon(s->g) < 0)
-                        break;
-                if (!s->end_seen)
-                        nanosleep(&(struct timespec) { .tv_nsec = 20 * 1000 * 1000 }, NULL);
-        }
-}
-
-static int guest_rm_f(GuestSession *s, const char *path) {
-        if (guestfs_rm_f(s->g, path) < 0)
-                return guest_fail(s, "failed to remove '%s'", path);
-        return 0;
-}
-
-int guest_run(GuestSession *s, const char *step_name, const char *script_text, const char *const *env,
-              GuestOutputFn out, void *userdata, int *ret_exit_status) {
-        for (const char *const *e = env; e && *e; e++)
-                if (!env_entry_valid(*e)) {
-                        _cleanup_free_ char *key = xstrndup(*e, strcspn(*e, "="));
-                        log_error("step '%s': invalid environment entry '%s' (want NAME=value)", step_name, key);
-                        return -EINVAL;
-                }
-        tail_reset(s);
-        if (strspn(script_text, " \t\r\n") == strlen(script_text)) {
-                log_debug("step '%s': empty script, nothing to run", step_name);
-                if (ret_exit_status)
-                        *ret_exit_status = 0;
-                return 0;
-        }
-
-        int r = guestfs_exists(s->g, "/bin/sh");
-        if (r < 0)
-                return guest_fail(s, "step '%s': failed to look for '/bin/sh' in the image", step_name);
-        if (r == 0) {
-                log_error("step '%s': the image has no '/bin/sh' to run the script with", step_name);
-                return -ENOENT;
-        }
-        /* The chroot needs /dev, /proc and /sys to mount on (the wrapper uses /dev/null) and /tmp
-         * for the script: make what the image lacks, and remove it again afterwards. */
-        static const char *const needed[] = { "/tmp", "/dev", "/proc", "/sys" };
-        bool made[ELEMENTSOF(needed)] = {};
-        for (size_t k = 0; k < ELEMENTSOF(needed); k++) {
-                r = guestfs_is_dir_opts(s->g, needed[k], GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1);
-                if (r < 0)
-                        return guest_fail(s, "step '%s': failed to look at '%s' in the image", step_name, needed[k]);
-                if (r > 0)
-                        continue;
-                if (guestfs_mkdir(s->g, needed[k]) < 0 || guestfs_chmod(s->g, k == 0 ? 01777 : 0755, needed[k]) < 0)
-                        return guest_fail(s, "step '%s': failed to create '%s' in the image", step_name, needed[k]);
-                made[k] = true;
-        }
-
-        unsigned n = ++s->n_runs;
-        _cleanup_free_ char *base = xasprintf("/tmp/.baker-step-%u", n);
-        _cleanup_free_ char *script = xasprintf("%s.sh", base), *wrapper = xasprintf("%s.run", base),
-                            *logf = xasprintf("%s.log", base), *status = xasprintf("%s.status", base);
-        snprintf(s->marker, sizeof s->marker, "@baker-%ld-%u@", (long) getpid(), n);
-        s->marker_len = strlen(s->marker);
-
-        _cleanup_free_ char *result = NULL;
-        bool shebang = startswith(script_text, "#!");
-        _cleanup_free_ char *wrapper_text = make_wrapper(s, base, shebang, env);
-        if (guestfs_write(s->g, script, script_text, strlen(script_text)) < 0 ||
-            guestfs_chmod(s->g, 0700, script) < 0 ||
-            guestfs_write(s->g, wrapper, wrapper_text, strlen(wrapper_text)) < 0) {
-                r = guest_fail(s, "step '%s': failed to upload the script", step_name);
-                goto finish;
-        }
-
-        s->step_name = step_name;
-        s->out = out;
-        s->userdata = userdata;
-        s->delivered = 0;
-        s->end_seen = false;
-        s->running = true;
-        double t0 = now_seconds();
-        result = guestfs_command(s->g, (char *[]) { (char *) "/bin/sh", wrapper, NULL });
-        if (!result) {
-                s->running = false;
-                r = guest_fail(s, "step '%s': failed to run the script", step_name);
-                goto finish;
-        }
-        drain_console(s);
-        s->running = false;
-        if (!s->end_seen) {
-                /* The console fell behind: deliver the rest from the log the wrapper kept. */
-                size_t size = 0;
-                _cleanup_free_ char *log = NULL;
-                if (guest_exists(s, logf) > 0 && guest_read_file(s, logf, &log, &size) < 0)
-                        log = NULL;
-                size_t i = 0;
-                for (char *p = log, *end = log ? log + size : NULL; p && p < end; i++) {
-                        char *nl = memchr(p, '\n', end - p);
-                        if (nl)
-                                *nl = 0;
-                        if (i >= s->delivered)
-                                deliver(s, p);
-                        p = nl ? nl + 1 : end;
-                }
-        }
-        log_debug("step '%s' ran in %.1f s", step_name, now_seconds() - t0);
-
-        char *endp;
-        errno = 0;
-        long code = strtol(result, &endp, 10);
-        if (errno != 0 || endp == result || (*endp && *endp != '\n') || code < 0 || code > 255) {
-                log_error("step '%s': the script's exit status could not be read: '%s'", step_name, result);
-                r = -EIO;
-                goto finish;
-        }
-        if (ret_exit_status)
-                *ret_exit_status = (int) code;
-        /* A non-zero exit is the caller's to report (once, with the step's position). */
-        r = code != 0 ? GUEST_STEP_FAILED : 0;
-
-finish:
-        /* Leave the tree as the script left it: remove baker's files, and /tmp if baker made it. */
-        (void) guest_rm_f(s, script);
-        (void) guest_rm_f(s, wrapper);
-        (void) guest_rm_f(s, logf);
-        (void) guest_rm_f(s, status);
-        for (size_t k = 0; k < ELEMENTSOF(needed); k++)
-                if (made[k] && guestfs_rmdir(s->g, needed[k]) < 0)
-                        log_debug("failed to remove the '%s' baker made: %s", needed[k], last_error(s));
-        return r;
-}
-
 /* ---- files and filesystems ---------------------------------------------------------------- */
 
 int guest_tar_out(GuestSession *s, const char *dir, const char *out_tar_path) {
@@ -604,7 +294,7 @@ int guest_freeze(GuestSession *s, const char *mountpoint, bool freeze) {
                                              streq(mountpoint, "/") ? "" : mountpoint);
         _cleanup_free_ char *out = guestfs_debug(s->g, "sh", (char *[]) { cmd, NULL });
         if (!out) {
-                log_debug("fsfreeze %s failed: %s", freeze ? "-f" : "-u", last_error(s));
+                log_debug("fsfreeze %s failed: %s", freeze ? "-f" : "-u", guest_last_error(s));
                 return -EIO;
         }
         return 0;
@@ -623,7 +313,7 @@ int guest_fsck(GuestSession *s, const char *fstype, const char *device) {
                 _cleanup_free_ char *cmd = xasprintf("e2fsck -fn %s 2>&1", kernel);
                 _cleanup_free_ char *out = guestfs_debug(s->g, "sh", (char *[]) { cmd, NULL });
                 if (!out) {
-                        log_error("filesystem '%s' on '%s' is not clean: %s", fstype, device, last_error(s));
+                        log_error("filesystem '%s' on '%s' is not clean: %s", fstype, device, guest_last_error(s));
                         return -EUCLEAN;
                 }
                 log_debug("%s", out);
@@ -687,7 +377,6 @@ int guest_exists(GuestSession *s, const char *path) {
                 return 0;
         return guest_fail(s, "failed to look for '%s' in the image", path);
 }
-
 /* ---- metadata ----------------------------------------------------------------------------- */
 
 void guest_entry_done(GuestEntry *e) {
