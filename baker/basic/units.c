@@ -74,8 +74,8 @@ int units_parse_duration(const char *s, uint64_t *ret_usec) {
                 const char *unit;
                 uint64_t usec;
         } table[] = {
-                /* "ms" before "m": longest match first */
-                { "ms", USEC_PER_MSEC },         { "s", USEC_PER_SEC },
+                /* "min" and "ms" before "m": longest match first */
+                { "min", 60 * USEC_PER_SEC },    { "ms", USEC_PER_MSEC },         { "s", USEC_PER_SEC },
                 { "m", 60 * USEC_PER_SEC },      { "h", 3600 * USEC_PER_SEC },
                 { "d", 86400 * USEC_PER_SEC },
         };

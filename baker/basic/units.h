@@ -13,8 +13,9 @@ int units_parse_size(const char *s, uint64_t *ret);
 /* Shortest exact form: 67108864 -> "64MiB", 1000 -> "1000". Newly allocated. */
 char *units_format_size(uint64_t bytes);
 
-/* Durations: one or more NUMBER UNIT groups, units ms, s, m, h, d ("1h30m"), or a bare integer
- * meaning seconds. Result in microseconds. -EINVAL if malformed, -ERANGE on overflow. */
+/* Durations: one or more NUMBER UNIT groups, units ms, s, m (or min), h, d ("1h30m"), or a bare
+ * integer meaning seconds. The one duration parser: templates' `timeout:` and every command-line
+ * duration (`baker test --timeout`) read the same forms. Result in microseconds. -EINVAL if malformed, -ERANGE on overflow. */
 int units_parse_duration(const char *s, uint64_t *ret_usec);
 
 /* Octal mode with a leading zero: "0644", "0755", "04755". -EINVAL otherwise. */

@@ -8,29 +8,8 @@
 #include "log.h"
 #include "events.h"
 #include "outcome.h"
+#include "units.h"
 #include "verbs.h"
-
-/* "90", "90s", "10m", "1h", "500ms" */
-static int parse_duration(const char *s, uint64_t *ret_usec) {
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (errno != 0 || end == s || v < 0)
-                return -EINVAL;
-        double mult;
-        if (!*end || streq(end, "s"))
-                mult = 1e6;
-        else if (streq(end, "ms"))
-                mult = 1e3;
-        else if (streq(end, "m") || streq(end, "min"))
-                mult = 60e6;
-        else if (streq(end, "h"))
-                mult = 3600e6;
-        else
-                return -EINVAL;
-        *ret_usec = (uint64_t) (v * mult);
-        return 0;
-}
 
 static void commands_freep(BootCommand **c) {
         free(*c);
@@ -88,8 +67,9 @@ int verb_test(int argc, char **argv) {
                         o.expect = optarg;
                         break;
                 case ARG_TIMEOUT:
-                        if (parse_duration(optarg, &o.timeout_usec) < 0 || o.timeout_usec == 0) {
-                                log_error("invalid duration '%s' (e.g. 90s, 10m)", optarg);
+                        /* the same durations as a template's `timeout:` */
+                        if (units_parse_duration(optarg, &o.timeout_usec) < 0 || o.timeout_usec == 0) {
+                                log_error("invalid duration '%s' (e.g. 90s, 10m, 1h30m)", optarg);
                                 return OUTCOME_USAGE;
                         }
                         break;

@@ -56,6 +56,8 @@ int main(void) {
                 { "1m30s", 0, 90 * USEC_PER_SEC },
                 { "2d", 0, 2 * 86400 * USEC_PER_SEC },
                 { "45", 0, 45 * USEC_PER_SEC },
+                { "2min", 0, 120 * USEC_PER_SEC },
+                { "1h5min", 0, 3900 * USEC_PER_SEC },
                 { "", -EINVAL, 0 },
                 { "1h30", -EINVAL, 0 },
                 { "10 m", -EINVAL, 0 },
