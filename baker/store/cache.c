@@ -167,10 +167,14 @@ int cache_open(const char *dir, Cache **ret) {
         static const char *const subdirs[] = { "blobs/sha256", "tmp", "partial" };
         for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
                 _cleanup_free_ char *p = path_join(root, subdirs[i]);
-                int r = mkdir_p(p, 0755);
+                int r = mkdir_p(p, 0700);
                 if (r < 0)
                         return log_error_errno(r, "failed to create cache directory '%s': %m", p);
         }
+        /* Private to its owner (README, "Security model"): a cache made 0755 by an older baker is
+         * closed at its root, which keeps every file below it from other users. */
+        if (chmod(root, 0700) < 0 && errno != EPERM)
+                log_debug("cache: failed to make '%s' private: %m", root);
         Cache *c = xcalloc(1, sizeof(Cache));
         c->dir = TAKE_PTR(root);
         clean_tmp(c, CACHE_TMP_MAX_AGE_SEC);
@@ -262,7 +266,7 @@ int cache_blob_writer_begin(Cache *c, const char *resume_key, CacheWriter **ret)
         w->path = xasprintf("%s/partial/%s", c->dir, resume_key);
         for (;;) {
                 /* Another process downloading the same thing holds the lock: wait for it. */
-                int fd = open(w->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+                int fd = open(w->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0)
                         return log_error_errno(-errno, "failed to open '%s': %m", w->path);
                 if (flock(fd, LOCK_EX) < 0) {
@@ -369,7 +373,7 @@ int cache_blob_writer_commit(CacheWriter *w, const uint8_t *expected, uint8_t re
                 free(TAKE_PTR(w->path));
                 return -EBADMSG;
         }
-        if (fchmod(w->fd, 0444) < 0 || fsync(w->fd) < 0)
+        if (fchmod(w->fd, 0400) < 0 || fsync(w->fd) < 0)
                 return log_error_errno(-errno, "failed to sync '%s': %m", w->path);
         _cleanup_free_ char *final = blob_path(w->cache, w->actual);
         if (renameat2(AT_FDCWD, w->path, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
@@ -427,7 +431,7 @@ int cache_entry_begin(Cache *c, const char *ns, const char *key_hex, char **ret_
                 (void) rmdir(tmp);
                 return log_error_errno(r, "failed to lock '%s': %m", tmp);
         }
-        (void) fchmod(fd, 0755); /* mkdtemp gives 0700 */
+        /* mkdtemp gives 0700: entries stay private to the cache's owner */
         hold(c, fd, tmp);
         *ret_tmpdir = TAKE_PTR(tmp);
         return 0;
@@ -440,19 +444,40 @@ void cache_entry_abort(Cache *c, const char *tmpdir) {
         release(c, tmpdir);
 }
 
+/* Every file an entry holds is 0600, whatever its writer made it. */
+static void entry_files_private(int dfd) {
+        _cleanup_close_ int fd = dup(dfd);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d)
+                return;
+        (void) TAKE_FD(fd);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_close_ int f = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+                struct stat st;
+                if (f >= 0 && fstat(f, &st) >= 0 && S_ISREG(st.st_mode))
+                        (void) fchmod(f, 0600);
+        }
+        closedir(d);
+}
+
 int cache_entry_commit(Cache *c, const char *ns, const char *key_hex, const char *tmpdir, char **ret_dir) {
         _cleanup_free_ char *p = NULL;
         int r = entry_path(c, ns, key_hex, &p);
         if (r < 0)
                 return r;
         _cleanup_free_ char *nsdir = path_join(c->dir, ns);
-        r = mkdir_p(nsdir, 0755);
+        r = mkdir_p(nsdir, 0700);
         if (r < 0)
                 return log_error_errno(r, "failed to create '%s': %m", nsdir);
         /* Step states may be large trees: flush them before they become visible. */
         _cleanup_close_ int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0)
+        if (dfd >= 0) {
+                entry_files_private(dfd);
                 (void) syncfs(dfd);
+        }
         bool ours = true;
         if (renameat2(AT_FDCWD, tmpdir, AT_FDCWD, p, RENAME_NOREPLACE) < 0) {
                 ours = false;
@@ -570,7 +595,7 @@ void cache_items_free(CacheItem *items, size_t n) {
 
 int cache_gc(Cache *c, uint64_t max_size, uint64_t *ret_freed, uint64_t *ret_remaining) {
         _cleanup_free_ char *lockpath = path_join(c->dir, "gc.lock");
-        _cleanup_close_ int lfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        _cleanup_close_ int lfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (lfd < 0)
                 return log_error_errno(-errno, "failed to open '%s': %m", lockpath);
         if (flock(lfd, LOCK_EX) < 0)

@@ -19,8 +19,9 @@
  *
  * Sensitive values are registered with log_add_secret(), so every log line shows them as "***".
  * They never enter plan keys: the key material keeps the reference "${var.NAME}" in their place,
- * so changing a secret does not change any key (a secret must not be guessable from a key, and
- * must not be needed to decide whether a cached result can be reused). */
+ * so changing a secret does not change any key (a secret must not be guessable from a key). Since
+ * a key then cannot tell one secret from another, a step that uses one is never cached
+ * (plan.h: Plan.secret_from). */
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -126,6 +126,12 @@ bad missing 2 "missing\.yaml:[0-9]+:[0-9]+" "does-not-exist\.sh"
 # A failing script: step name, exit code, last lines (first appliance launch).
 tmpl failing "$(file_input good.tar.gz)" "  - { name: breaks, run: \"echo first-line; echo last-words; exit 3\" }"
 bad failing 4 "breaks" "exit code 3" "last-words"
+# reported once (log once, at the boundary that knows the step): not by the appliance code too
+n=$(grep -c "failed with exit code 3" "$SCRATCH/out" || true)
+[ "$n" = 1 ] || { cat "$SCRATCH/out" >&2; fail "failing: the failure was reported $n times, not once"; }
+grep -qE "failing\.yaml:[0-9]+:[0-9]+: error: step 'breaks' failed with exit code 3; last lines:" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out" >&2; fail "failing: the one report lacks the step's position or its last lines"; }
+pass "failing: reported once, at the step, with its last lines"
 
 # Interrupted while a run step sleeps (second launch): exit 130, nothing left behind.
 tmpl slow "$(file_input good.tar.gz)" "  - run: \"echo sleeping; sleep 120\""

@@ -1,12 +1,34 @@
 /* sysprep on the test rootfs: what must go is gone, what must stay stays. */
 
 #include "log.h"
+#include "steps.h"
 #include "sysprep.h"
+#include "test-lib.h"
 #include "tree.h"
 #include "util.h"
-#include "test-lib.h"
+
+/* `keep:` as the template gives it to sysprep_apply(), which reads it up to a NULL: the list must
+ * end in one (it was allocated with exactly n entries, a heap over-read under ASan). */
+static void test_keep_from_template(void) {
+        const char yaml[] = "baker: 1\nname: t\n"
+                            "disk:\n  size: 64MiB\n  partitions:\n"
+                            "    - { label: r, type: root, size: rest, fs: ext4, mount: / }\n"
+                            "steps:\n  - sysprep: default\n    keep: [bash-history, tmp-files, hostname]\n";
+        TemplateOptions o = { .kinds = steps_template_kinds() };
+        Template *t = NULL;
+        assert_se(template_parse_buffer("t.yaml", ".", yaml, strlen(yaml), &o, &t) == 0 && t->n_errors == 0);
+        const StepSysprep *p = &t->steps[0].sysprep;
+        assert_se(p->n_keep == 3 && p->keep[3] == NULL);
+        _cleanup_(tree_freep) Tree *tree = tree_new();
+        assert_se(tree_add_file(tree, "tmp/x", "x", 1, 0644, 0, 0, 1) >= 0);
+        assert_se(tree_add_file(tree, "etc/ssh/ssh_host_rsa_key", "k", 1, 0600, 0, 0, 1) >= 0);
+        assert_se(sysprep_apply(tree, (const char *const *) p->keep, NULL) >= 0);
+        assert_se(tree_lookup(tree, "tmp/x") && !tree_lookup(tree, "etc/ssh/ssh_host_rsa_key"));
+        template_free(t);
+}
 
 int main(void) {
+        test_keep_from_template();
         if (!test_sh_ok("python3 -c 'import tarfile'"))
                 test_skip("python3 missing");
         _cleanup_free_ char *tgz = test_path("r.tar"), *json = test_path("r.json");
