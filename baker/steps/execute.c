@@ -115,7 +115,8 @@ static int execute_offline(Run *run, const StepOps *ops, const StepContext *c, s
         }
         _cleanup_(tree_freep) Tree *delta = tree_new();
         r = ops->apply(c, s, delta);
-        return r < 0 ? r : appliance_push(&run->appliance, delta, c->epoch);
+        /* the epoch as the tree now gives it: the step may have brought newer files */
+        return r < 0 ? r : appliance_push(&run->appliance, delta, steps_epoch(run->o->t, run->tree));
 }
 
 static int execute_step(Run *run, size_t i) {
