@@ -125,6 +125,10 @@ static uint64_t content_blocks(const Tree *t, const Scope *s, uint32_t bs, uint6
         return blocks;
 }
 
+#ifndef EXT4_LINK_MAX
+#define EXT4_LINK_MAX 65000
+#endif
+
 typedef struct Writer {
         ext2_filsys fs;
         const Tree *t;
@@ -615,8 +619,13 @@ int ext4_write(const Tree *t, const char *subtree, const char *const *exclude, c
                         continue;
                 const TreeEntry *target = tree_lookup(t, e->link_target);
                 ssize_t tidx = tree_lookup_index(t, e->link_target);
-                if (target && tidx >= 0 && scope_path(&w.scope, target->path) && w.nlinks[tidx] < UINT16_MAX - 1)
-                        w.nlinks[tidx]++;
+                if (!target || tidx < 0 || !scope_path(&w.scope, target->path))
+                        continue;
+                /* ext4 counts links in 16 bits and stops at 65000: more would be a wrong count */
+                if (w.nlinks[tidx] + 2 > EXT4_LINK_MAX)
+                        return log_error_errno(-EMLINK, "ext4 '%s': '/%s' has more than %d links (names), ext4's limit",
+                                               image_path, target->path, EXT4_LINK_MAX);
+                w.nlinks[tidx]++;
         }
         bool have_lpf = false;
         for (size_t i = 0; i < n; i++) {

@@ -89,8 +89,12 @@ static int entry_from_archive(Tree *t, struct archive *a, struct archive_entry *
                                                archive_path, name);
                 }
         _cleanup_(entry_freep) Entry *e = entry_new(path, type, (uint32_t) archive_entry_perm(ae));
-        e->pub.uid = (uint32_t) archive_entry_uid(ae);
-        e->pub.gid = (uint32_t) archive_entry_gid(ae);
+        la_int64_t uid = archive_entry_uid(ae), gid = archive_entry_gid(ae);
+        if (uid < 0 || gid < 0 || !tree_id_valid((uint64_t) uid) || !tree_id_valid((uint64_t) gid))
+                return log_error_errno(-ERANGE, "archive '%s': refusing entry '%s': owner %lld:%lld does not fit in 32 bits",
+                                       archive_path, name, (long long) uid, (long long) gid);
+        e->pub.uid = (uint32_t) uid;
+        e->pub.gid = (uint32_t) gid;
         e->pub.mtime_sec = archive_entry_mtime(ae);
         e->pub.mtime_nsec = (uint32_t) archive_entry_mtime_nsec(ae);
         if (type == TREE_CHR || type == TREE_BLK)

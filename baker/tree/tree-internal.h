@@ -47,6 +47,11 @@ void entry_set_xattr(Entry *e, const char *name, const void *value, size_t size)
 /* Makes "./a//b/./c/" into "a/b/c". Refuses ".." components, and absolute names unless allowed
  * (-EINVAL); a component over TREE_NAME_MAX bytes or a path over PATH_MAX (-ENAMETOOLONG). */
 int path_normalize(const char *in, bool allow_absolute, char **ret);
+/* A uid or gid a filesystem holds: 32 bits, and not (uid_t) -1, which means "no owner". */
+static inline bool tree_id_valid(uint64_t id) {
+        return id < UINT32_MAX;
+}
+
 /* Why path_normalize(name) refused it (r is what it returned), for messages. */
 const char *path_refusal(int r, const char *name);
 

@@ -1,5 +1,6 @@
 /* The tar codec, reading: indexing a tar in place, file data left in the tar. */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -101,8 +102,12 @@ static int parse_pax(Pending *p, const char *buf, size_t len) {
                         return -EBADMSG;
                 size_t klen = (size_t) (eq - kv), vlen = (size_t) (end - eq - 1);
                 const char *v = eq + 1;
+                if (memchr(kv, 0, klen))
+                        return -EBADMSG; /* a NUL in a key: the copies below would be shorter than klen */
                 _cleanup_free_ char *key = xstrndup(kv, klen);
                 _cleanup_free_ char *val = xstrndup(v, vlen);
+                if ((streq(key, "path") || streq(key, "linkpath")) && memchr(v, 0, vlen))
+                        return -EBADMSG; /* a name cut short at a NUL is another name */
                 if (streq(key, "path")) {
                         free(p->path);
                         p->path = TAKE_PTR(val);
@@ -247,8 +252,12 @@ static int load_indexed(const char *tar_path, Tree *t) {
                         return log_error_errno(r, "tar '%s': refusing entry '%s': %s", tar_path, hname,
                                                path_refusal(r, hname));
                 _cleanup_(entry_freep) Entry *e = entry_new(path, et, (uint32_t) mode);
-                e->pub.uid = (uint32_t) (pend.have_uid ? pend.uid : uid);
-                e->pub.gid = (uint32_t) (pend.have_gid ? pend.gid : gid);
+                uint64_t euid = pend.have_uid ? pend.uid : uid, egid = pend.have_gid ? pend.gid : gid;
+                if (!tree_id_valid(euid) || !tree_id_valid(egid))
+                        return log_error_errno(-ERANGE, "tar '%s': refusing entry '%s': owner %" PRIu64 ":%" PRIu64
+                                               " does not fit in 32 bits", tar_path, hname, euid, egid);
+                e->pub.uid = (uint32_t) euid;
+                e->pub.gid = (uint32_t) egid;
                 e->pub.mtime_sec = pend.have_mtime ? pend.mtime : (int64_t) mtime;
                 e->pub.mtime_nsec = pend.have_mtime ? pend.mtime_nsec : 0;
                 if ((et == TREE_CHR || et == TREE_BLK) && parse_number(h + 329, 8, &dmaj) >= 0 &&
