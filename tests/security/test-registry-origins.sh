@@ -8,7 +8,7 @@ source "$(dirname "$0")/../integration/lib.sh"
 command -v jq >/dev/null || skip "jq not installed"
 cd "$SCRATCH"
 has() { jq -s -e "any(.[]; $1)" log >/dev/null; } # has JQ-CONDITION: some request in the log matches
-python3 "$BAKER_SOURCE_DIR/tests/security/origin-servers.py" ports log alice 'pw-s3cret' &
+timeout 600 python3 "$BAKER_SOURCE_DIR/tests/security/origin-servers.py" ports log alice 'pw-s3cret' >server.log 2>&1 &
 track_pid $!
 for _ in $(seq 100); do [ -e ports ] && break; sleep 0.1; done
 [ -e ports ] || fail "servers did not start"
