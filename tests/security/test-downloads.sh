@@ -16,7 +16,8 @@ R=127.0.0.1:$P/x
 export BAKER_HTTP_ATTEMPTS=1
 mounts=()
 cleanup_mounts() { for m in "${mounts[@]:-}"; do [ -z "$m" ] || umount "$m" 2>/dev/null || true; done; }
-trap '_rc=$?; cleanup_mounts; (exit $_rc); _cleanup' EXIT
+# set +e: under set -e, '(exit 1)' would end the trap before _cleanup kills the servers.
+trap '_rc=$?; set +e; cleanup_mounts; (exit $_rc); _cleanup' EXIT
 small_fs() { # DIR SIZE: a tmpfs of SIZE at DIR, or return 1
   mkdir -p "$1"
   [ "$(id -u)" = 0 ] && mount -t tmpfs -o "size=$2" tmpfs "$1" 2>/dev/null && mounts+=("$1")
