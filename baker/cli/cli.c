@@ -1,11 +1,13 @@
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "events.h"
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
+#include "verbs.h"
 
 bool cli_registry_option(int c, const char *arg, bool *json) {
         switch (c) {
@@ -18,6 +20,19 @@ bool cli_registry_option(int c, const char *arg, bool *json) {
         default:
                 return false;
         }
+}
+
+int cli_parse_registry_verb(int argc, char **argv, bool *json) {
+        static const struct option options[] = {
+                CLI_REGISTRY_OPTIONS,
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                if (!cli_registry_option(c, optarg, json))
+                        return -EINVAL;
+        return verb_check_args(argv[0], argc - optind);
 }
 
 int cli_registry_outcome(int r) {

@@ -10,6 +10,9 @@
 
 /* Takes c if it is one of CLI_REGISTRY_OPTIONS: true when taken. */
 bool cli_registry_option(int c, const char *arg, bool *json);
+/* The whole option parse of a verb that takes only CLI_REGISTRY_OPTIONS, then its argument count
+ * checked (verb_check_args): < 0 = usage error, already reported. */
+int cli_parse_registry_verb(int argc, char **argv, bool *json);
 
 /* The exit code for an error from the registry library: -EINVAL is a usage error (a bad
  * reference, tag or channel name), anything else a registry failure. */

@@ -10,21 +10,10 @@
 #include "verbs.h"
 
 int verb_resolve(int argc, char **argv) {
-        static const struct option options[] = {
-                CLI_REGISTRY_OPTIONS,
-                {},
-        };
         bool json = false;
-        int c, k;
+        int k;
 
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
-                switch (c) {
-                default:
-                        if (!cli_registry_option(c, optarg, &json))
-                                return OUTCOME_USAGE;
-                        break;
-                }
-        if (verb_check_args(argv[0], argc - optind) < 0)
+        if (cli_parse_registry_verb(argc, argv, &json) < 0)
                 return OUTCOME_USAGE;
         const char *source = argv[optind];
 
