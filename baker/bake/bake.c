@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "bake-debian.h"
 #include "bake-internal.h"
 #include "bake-sbom.h"
 #include "events.h"
@@ -312,6 +313,9 @@ static Outcome bake_load(Bake *b) {
         }
         if (!b->t->has_disk)
                 return template_error_at(b->t, b->t->name_pos, "the template has no disk"), OUTCOME_USAGE;
+        Outcome out = bake_debian_prepare(b->t, b->vars, b->fresh_cache ? b->fresh_cache : o->cache_dir, o->refresh);
+        if (out != OUTCOME_OK)
+                return out;
         if (plan_build(b->t, b->vars, NULL, &b->plan) < 0)
                 return OUTCOME_INPUT;
         return OUTCOME_OK;

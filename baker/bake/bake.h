@@ -19,6 +19,7 @@ typedef struct BakeOptions {
         const char *output_dir;    /* NULL = "output" */
         const char *cache_dir;     /* NULL = $BAKER_CACHE or the XDG default */
         bool rebuild;              /* ignore a finished bake with the same key (steps still cached) */
+        bool refresh;              /* re-resolve package inputs (and move the lock on) */
         bool skip_test;            /* do not boot-test (and allow publishing untested) */
         bool no_publish;
         char **cache_from;         /* strv: remote caches to pull step results from (remote-cache.h) */

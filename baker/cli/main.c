@@ -39,6 +39,15 @@ static const Verb verbs[] = {
           "  --var NAME=VALUE     set a variable (repeatable)\n"
           "  --var-file FILE      NAME=VALUE lines, '#' comments\n"
           "  --json               print one JSON document on stdout\n" },
+        { "lock", 1, 1, verb_lock, "pin the packages of a template's debian inputs in NAME.lock",
+          "baker lock [OPTIONS] TEMPLATE\n\n"
+          "Resolves every `debian` input (apt, against the mirror's signed indexes) to its exact package\n"
+          "set: name, version, architecture, source, the .deb's sha256 and size, where it came from.\n"
+          "Writes NAME.lock beside the template (sorted, one package per line: commit it). Inputs\n"
+          "already locked and unchanged in the template are kept as they are.\n\n"
+          TEMPLATE_ARGS_HELP
+          "  --update             resolve every input again (what the mirror serves now)\n"
+          "Exit status: 0 written, 2 template or lock file, 3 a mirror, signature or package problem.\n" },
         { "bake", 0, -1, verb_bake, "bake a template into a disk image (then test and publish it)",
           "baker bake [OPTIONS] TEMPLATE\n"
           "       baker bake [OPTIONS] [-f BAKEFILE] [--target NAME]... [--jobs N] [--fail-fast] [TEMPLATE...]\n\n"
@@ -50,6 +59,8 @@ static const Verb verbs[] = {
           "  -o, --output DIR     where outputs and manifest.json go (default ./output)\n"
           "  --cache DIR          the cache (default $BAKER_CACHE, else $XDG_CACHE_HOME/baker)\n"
           "  --rebuild            rebuild even if a finished bake has the same key (steps stay cached)\n"
+          "  --refresh            resolve `debian` inputs again (what the mirror serves now) and move\n"
+          "                       the lock on; an unchanged package set stays 'unchanged'\n"
           "  --cache-from REF     pull step results from a registry repository or oci-layout:DIR\n"
           "                       (repeatable; default $BAKER_CACHE_FROM)\n"
           "  --cache-to REF       push step results there (repeatable; default $BAKER_CACHE_TO)\n"

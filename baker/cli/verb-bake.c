@@ -22,13 +22,14 @@ static char **strv_split_blanks(const char *s) {
 }
 
 int verb_bake(int argc, char **argv) {
-        enum { ARG_OUTPUT = 0x2000, ARG_CACHE, ARG_REBUILD, ARG_SKIP_TEST, ARG_NO_PUBLISH, ARG_FAIL_FAST, ARG_TARGET,
-               ARG_CACHE_FROM, ARG_CACHE_TO };
+        enum { ARG_OUTPUT = 0x2000, ARG_CACHE, ARG_REBUILD, ARG_REFRESH, ARG_SKIP_TEST, ARG_NO_PUBLISH, ARG_FAIL_FAST,
+               ARG_TARGET, ARG_CACHE_FROM, ARG_CACHE_TO };
         static const struct option options[] = {
                 TEMPLATE_ARGS_OPTIONS,
                 { "output", required_argument, NULL, ARG_OUTPUT },
                 { "cache", required_argument, NULL, ARG_CACHE },
                 { "rebuild", no_argument, NULL, ARG_REBUILD },
+                { "refresh", no_argument, NULL, ARG_REFRESH },
                 { "skip-test", no_argument, NULL, ARG_SKIP_TEST },
                 { "no-publish", no_argument, NULL, ARG_NO_PUBLISH },
                 { "file", required_argument, NULL, 'f' },
@@ -59,6 +60,9 @@ int verb_bake(int argc, char **argv) {
                         break;
                 case ARG_REBUILD:
                         o.rebuild = true;
+                        break;
+                case ARG_REFRESH:
+                        o.refresh = true;
                         break;
                 case ARG_SKIP_TEST:
                         o.skip_test = true;

@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "bake-debian.h"
 #include "log.h"
 #include "events.h"
 #include "fleet.h"
@@ -80,6 +81,9 @@ int verb_plan(int argc, char **argv) {
                 template_args_report_errors(&args, t);
                 return OUTCOME_USAGE;
         }
+        Outcome out = bake_debian_prepare(t, vars, NULL, false);
+        if (out != OUTCOME_OK)
+                return out;
         _cleanup_(plan_freep) Plan *plan = NULL;
         if (plan_build(t, vars, NULL, &plan) < 0)
                 return OUTCOME_INPUT;

@@ -19,6 +19,7 @@ int verb_check_args(const char *name, int n_positional);
 
 int verb_validate(int argc, char **argv);
 int verb_plan(int argc, char **argv);
+int verb_lock(int argc, char **argv);
 int verb_diff(int argc, char **argv);
 int verb_bake(int argc, char **argv);
 int verb_verify(int argc, char **argv);

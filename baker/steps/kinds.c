@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 extern const StepOps step_unpack, step_copy, step_file, step_run, step_sysprep, step_bootloader;
-extern const InputOps input_url, input_file, input_path;
+extern const InputOps input_url, input_file, input_path, input_debian;
 
 const StepOps *const step_kinds[] = {
         &step_unpack, &step_copy, &step_file, &step_run, &step_sysprep, &step_bootloader,
@@ -13,7 +13,7 @@ const StepOps *const step_kinds[] = {
 const size_t n_step_kinds = ELEMENTSOF(step_kinds);
 
 const InputOps *const input_kinds[] = {
-        &input_url, &input_file, &input_path,
+        &input_url, &input_file, &input_path, &input_debian,
 };
 const size_t n_input_kinds = ELEMENTSOF(input_kinds);
 
