@@ -235,7 +235,7 @@ static void bake_record(Bake *b) {
         _cleanup_free_ char *p = path_join(tmpdir, MANIFEST_FILE);
         if (manifest_write(p, b->manifest) < 0 || cache_entry_commit(b->cache, BAKE_NS, keyhex, tmpdir, &done_dir) < 0)
                 cache_entry_abort(b->cache, tmpdir);
-        else
+        else if (steps_shared_until(b->plan) == b->plan->n_steps) /* no step keeps its result local */
                 remote_cache_store(b->remote, BAKE_NS, keyhex, done_dir);
 }
 

@@ -43,11 +43,29 @@ int64_t steps_epoch(const Template *t, const Tree *tree) {
         return e;
 }
 
+/* `cache:` as given, else local for a step that needs the network (what it fetched may be private
+ * to this runner's network, and is not covered by its key), shared for any other. */
+static bool step_shared(const TemplateStep *s) {
+        if (s->cache == STEP_CACHE_LOCAL || s->cache == STEP_CACHE_SHARED)
+                return s->cache == STEP_CACHE_SHARED;
+        const StepOps *ops = step_ops(s);
+        return !(ops->needs_network && ops->needs_network(s));
+}
+
+size_t steps_shared_until(const Plan *p) {
+        size_t n = MIN(p->n_steps, p->secret_from);
+        for (size_t i = 0; i < n; i++)
+                if (!step_shared(p->steps[i].step))
+                        return i;
+        return n;
+}
+
 /* One run of the steps. */
 typedef struct Run {
         const StepsOptions *o;
         Tree *tree;
         bool prefix_pulled;     /* the cached prefix came from the second cache */
+        size_t shared_until;    /* steps from here on stay out of the second cache */
         Appliance appliance;
         StepReport *reports;
         size_t n_reports;
@@ -155,16 +173,17 @@ static int save_step_state(Run *run, size_t i) {
                 cache_entry_abort(o->cache, tmpdir); /* else it stays, locked, until the next cache_open */
                 return log_error_errno(r, "failed to commit the state of step %zu: %m", i + 1);
         }
-        if (o->cache_stored)
+        if (o->cache_stored && i < run->shared_until)
                 o->cache_stored(o->cache_userdata, STEP_NS, hex, final);
         return 0;
 }
 
-/* A step state in the local cache, else brought there from the second one (*ret_pulled). */
-static bool lookup_state(const StepsOptions *o, const char *hex, char **ret_dir, bool *ret_pulled) {
+/* A step state in the local cache, else (when it may be shared) brought there from the second one
+ * (*ret_pulled). */
+static bool lookup_state(const StepsOptions *o, const char *hex, bool shared, char **ret_dir, bool *ret_pulled) {
         if (cache_entry_lookup(o->cache, STEP_NS, hex, ret_dir) >= 0)
                 return true;
-        if (!o->cache_fetch || o->cache_fetch(o->cache_userdata, o->cache, STEP_NS, hex) < 0 ||
+        if (!shared || !o->cache_fetch || o->cache_fetch(o->cache_userdata, o->cache, STEP_NS, hex) < 0 ||
             cache_entry_lookup(o->cache, STEP_NS, hex, ret_dir) < 0)
                 return false;
         *ret_pulled = true;
@@ -180,7 +199,7 @@ static ssize_t find_cached_prefix(Run *run) {
                 digest_to_hex(p->steps[i].key, hex);
                 _cleanup_free_ char *dir = NULL;
                 bool pulled = false;
-                if (!lookup_state(run->o, hex, &dir, &pulled))
+                if (!lookup_state(run->o, hex, (size_t) i < run->shared_until, &dir, &pulled))
                         continue;
                 _cleanup_free_ char *tar = path_join(dir, STEP_STATE_FILE);
                 Tree *t = NULL;
@@ -257,7 +276,7 @@ static int run_one(Run *run, size_t i) {
 }
 
 int steps_run(const StepsOptions *o, Tree **ret_tree, StepReport **ret_reports, size_t *ret_n_reports) {
-        Run run = { .o = o, .appliance = { .work_dir = o->work_dir } };
+        Run run = { .o = o, .appliance = { .work_dir = o->work_dir }, .shared_until = steps_shared_until(o->plan) };
         const Plan *p = o->plan;
         ssize_t cached = find_cached_prefix(&run);
         if (!run.tree)

@@ -141,6 +141,12 @@ typedef struct StepReport {
 
 void step_reports_free(StepReport *r, size_t n);
 
+/* The first step whose state must stay out of the second cache (n_steps when none): one with
+ * `cache: local`, one that needs the network without `cache: shared`, or one that uses a secret —
+ * and every later step, whose state holds what that one made. A finished bake is shared only when
+ * every step is. */
+size_t steps_shared_until(const Plan *p);
+
 /* Runs the plan's steps: the longest cached prefix is taken from the cache, every later step is
  * executed (run steps share one appliance launch) and its state stored under its key — except
  * from plan->secret_from on, which is never stored nor taken. *ret_tree is the final tree, and

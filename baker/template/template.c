@@ -172,15 +172,16 @@ static void parse_step(Template *t, const TemplateKinds *k, TemplateStep *s, con
         size_t n_allowed = 0;
         if (kind) {
                 allowed[n_allowed++] = kind->name;
-                for (const char *const *key = kind->keys; key && *key && n_allowed < ELEMENTSOF(allowed) - 1; key++)
+                for (const char *const *key = kind->keys; key && *key && n_allowed < ELEMENTSOF(allowed) - 2; key++)
                         allowed[n_allowed++] = *key;
         } else
-                for (size_t i = 0; i < k->n_steps && n_allowed < ELEMENTSOF(allowed) - 1; i++)
+                for (size_t i = 0; i < k->n_steps && n_allowed < ELEMENTSOF(allowed) - 2; i++)
                         allowed[n_allowed++] = k->steps[i]->name;
         allowed[n_allowed++] = "name";
+        allowed[n_allowed++] = "cache";
         if (!kind) {
                 if (node_check_keys(t, sn, allowed, n_allowed, "step") == 0) {
-                        _cleanup_free_ char *list = names_list(allowed, n_allowed - 1, "", ", ");
+                        _cleanup_free_ char *list = names_list(allowed, n_allowed - 2, "", ", ");
                         template_add_error(t, sn->pos, "step has no kind (one of %s)", list);
                 }
                 return;
@@ -189,6 +190,8 @@ static void parse_step(Template *t, const TemplateKinds *k, TemplateStep *s, con
         snprintf(context, sizeof context, "%s step", kind->name);
         node_check_keys(t, sn, allowed, n_allowed, context);
         node_string(t, sn, "name", &s->name, &s->name_pos);
+        s->cache = NODE_ENUM(t, sn, "cache", step_cache_mode, _STEP_CACHE_MODE_MAX, _STEP_CACHE_MODE_INVALID,
+                             &s->cache_pos);
         s->kind = kind;
         kind->parse(t, s, sn, value);
 }

@@ -162,6 +162,10 @@ typedef struct TemplateStep {
         SourcePos pos;          /* the step's mapping */
         char *name;             /* optional `name:` (display only, not part of the key) */
         SourcePos name_pos;
+        /* `cache: local | shared` (a StepCacheMode; not part of the key), or -EINVAL when not given:
+         * then a step that needs the network is local, any other shared (steps.h, steps_shared_until) */
+        int cache;
+        SourcePos cache_pos;
         union {
                 StepUnpack unpack;
                 StepCopy copy;

@@ -38,6 +38,11 @@ static const char *const partition_type_names[_PARTITION_TYPE_MAX] = {
         [PARTITION_XBOOTLDR] = "xbootldr",
 };
 
+static const char *const step_cache_names[_STEP_CACHE_MODE_MAX] = {
+        [STEP_CACHE_SHARED] = "shared",
+        [STEP_CACHE_LOCAL] = "local",
+};
+
 static const char *name_of(const char *const *names, int max, int i) {
         return i >= 0 && i < max ? names[i] : NULL;
 }
@@ -97,4 +102,12 @@ const char *partition_type_to_string(PartitionType t) {
 
 PartitionType partition_type_from_string(const char *s) {
         return lookup(partition_type_names, _PARTITION_TYPE_MAX, s);
+}
+
+const char *step_cache_mode_to_string(StepCacheMode m) {
+        return name_of(step_cache_names, _STEP_CACHE_MODE_MAX, m);
+}
+
+StepCacheMode step_cache_mode_from_string(const char *s) {
+        return lookup(step_cache_names, _STEP_CACHE_MODE_MAX, s);
 }

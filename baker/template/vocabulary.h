@@ -53,6 +53,15 @@ typedef enum PartitionType {
         _PARTITION_TYPE_INVALID = -EINVAL,
 } PartitionType;
 
+/* A step's `cache:`: whether its result may be shared through a remote cache (README, "A shared
+ * step cache in a registry"). */
+typedef enum StepCacheMode {
+        STEP_CACHE_SHARED,
+        STEP_CACHE_LOCAL,
+        _STEP_CACHE_MODE_MAX,
+        _STEP_CACHE_MODE_INVALID = -EINVAL,
+} StepCacheMode;
+
 const char *boot_firmware_to_string(BootFirmware f);
 BootFirmware boot_firmware_from_string(const char *s);
 const char *bootloader_type_to_string(BootloaderType t);
@@ -67,3 +76,5 @@ const char *partition_table_type_to_string(PartitionTableType t);
 PartitionTableType partition_table_type_from_string(const char *s);
 const char *partition_type_to_string(PartitionType t);
 PartitionType partition_type_from_string(const char *s);
+const char *step_cache_mode_to_string(StepCacheMode m);
+StepCacheMode step_cache_mode_from_string(const char *s);

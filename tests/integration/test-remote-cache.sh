@@ -45,6 +45,25 @@ import json, sys
 print(" ".join("%d:%s" % (e["index"], e["status"]) for e in map(json.loads, open(sys.argv[1])) if e["event"] == "step"))' "$1"; }
 digest_of() { jq -r .image_digest "$1/manifest.json"; }
 
+# ---- `cache: local` keeps a step, and every later one, out of the remote cache ------------------
+sed 's|  - file: { path: /etc/two, content: "2\\n" }|&\n    cache: local|' steps.yaml > local.yaml
+grep -q 'cache: local' local.yaml || fail "local.yaml was not made"
+BAKER_CACHE=$SCRATCH/cache-l "$BAKER" bake --json --cache-to "$REF" -o out-l local.yaml > l.json 2> l.err ||
+  { cat l.err; fail "bake with a local step"; }
+has_tag() { curl -sf -o /dev/null -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+  "http://127.0.0.1:$PORT/v2/baker/cache/manifests/$1"; }
+LKEYS=($("$BAKER" plan --json local.yaml | jq -r '.steps[].key | ltrimstr("sha256:")'))
+LBAKE=$(jq -r '.bake_key | ltrimstr("sha256:")' out-l/manifest.json)
+[ "${LKEYS[*]}" = "$("$BAKER" plan --json steps.yaml | jq -r '.steps[].key | ltrimstr("sha256:")' | xargs)" ] ||
+  fail "cache: local changed a key"
+for k in "${LKEYS[0]}" "${LKEYS[1]}"; do has_tag "steps-$k" || fail "step $k, before the local one, was not pushed"; done
+for k in "${LKEYS[2]}" "${LKEYS[3]}"; do
+  if has_tag "steps-$k"; then fail "step $k (local, or after one) was pushed"; fi
+done
+if has_tag "bakes-$LBAKE"; then fail "a bake with a local step was pushed as finished"; fi
+[ -d "$SCRATCH/cache-l/steps/${LKEYS[2]}" ] || fail "the local step is not in the local cache"
+pass "cache: local: that step and the later ones stay in the local cache, the earlier ones are shared"
+
 # ---- machine A bakes and pushes to the registry and a layout -----------------------------------
 BAKER_CACHE=$SCRATCH/cache-a "$BAKER" bake --json --cache-to "$REF" --cache-to "$LAYOUT" -o out-a steps.yaml \
   > a.json 2> a.err || { cat a.err; fail "bake on A"; }

@@ -41,7 +41,7 @@ static void setup(void) {
 }
 
 static void test_table(void) {
-        assert_se(n_step_kinds == 6 && n_input_kinds == 3);
+        assert_se(n_step_kinds == 6 && n_input_kinds == 4);
         const TemplateKinds *k = steps_template_kinds();
         assert_se(k->n_steps == n_step_kinds && k->n_inputs == n_input_kinds);
         for (size_t i = 0; i < n_step_kinds; i++) {
@@ -97,10 +97,58 @@ static void test_substitution(void) {
         template_free(t);
 }
 
+/* Which steps a remote cache may hold: `cache:` as given, else local for a step that needs the
+ * network; a secret's step and everything after a local step stay local. */
+static size_t shared_until(const char *steps, size_t *ret_errors) {
+        _cleanup_free_ char *y = path_join(dir, "shared.yaml");
+        _cleanup_free_ char *text = xasprintf("baker: 1\nname: s\nepoch: 1700000000\n"
+                                              "variables:\n  token: { sensitive: true, default: x }\n"
+                                              "disk:\n  size: 64MiB\n  partitions:\n"
+                                              "    - { label: r, type: root, size: rest, fs: ext4, mount: / }\n"
+                                              "steps:\n%s",
+                                              steps);
+        assert_se(write_file_atomic(y, text, strlen(text), 0644) >= 0);
+        TemplateOptions o = { .kinds = steps_template_kinds() };
+        _cleanup_(template_freep) Template *t = NULL;
+        assert_se(template_parse(y, &o, &t) == 0);
+        *ret_errors = t->n_errors;
+        if (t->n_errors > 0)
+                return SIZE_MAX;
+        VarsSources src = { .no_environment = true };
+        _cleanup_(vars_freep) Vars *v = NULL;
+        assert_se(vars_resolve(t, &src, &v) == 0);
+        _cleanup_(plan_freep) Plan *p = NULL;
+        assert_se(plan_build(t, v, NULL, &p) == 0);
+        return steps_shared_until(p);
+}
+
+static void test_shared(void) {
+        static const char f[] = "  - file: { path: /a, content: a }\n";
+        static const char net[] = "  - run: \"apt-get update\"\n    network: true\n";
+        static const char net_shared[] = "  - run: \"apt-get update\"\n    network: true\n    cache: shared\n";
+        static const char local[] = "  - file: { path: /b, content: b }\n    cache: local\n";
+        static const char secret[] = "  - file: { path: /t, content: \"${var.token}\" }\n    cache: shared\n";
+        size_t errors = 0;
+        _cleanup_free_ char *all = xasprintf("%s%s%s", f, f, f);
+        assert_se(shared_until(all, &errors) == 3 && errors == 0);
+        _cleanup_free_ char *a = xasprintf("%s%s%s", f, net, f);
+        assert_se(shared_until(a, &errors) == 1);
+        _cleanup_free_ char *b = xasprintf("%s%s%s", f, net_shared, f);
+        assert_se(shared_until(b, &errors) == 3);
+        _cleanup_free_ char *c = xasprintf("%s%s%s", local, f, f);
+        assert_se(shared_until(c, &errors) == 0);
+        _cleanup_free_ char *d = xasprintf("%s%s%s%s", f, net_shared, secret, f);
+        assert_se(shared_until(d, &errors) == 2);
+        /* an unknown mode is an error at its place */
+        assert_se(shared_until("  - file: { path: /a, content: a }\n    cache: remote\n", &errors) == SIZE_MAX &&
+                  errors == 1);
+}
+
 int main(void) {
         setup();
         test_table();
         test_substitution();
+        test_shared();
         printf("ok\n");
         return 0;
 }
