@@ -69,6 +69,16 @@ char *units_format_size(uint64_t bytes) {
         return xasprintf("%llu", (unsigned long long) bytes);
 }
 
+void units_format_size_rounded(double bytes, char *buf, size_t n) {
+        static const char *const suffix[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        size_t u = 0;
+        while (bytes >= 1024 && u + 1 < sizeof suffix / sizeof suffix[0]) {
+                bytes /= 1024;
+                u++;
+        }
+        snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", bytes, suffix[u]);
+}
+
 int units_parse_duration(const char *s, uint64_t *ret_usec) {
         static const struct {
                 const char *unit;

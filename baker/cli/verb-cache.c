@@ -15,18 +15,6 @@
 
 #define DEFAULT_MAX_SIZE (UINT64_C(10) << 30)
 
-/* Rounded, for people ("1.4 GiB"); units_format_size() gives the exact form. */
-static void format_size(uint64_t b, char *buf, size_t n) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        double v = (double) b;
-        size_t u = 0;
-        while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
-                v /= 1024;
-                u++;
-        }
-        snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-}
-
 static json_t *items_json(const CacheItem *items, size_t n, uint64_t *ret_total) {
         json_t *arr = json_array();
         uint64_t total = 0;
@@ -57,14 +45,14 @@ static int cache_ls(Cache *c, bool json) {
                 printf("%-9s %-18s %10s  %s\n", "NAMESPACE", "KEY", "SIZE", "LAST USE");
                 for (size_t i = 0; i < n; i++) {
                         char sz[32], when[32];
-                        format_size(items[i].size, sz, sizeof sz);
+                        units_format_size_rounded((double) items[i].size, sz, sizeof sz);
                         struct tm tm;
                         strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime_r(&items[i].last_use, &tm));
                         printf("%-9s %-18.*s %10s  %s\n", items[i].ns, strlen(items[i].key) > 16 ? 16 : 18,
                                items[i].key, sz, when);
                 }
                 char t[32];
-                format_size(total, t, sizeof t);
+                units_format_size_rounded((double) total, t, sizeof t);
                 printf("%zu item%s, %s in %s\n", n, n == 1 ? "" : "s", t, cache_dir(c));
         }
         cache_items_free(items, n);
@@ -84,9 +72,9 @@ static int cache_gc_verb(Cache *c, uint64_t max_size, bool json) {
                 return OUTCOME_OK;
         }
         char f[32], rem[32], m[32];
-        format_size(freed, f, sizeof f);
-        format_size(remaining, rem, sizeof rem);
-        format_size(max_size, m, sizeof m);
+        units_format_size_rounded((double) freed, f, sizeof f);
+        units_format_size_rounded((double) remaining, rem, sizeof rem);
+        units_format_size_rounded((double) max_size, m, sizeof m);
         printf("freed %s, %s remain (limit %s)\n", f, rem, m);
         if (remaining > max_size)
                 log_warning("the cache is still above %s: the rest is in use by running bakes", m);

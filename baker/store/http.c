@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "units.h"
 #include "time-util.h"
 
 typedef struct HttpHeader {
@@ -300,16 +301,6 @@ static int seek_cb(void *userdata, curl_off_t offset, int origin) {
         return CURL_SEEKFUNC_OK;
 }
 
-static void format_bytes(double b, char *buf, size_t n) {
-        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        size_t u = 0;
-        while (b >= 1024 && u + 1 < ELEMENTSOF(units)) {
-                b /= 1024;
-                u++;
-        }
-        snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
-}
-
 static void progress_draw(Transfer *t, curl_off_t now_bytes, curl_off_t total, bool final) {
         double now = now_seconds();
         if (!final && now - t->progress_last < 0.2)
@@ -319,9 +310,9 @@ static void progress_draw(Transfer *t, curl_off_t now_bytes, curl_off_t total, b
         double done = (double) now_bytes + (double) t->req->progress_offset;
         double all = total > 0 ? (double) total + (double) t->req->progress_offset : 0;
         char a[32], b[32], r[32];
-        format_bytes(done, a, sizeof a);
-        format_bytes(all, b, sizeof b);
-        format_bytes(secs > 0 ? (double) now_bytes / secs : 0, r, sizeof r);
+        units_format_size_rounded(done, a, sizeof a);
+        units_format_size_rounded(all, b, sizeof b);
+        units_format_size_rounded(secs > 0 ? (double) now_bytes / secs : 0, r, sizeof r);
         _cleanup_free_ char *label = NULL;
         if (t->req->progress_label)
                 label = log_mask(t->req->progress_label);
@@ -443,10 +434,134 @@ static void easy_cleanupp(CURL **c) {
                 curl_easy_cleanup(*c);
 }
 
+/* How often and how patiently one request is tried. */
+typedef struct RetryPolicy {
+        unsigned max_attempts, backoff_ms, timeout_s;
+} RetryPolicy;
+
+static RetryPolicy retry_policy(const HttpRequest *req, const char *method) {
+        RetryPolicy p = {
+                .max_attempts = req->max_attempts ? req->max_attempts : env_unsigned("BAKER_HTTP_ATTEMPTS", 5),
+                .backoff_ms = env_unsigned("BAKER_HTTP_BACKOFF_MS", 1000),
+                .timeout_s = env_unsigned("BAKER_HTTP_TIMEOUT", 60),
+        };
+        if (req->flags & HTTP_NO_RETRY)
+                p.max_attempts = 1;
+        if (!method_idempotent(method) && !(req->flags & HTTP_RETRY_UNSAFE))
+                p.max_attempts = 1;
+        return p;
+}
+
+static void transfer_set_method(CURL *c, Transfer *t, const char *method) {
+        const HttpRequest *req = t->req;
+        if (streq(method, "HEAD")) {
+                curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+                return;
+        }
+        if (streq(method, "GET") && req->body_kind == HTTP_BODY_NONE) {
+                curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+                return;
+        }
+        /* Every other method goes out as an upload, so a body-less POST or PUT still carries
+         * "Content-Length: 0" (registries insist). */
+        uint64_t len = req->body_kind == HTTP_BODY_MEMORY ? req->body_size :
+                req->body_kind == HTTP_BODY_FD             ? req->body_length :
+                                                             0;
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t) len);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+        curl_easy_setopt(c, CURLOPT_READDATA, t);
+        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
+        curl_easy_setopt(c, CURLOPT_SEEKDATA, t);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+}
+
+/* The handle for one attempt; errbuf must outlive it. */
+static CURL *transfer_handle(Transfer *t, const char *method, struct curl_slist *headers, char *errbuf,
+                             unsigned timeout_s) {
+        CURL *c = curl_easy_init();
+        if (!c)
+                return NULL;
+        const HttpRequest *req = t->req;
+        curl_easy_setopt(c, CURLOPT_URL, req->url);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_USERAGENT, "baker");
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+        /* A stalled transfer counts as a timeout: less than 1 byte/s for timeout_s seconds. */
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) timeout_s);
+        bool verify = !http_url_host_is_insecure(req->url);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+        if (req->flags & HTTP_FOLLOW_REDIRECTS) {
+                curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+                curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+        }
+        transfer_set_method(c, t, method);
+        if (t->progress) {
+                curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+                curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+                curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
+        }
+        return c;
+}
+
+static int request_error(const HttpRequest *req, int r) {
+        if (req->flags & HTTP_QUIET)
+                return log_debug_errno(r, "%s", last_error);
+        return log_error_errno(r, "%s", last_error);
+}
+
+/* A response arrived. 0 when it is the answer, 1 to try again after *ret_wait_s seconds (-1: the
+ * backoff decides), < 0 when the caller's on_headers refused it. */
+static int attempt_answered(CURL *c, Transfer *t, const char *method, unsigned attempt, unsigned max_attempts,
+                            long *ret_wait_s) {
+        const HttpRequest *req = t->req;
+        HttpResponse *resp = t->resp;
+        char *eff = NULL;
+        curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
+        free(resp->url);
+        resp->url = xstrdup(eff ? eff : req->url);
+        if (!status_retryable(resp->status)) {
+                if (req->sink && status_ok(resp->status) && !t->headers_done && req->on_headers)
+                        return MIN(req->on_headers(resp, req->userdata), 0);
+                return 0;
+        }
+        if (attempt >= max_attempts)
+                return 0;
+        *ret_wait_s = http_response_retry_after(resp);
+        _cleanup_free_ char *d = http_url_display(resp->url);
+        log_info("%s %s: status %ld %s, retrying (attempt %u of %u)", method, d, resp->status,
+                 http_response_reason(resp), attempt + 1, max_attempts);
+        return 1;
+}
+
+/* curl gave up on the attempt. 1 to try again, else the error (logged). */
+static int attempt_failed(const Transfer *t, CURLcode code, const char *errbuf, const char *method, unsigned attempt,
+                          unsigned max_attempts) {
+        const char *text = errbuf[0] ? errbuf : curl_easy_strerror(code);
+        char lower[CURL_ERROR_SIZE + 1];
+        snprintf(lower, sizeof lower, "%s", text);
+        lower[0] = (char) tolower((unsigned char) lower[0]);
+        set_last_error(method, t->req->url, "%s", lower);
+        /* Bytes already in the sink can't be taken back: the caller resumes. */
+        if (!curl_code_retryable(code) || t->delivered > 0 || attempt >= max_attempts)
+                return request_error(t->req, curl_code_to_errno(code));
+        log_info("%s, retrying (attempt %u of %u)", last_error, attempt + 1, max_attempts);
+        return 1;
+}
+
 int http_request(const HttpRequest *req, HttpResponse **ret_resp) {
         pthread_once(&curl_once, curl_init_once);
         const char *method = req->method ? req->method : "GET";
-        bool head = streq(method, "HEAD");
         url_register_secret(req->url);
         log_request_debug(method, req->url, req->headers);
         last_error[0] = 0;
@@ -457,73 +572,16 @@ int http_request(const HttpRequest *req, HttpResponse **ret_resp) {
         /* No "Expect: 100-continue" round trip before uploads. */
         hl = curl_slist_append(hl, "Expect:");
 
-        unsigned max_attempts = req->max_attempts ? req->max_attempts : env_unsigned("BAKER_HTTP_ATTEMPTS", 5);
-        if (req->flags & HTTP_NO_RETRY)
-                max_attempts = 1;
-        if (!method_idempotent(method) && !(req->flags & HTTP_RETRY_UNSAFE))
-                max_attempts = 1;
-        unsigned backoff_ms = env_unsigned("BAKER_HTTP_BACKOFF_MS", 1000);
-        unsigned timeout_s = env_unsigned("BAKER_HTTP_TIMEOUT", 60);
+        RetryPolicy policy = retry_policy(req, method);
         bool progress = (req->flags & HTTP_PROGRESS) && log_is_tty() && log_get_max_level() >= LOG_LEVEL_NOTICE;
-
         _cleanup_(http_response_freep) HttpResponse *resp = xcalloc(1, sizeof(HttpResponse));
         for (unsigned attempt = 1;; attempt++) {
-                _cleanup_(easy_cleanupp) CURL *c = curl_easy_init();
+                response_reset(resp);
+                Transfer t = { .req = req, .resp = resp, .progress = progress, .started = now_seconds() };
+                char errbuf[CURL_ERROR_SIZE] = "";
+                _cleanup_(easy_cleanupp) CURL *c = transfer_handle(&t, method, hl, errbuf, policy.timeout_s);
                 if (!c)
                         return log_error_errno(-ENOMEM, "failed to create a curl handle");
-                response_reset(resp);
-                Transfer t = { .req = req, .resp = resp, .progress = progress };
-                t.started = now_seconds();
-                char errbuf[CURL_ERROR_SIZE] = "";
-
-                curl_easy_setopt(c, CURLOPT_URL, req->url);
-                curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-                curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-                curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-                curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-                curl_easy_setopt(c, CURLOPT_USERAGENT, "baker");
-                curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-                curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-                curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-                curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-                curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-                curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-                /* A stalled transfer counts as a timeout: less than 1 byte/s for timeout_s seconds. */
-                curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-                curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) timeout_s);
-                curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-                curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-                if (http_url_host_is_insecure(req->url)) {
-                        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-                        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-                }
-                if (req->flags & HTTP_FOLLOW_REDIRECTS) {
-                        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-                        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-                }
-                if (head)
-                        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-                else if (streq(method, "GET") && req->body_kind == HTTP_BODY_NONE)
-                        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-                else {
-                        /* Every other method goes out as an upload, so a body-less POST or PUT still
-                         * carries "Content-Length: 0" (registries insist). */
-                        uint64_t len = req->body_kind == HTTP_BODY_MEMORY ? req->body_size :
-                                req->body_kind == HTTP_BODY_FD             ? req->body_length :
-                                                                             0;
-                        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-                        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t) len);
-                        curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-                        curl_easy_setopt(c, CURLOPT_READDATA, &t);
-                        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
-                        curl_easy_setopt(c, CURLOPT_SEEKDATA, &t);
-                        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-                }
-                if (progress) {
-                        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-                        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-                        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-                }
 
                 CURLcode code = curl_easy_perform(c);
                 if (progress && t.delivered + t.upload_pos > 0) {
@@ -536,53 +594,19 @@ int http_request(const HttpRequest *req, HttpResponse **ret_resp) {
                 if (t.too_big) {
                         set_last_error(method, req->url, "response body larger than %zu bytes",
                                        req->max_body ? req->max_body : (size_t) 1024 * 1024);
-                        if (req->flags & HTTP_QUIET)
-                                return log_debug_errno(-EFBIG, "%s", last_error);
-                        return log_error_errno(-EFBIG, "%s", last_error);
+                        return request_error(req, -EFBIG);
                 }
 
-                bool retry = false;
                 long wait_s = -1;
-                if (code == CURLE_OK) {
-                        char *eff = NULL;
-                        curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
-                        free(resp->url);
-                        resp->url = xstrdup(eff ? eff : req->url);
-                        if (!status_retryable(resp->status)) {
-                                if (req->sink && status_ok(resp->status) && !t.headers_done && req->on_headers) {
-                                        int r = req->on_headers(resp, req->userdata);
-                                        if (r < 0)
-                                                return r;
-                                }
-                                *ret_resp = TAKE_PTR(resp);
-                                return 0;
-                        }
-                        if (attempt >= max_attempts) {
-                                *ret_resp = TAKE_PTR(resp);
-                                return 0;
-                        }
-                        retry = true;
-                        wait_s = http_response_retry_after(resp);
-                        _cleanup_free_ char *d = http_url_display(resp->url);
-                        log_info("%s %s: status %ld %s, retrying (attempt %u of %u)", method,
-                                 d, resp->status, http_response_reason(resp), attempt + 1, max_attempts);
-                } else {
-                        const char *text = errbuf[0] ? errbuf : curl_easy_strerror(code);
-                        char lower[CURL_ERROR_SIZE + 1];
-                        snprintf(lower, sizeof lower, "%s", text);
-                        lower[0] = (char) tolower((unsigned char) lower[0]);
-                        set_last_error(method, req->url, "%s", lower);
-                        /* Bytes already in the sink can't be taken back: the caller resumes. */
-                        retry = curl_code_retryable(code) && t.delivered == 0 && attempt < max_attempts;
-                        if (!retry) {
-                                int r = curl_code_to_errno(code);
-                                if (req->flags & HTTP_QUIET)
-                                        return log_debug_errno(r, "%s", last_error);
-                                return log_error_errno(r, "%s", last_error);
-                        }
-                        log_info("%s, retrying (attempt %u of %u)", last_error, attempt + 1, max_attempts);
+                int r = code == CURLE_OK ? attempt_answered(c, &t, method, attempt, policy.max_attempts, &wait_s) :
+                                           attempt_failed(&t, code, errbuf, method, attempt, policy.max_attempts);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        *ret_resp = TAKE_PTR(resp);
+                        return 0;
                 }
-                uint64_t ms = (uint64_t) backoff_ms << MIN(attempt - 1, 5u);
+                uint64_t ms = (uint64_t) policy.backoff_ms << MIN(attempt - 1, 5u);
                 if (wait_s >= 0)
                         ms = (uint64_t) MIN(wait_s, 300L) * 1000;
                 sleep_ms(MIN(ms, (uint64_t) 300000));

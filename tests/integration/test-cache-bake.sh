@@ -52,6 +52,11 @@ descendants() { local c; for c in $(pgrep -P "$1" || true); do echo "$c"; descen
 
 K=$SCRATCH/cache
 O=$SCRATCH/out
+# Work directories in a temp directory of our own: another bake on this machine would (rightly)
+# remove the killed bake's abandoned one before this test looks at it. The appliance cache stays shared.
+export LIBGUESTFS_CACHEDIR=${LIBGUESTFS_CACHEDIR:-${TMPDIR:-/var/tmp}}
+export TMPDIR=$SCRATCH/tmp
+mkdir -m 0700 "$TMPDIR"
 
 # ---- killed bake resumes -------------------------------------------------------------------
 BAKER_CACHE=$K "$BAKER" bake --json -o "$O" "$T/steps.yaml" > "$SCRATCH/killed.json" 2> "$SCRATCH/killed.log" &
@@ -64,11 +69,11 @@ qemu_running() {
   for k in $(descendants $pid); do grep -qs qemu "/proc/$k/comm" && qemu=$k; done
   [ -n "$qemu" ] || return 1
   local fds; fds=$(for f in /proc/$pid/fd/*; do readlink "$f"; done 2>/dev/null)
-  grep -q '^/var/tmp/baker-work-' <<<"$fds" # (not a pipe: grep -q's early exit fails it under pipefail)
+  grep -q "^$TMPDIR/baker-work-" <<<"$fds" # (not a pipe: grep -q's early exit fails it under pipefail)
 }
 wait_for 300 "the killed bake's appliance to start" qemu_running
 kids=$(descendants $pid)
-work=$(for f in /proc/$pid/fd/*; do readlink "$f"; done | grep -m1 '^/var/tmp/baker-work-' || true)
+work=$(for f in /proc/$pid/fd/*; do readlink "$f"; done | grep -m1 "^$TMPDIR/baker-work-" || true)
 [ -n "$work" ] || fail "the bake holds no work directory open"
 kill -KILL $pid
 wait $pid 2>/dev/null || true

@@ -43,6 +43,15 @@ int main(void) {
         f = units_format_size(1000);
         assert_se(streq(f, "1000"));
         free(f);
+        char rounded[32];
+        units_format_size_rounded(512, rounded, sizeof rounded);
+        assert_se(streq(rounded, "512 B"));
+        units_format_size_rounded(1500000, rounded, sizeof rounded);
+        assert_se(streq(rounded, "1.4 MiB"));
+        units_format_size_rounded((double) (UINT64_C(3) << 40), rounded, sizeof rounded);
+        assert_se(streq(rounded, "3.0 TiB"));
+        units_format_size_rounded((double) (UINT64_C(5) << 50), rounded, sizeof rounded);
+        assert_se(streq(rounded, "5120.0 TiB"));
 
         static const struct {
                 const char *s;
