@@ -11,6 +11,7 @@
 #include "digest.h"
 #include "log.h"
 #include "manifest.h"
+#include "strv.h"
 #include "tar-header.h"
 #include "time-util.h"
 
@@ -361,6 +362,35 @@ int artifact_build(const char *input, const ArtifactOptions *opts, Artifact **re
         return 0;
 }
 
+/* What a backend may keep with an image file (S3 object metadata): which image it belongs to, so the
+ * object alone says what it is. */
+static char **layer_metadata(const Artifact *a, const ArtifactLayer *layer) {
+        static const struct {
+                const char *annotation, *name;
+        } facts[] = {
+                { ANNOTATION_IMAGE_DIGEST, "image-digest" },
+                { ANNOTATION_BAKE_KEY, "bake-key" },
+                { "org.opencontainers.image.version", "version" },
+                { "org.opencontainers.image.created", "created" },
+        };
+        char **l = NULL;
+        size_t n = 0;
+        strv_push(&l, &n, xasprintf("manifest=%s", a->manifest_digest));
+        if (a->name)
+                strv_push(&l, &n, xasprintf("name=%s", a->name));
+        strv_push(&l, &n, xasprintf("title=%s", layer->title));
+        strv_push(&l, &n, xasprintf("media-type=%s", layer->media_type));
+        json_t *m = json_loadb(a->manifest, a->manifest_size, 0, NULL);
+        json_t *ann = json_object_get(m, "annotations");
+        for (size_t i = 0; i < ELEMENTSOF(facts); i++) {
+                const char *v = json_string_value(json_object_get(ann, facts[i].annotation));
+                if (v)
+                        strv_push(&l, &n, xasprintf("%s=%s", facts[i].name, v));
+        }
+        json_decref(m);
+        return l;
+}
+
 int artifact_push(Registry *r, const Artifact *a, const char *tag, const char *mount_from) {
         int k;
 
@@ -372,9 +402,11 @@ int artifact_push(Registry *r, const Artifact *a, const char *tag, const char *m
         if (k < 0)
                 return k;
         for (size_t i = 0; i < a->n_layers; i++) {
+                _cleanup_strv_free_ char **metadata = layer_metadata(a, a->layers + i);
                 k = registry_blob_push(r,
                                        &(RegistryBlob){ .digest = a->layers[i].digest, .size = a->layers[i].size,
-                                                        .path = a->layers[i].path, .label = a->layers[i].title },
+                                                        .path = a->layers[i].path, .label = a->layers[i].title,
+                                                        .metadata = metadata },
                                        mount_from);
                 if (k < 0)
                         return k;

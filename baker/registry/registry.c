@@ -13,6 +13,7 @@
 #include "log.h"
 #include "registry-layout.h"
 #include "registry-oci.h"
+#include "registry-s3.h"
 
 struct Registry {
         const RegistryBackend *backend;
@@ -28,6 +29,7 @@ RegistryRef *registry_ref_free(RegistryRef *ref) {
         free(ref->repository);
         free(ref->tag);
         free(ref->digest);
+        free(ref->region);
         free(ref);
         return NULL;
 }
@@ -40,6 +42,7 @@ static RegistryRef *registry_ref_copy(const RegistryRef *ref) {
         c->repository = xstrdup(ref->repository);
         c->tag = ref->tag ? xstrdup(ref->tag) : NULL;
         c->digest = ref->digest ? xstrdup(ref->digest) : NULL;
+        c->region = ref->region ? xstrdup(ref->region) : NULL;
         return c;
 }
 
@@ -91,6 +94,47 @@ static int split_tag_digest(char *s, char **ret_tag, char **ret_digest) {
         return 0;
 }
 
+/* s3://[REGION@]HOST[:PORT]/BUCKET[/PREFIX][:TAG][@DIGEST], s3+http://, s3+https:// */
+static int s3_ref_parse(const char *s, RegistryRef **ret) {
+        _cleanup_(registry_ref_freep) RegistryRef *ref = xcalloc(1, sizeof(*ref));
+        bool explicit_scheme = !startswith(s, "s3://");
+        ref->kind = REGISTRY_S3;
+        ref->plain_http = startswith(s, "s3+http://");
+        const char *p = strstr(s, "://") + 3, *slash = strchr(p, '/');
+        if (!slash || slash == p)
+                return -EINVAL;
+        _cleanup_free_ char *authority = xstrndup(p, slash - p);
+        char *at = strchr(authority, '@');
+        if (at) {
+                *at = 0;
+                if (!*authority || authority[strspn(authority, "abcdefghijklmnopqrstuvwxyz0123456789-")])
+                        return -EINVAL;
+                ref->region = xstrdup(authority);
+        }
+        ref->host = xstrdup(at ? at + 1 : authority);
+        if (!*ref->host)
+                return -EINVAL;
+        _cleanup_free_ char *copy = xstrdup(slash + 1);
+        int r = split_tag_digest(copy, &ref->tag, &ref->digest);
+        /* Bucket names are lower-case letters, digits, '.' and '-' (3-63); the prefix follows the
+         * repository rules, so that it reads like one. */
+        size_t blen = strcspn(copy, "/");
+        if (r < 0 || !repository_valid(copy) || blen < 3 || blen > 63 || strcspn(copy, "_") < blen)
+                return -EINVAL;
+        ref->repository = xstrdup(copy);
+        if (!explicit_scheme && http_host_is_loopback(ref->host))
+                ref->plain_http = true;
+        *ret = TAKE_PTR(ref);
+        return 0;
+}
+
+static char *s3_ref_repository_string(const RegistryRef *ref) {
+        bool loopback = http_host_is_loopback(ref->host);
+        const char *scheme = ref->plain_http == loopback ? "s3" : ref->plain_http ? "s3+http" : "s3+https";
+        return xasprintf("%s://%s%s%s/%s", scheme, ref->region ?: "", ref->region ? "@" : "", ref->host,
+                         ref->repository);
+}
+
 int registry_ref_parse(const char *s, RegistryRef **ret) {
         _cleanup_(registry_ref_freep) RegistryRef *ref = xcalloc(1, sizeof(*ref));
         _cleanup_free_ char *copy = NULL;
@@ -106,6 +150,9 @@ int registry_ref_parse(const char *s, RegistryRef **ret) {
                 *ret = TAKE_PTR(ref);
                 return 0;
         }
+
+        if (startswith(s, "s3://") || startswith(s, "s3+http://") || startswith(s, "s3+https://"))
+                return s3_ref_parse(s, ret);
 
         ref->kind = REGISTRY_OCI;
         const char *p = s;
@@ -143,6 +190,8 @@ int registry_ref_parse(const char *s, RegistryRef **ret) {
 char *registry_ref_repository_string(const RegistryRef *ref) {
         if (ref->kind == REGISTRY_LAYOUT)
                 return xasprintf("oci-layout:%s", ref->repository);
+        if (ref->kind == REGISTRY_S3)
+                return s3_ref_repository_string(ref);
         return xasprintf("%s/%s", ref->host, ref->repository);
 }
 
@@ -188,6 +237,8 @@ int registry_open(const RegistryRef *ref, const RegistryOptions *opts, Registry 
                 return registry_layout_open(ref, opts->create, ret);
         case REGISTRY_OCI:
                 return registry_oci_open(ref, ret);
+        case REGISTRY_S3:
+                return registry_s3_open(ref, ret);
         }
         return -EINVAL;
 }

@@ -10,7 +10,10 @@
  *       Plain http when the ref says http:// or the host is localhost/127.0.0.1/[::1].
  *   oci-layout:DIR[:TAG][@sha256:HEX]                             OCI image-layout directory; one
  *       layout per repository, so "oci-layout:./registry/web:1.4.0" is the layout ./registry/web,
- *       which skopeo reads as "oci:./registry/web:1.4.0". */
+ *       which skopeo reads as "oci:./registry/web:1.4.0".
+ *   s3://[REGION@]HOST[:PORT]/BUCKET[/PREFIX][:TAG][@sha256:HEX]    S3-compatible object storage
+ *       (registry-s3.h), path-style; s3+http:// and s3+https:// name the scheme (plain http is the
+ *       default for a loopback host, as for OCI). */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +30,7 @@
 typedef enum RegistryKind {
         REGISTRY_OCI,
         REGISTRY_LAYOUT,
+        REGISTRY_S3,
 } RegistryKind;
 
 typedef struct RegistryRef {
@@ -36,6 +40,7 @@ typedef struct RegistryRef {
         char *repository; /* OCI: "images/web"; layout: the directory */
         char *tag;        /* or NULL */
         char *digest;     /* "sha256:<hex>" or NULL */
+        char *region;     /* S3: the region to sign for, or NULL (found as the AWS CLI does) */
 } RegistryRef;
 
 int registry_ref_parse(const char *s, RegistryRef **ret);
@@ -56,6 +61,9 @@ typedef struct RegistryBlob {
         const char *path;
         const void *data;
         const char *label; /* for progress and logs, e.g. the file name */
+        /* "key=value" facts about the image a backend may keep with the blob (S3: object metadata),
+         * NULL-terminated, or NULL. */
+        char *const *metadata;
 } RegistryBlob;
 
 typedef struct RegistryManifest {
