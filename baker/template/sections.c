@@ -263,6 +263,33 @@ void template_parse_test(Template *t, const Node *m) {
         }
 }
 
+/* s3: { endpoint: https://host[:port], bucket: NAME, prefix: images/web, region: eu-west-1 } as the
+ * reference registry-s3 reads: "s3+https://[REGION@]HOST/BUCKET/PREFIX" (s3+http:// for http). */
+static bool publish_s3_target(Template *t, const Node *m, char **ret) {
+        if (!node_expect(t, m, NODE_MAPPING, "'s3'"))
+                return false;
+        node_check_keys(t, m, KEYS("endpoint", "bucket", "prefix", "region"), "s3 publish target");
+        _cleanup_free_ char *endpoint = NULL, *bucket = NULL, *prefix = NULL, *region = NULL;
+        SourcePos epos = m->pos, bpos = m->pos;
+        if (!node_require(t, m, "endpoint", "s3 publish target") || !node_require(t, m, "bucket", "s3 publish target") ||
+            !node_string(t, m, "endpoint", &endpoint, &epos) || !node_string(t, m, "bucket", &bucket, &bpos))
+                return false;
+        node_string(t, m, "prefix", &prefix, NULL);
+        node_string(t, m, "region", &region, NULL);
+        bool http = startswith(endpoint, "http://");
+        const char *host = http ? endpoint + 7 : startswith(endpoint, "https://") ? endpoint + 8 : NULL;
+        if (!host || !*host || strchr(host, '/') || strchr(host, '@')) {
+                template_add_error(t, epos, "'%s' is not an S3 endpoint like 'https://host[:port]'", endpoint);
+                return false;
+        }
+        size_t n = prefix ? strlen(prefix) : 0;
+        while (n > 0 && prefix[n - 1] == '/')
+                n--;
+        *ret = xasprintf("%s://%s%s%s/%s/%.*s", http ? "s3+http" : "s3+https", region ?: "",
+                         region ? "@" : "", host, bucket, (int) n, prefix ?: "");
+        return true;
+}
+
 void template_parse_publish(Template *t, const Node *seq) {
         if (!node_expect(t, seq, NODE_SEQUENCE, "'publish'"))
                 return;
@@ -271,19 +298,24 @@ void template_parse_publish(Template *t, const Node *seq) {
                 const Node *p = seq->items[i];
                 if (!node_expect(t, p, NODE_MAPPING, "a publish target"))
                         continue;
-                node_check_keys(t, p, KEYS("oci", "oci-layout", "insecure"), "publish target");
-                const Node *oci = node_get(p, "oci"), *layout = node_get(p, "oci-layout");
-                if (!!oci == !!layout) {
-                        template_add_error(t, p->pos, "a publish target needs exactly one of 'oci' or 'oci-layout'");
+                node_check_keys(t, p, KEYS("oci", "oci-layout", "s3", "insecure"), "publish target");
+                const Node *oci = node_get(p, "oci"), *layout = node_get(p, "oci-layout"), *s3 = node_get(p, "s3");
+                if (!!oci + !!layout + !!s3 != 1) {
+                        template_add_error(t, p->pos, "a publish target needs exactly one of 'oci', 'oci-layout' or 's3'");
                         continue;
                 }
                 TemplatePublish *pub = &t->publish[t->n_publish];
                 pub->pos = p->pos;
-                pub->kind = oci ? PUBLISH_OCI : PUBLISH_OCI_LAYOUT;
+                pub->kind = oci ? PUBLISH_OCI : layout ? PUBLISH_OCI_LAYOUT : PUBLISH_S3;
+                node_bool(t, p, "insecure", &pub->insecure, NULL);
+                if (s3) {
+                        if (publish_s3_target(t, s3, &pub->target))
+                                t->n_publish++;
+                        continue;
+                }
                 SourcePos tpos;
                 if (!node_string(t, p, publish_kind_to_string(pub->kind), &pub->target, &tpos))
                         continue;
-                node_bool(t, p, "insecure", &pub->insecure, NULL);
                 if (pub->kind == PUBLISH_OCI &&
                     (strstr(pub->target, "://") || !strchr(pub->target, '/') || pub->target[0] == '/'))
                         template_add_error(t, tpos, "'%s' is not a registry repository like 'host:port/repository'",

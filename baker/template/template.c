@@ -36,7 +36,8 @@ DEFINE_STRING_TABLE(fs_type, FsType, _FS_TYPE_MAX,
                     [FS_EXT4] = "ext4", [FS_VFAT] = "vfat", [FS_XFS] = "xfs", [FS_SWAP] = "swap",
                     [FS_NONE] = "none");
 DEFINE_STRING_TABLE(publish_kind, PublishKind, _PUBLISH_KIND_MAX,
-                    [PUBLISH_OCI] = "oci", [PUBLISH_OCI_LAYOUT] = "oci-layout");
+                    [PUBLISH_OCI] = "oci", [PUBLISH_OCI_LAYOUT] = "oci-layout",
+                    [PUBLISH_S3] = "s3");
 
 /* ---- variable references -------------------------------------------------------------------- */
 

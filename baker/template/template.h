@@ -36,6 +36,7 @@ typedef enum FsType {
 typedef enum PublishKind {
         PUBLISH_OCI,        /* "host:port/repo" on an OCI Distribution registry */
         PUBLISH_OCI_LAYOUT, /* an OCI image-layout directory */
+        PUBLISH_S3,         /* S3-compatible object storage: target "s3://[REGION@]HOST/BUCKET/PREFIX" */
         _PUBLISH_KIND_MAX,
         _PUBLISH_KIND_INVALID = -EINVAL,
 } PublishKind;
@@ -202,7 +203,9 @@ typedef struct TemplateTest {
 typedef struct TemplatePublish {
         SourcePos pos;
         PublishKind kind;
-        char *target; /* "host:port/repo" or a directory (as written, relative to the CWD) */
+        char *target; /* "host:port/repo", a directory (as written, relative to the CWD), or for s3 the
+                       * reference made of endpoint, bucket, prefix and region ("…/BUCKET/" without a
+                       * prefix: the image's name is appended) */
         bool insecure;
 } TemplatePublish;
 

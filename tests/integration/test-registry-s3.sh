@@ -60,6 +60,33 @@ D2=$(jq -r .digest push3.json)
 [ "$(jq '.entries|length' hist.json)" = 3 ] || fail "history should have 3 entries"
 pass "pull, promote, resolve, rollback, history"
 
+# A template's publish: s3 entry (no prefix: the image's name), with a channel; baked twice, the
+# second publish sends nothing.
+cat > tiny.yaml <<YAML
+baker: 1
+name: tiny
+version: "1.0"
+disk:
+  size: 16MiB
+  table: gpt
+  partitions:
+    - { label: root, type: root, size: rest, fs: ext4, mount: / }
+steps:
+  - file: { path: /etc/motd, content: "tiny\n" }
+outputs:
+  - { format: raw }
+publish:
+  - s3: { endpoint: "http://127.0.0.1:$SWIFT_PORT", bucket: images, region: us-east-1 }
+channels: [nightly]
+YAML
+"$BAKER" bake --json -o out-tiny tiny.yaml > tiny1.json 2> tiny1.err || { cat tiny1.err; fail "bake with publish: s3 failed"; }
+TD=$(jq -r 'select(.event == "publish") | .digest' tiny1.json)
+[ -n "$TD" ] && [ "$TD" != null ] || { cat tiny1.json; fail "no publish event"; }
+[ "$("$BAKER" resolve "$S3/tiny:nightly" | head -1)" = "$TD" ] || fail "channel nightly does not resolve to the bake"
+"$BAKER" bake --json -o out-tiny tiny.yaml > tiny2.json 2> tiny2.err || { cat tiny2.err; fail "second bake failed"; }
+[ "$(jq -r 'select(.event == "publish") | .bytes_sent' tiny2.json)" = 0 ] || { cat tiny2.json; fail "re-publish sent bytes"; }
+pass "bake with publish: s3 and a channel; re-publish sends 0 bytes"
+
 # Wrong secret: which backend, which access key id, the server's words; never the secret.
 AWS_ACCESS_KEY_ID=$SWIFT_ACCESS_KEY AWS_SECRET_ACCESS_KEY=not-the-secret-4711 \
   expect_exit 6 "$BAKER" push web.raw "$S3/web:3.0"

@@ -35,6 +35,15 @@ static const struct {
         { .in = "host/web@sha256:1234", .ok = 0 },
         { .in = "host/web:-x", .ok = 0 },
         { .in = "oci-layout:", .ok = 0 },
+        { "s3://127.0.0.1:8080/images/team/web:1.0", 1, REGISTRY_S3, "127.0.0.1:8080", "images/team/web", "1.0", NULL, true },
+        { "s3://s3.eu-west-1.amazonaws.com/acme-images/web", 1, REGISTRY_S3, "s3.eu-west-1.amazonaws.com", "acme-images/web",
+          NULL, NULL, false },
+        { "s3+http://minio.lan:9000/images:prod", 1, REGISTRY_S3, "minio.lan:9000", "images", "prod", NULL, true },
+        { "s3+https://eu-west-1@127.0.0.1/images/web", 1, REGISTRY_S3, "127.0.0.1", "images/web", NULL, NULL, false },
+        { .in = "s3://host/ab/web", .ok = 0 },         /* bucket names are 3-63 characters */
+        { .in = "s3://host/my_bucket/web", .ok = 0 },  /* and have no '_' */
+        { .in = "s3://Bad@host/images/web", .ok = 0 }, /* a region is lower-case */
+        { .in = "s3:///images/web", .ok = 0 },
 };
 
 static char *write_image(const char *dir, const char *name, const char *content) {
@@ -80,6 +89,25 @@ int main(void) {
 
         _cleanup_free_ char *t1 = publish_target("oci-layout", "./registry/", "web"), *t2 = publish_target("oci", "localhost:5000/images/web", "web");
         assert_se(streq(t1, "oci-layout:./registry/web") && streq(t2, "localhost:5000/images/web"));
+        _cleanup_free_ char *t3 = publish_target("s3", "s3+http://127.0.0.1:8080/images/", "web");
+        _cleanup_free_ char *t4 = publish_target("s3", "s3+https://r1@h/images/team/x", "web");
+        assert_se(streq(t3, "s3+http://127.0.0.1:8080/images/web") && streq(t4, "s3+https://r1@h/images/team/x"));
+        /* The repository as printed: the scheme only where it is not the default, the region kept. */
+        static const struct {
+                const char *in, *out;
+        } s3_strings[] = {
+                { "s3+http://127.0.0.1:8080/images/web:1", "s3://127.0.0.1:8080/images/web" },
+                { "s3://eu-west-1@s3.amazonaws.com/images/web", "s3://eu-west-1@s3.amazonaws.com/images/web" },
+                { "s3+http://minio.lan/images", "s3+http://minio.lan/images" },
+                { "s3+https://127.0.0.1/images", "s3+https://127.0.0.1/images" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(s3_strings); i++) {
+                RegistryRef *ref = NULL;
+                assert_se(registry_ref_parse(s3_strings[i].in, &ref) == 0);
+                _cleanup_free_ char *str = registry_ref_repository_string(ref);
+                assert_se(streq(str, s3_strings[i].out));
+                registry_ref_free(ref);
+        }
 
         char *scheme = NULL;
         json_t *ch = registry_oci_parse_challenge(
