@@ -20,3 +20,10 @@ int cli_registry_outcome(int r);
 
 /* Prints o (indented, secrets masked) and a newline on stdout; consumes the reference. */
 void cli_print_json(json_t *o);
+
+/* The remote caches a verb uses (README, "A shared step cache in a registry"), per direction, the
+ * first that gives them: the --cache-from/--cache-to options (*from, *to as parsed: NULL when none),
+ * $BAKER_CACHE_FROM / $BAKER_CACHE_TO (references separated by blanks or commas; set but empty
+ * means none), `cache:` in ./.baker.yaml, then in $XDG_CONFIG_HOME/baker/config.yaml. < 0 when a
+ * configuration file has an error (reported). */
+int cli_remote_caches(char ***from, char ***to);

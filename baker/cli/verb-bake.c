@@ -5,21 +5,13 @@
 #include <stdlib.h>
 
 #include "bake.h"
+#include "cli.h"
 #include "events.h"
 #include "fleet.h"
 #include "log.h"
 #include "template-args.h"
 #include "strv.h"
 #include "verbs.h"
-
-static char **strv_split_blanks(const char *s) {
-        char **l = NULL;
-        for (size_t k; s && *(s += strspn(s, " \t\n,")); s += k) {
-                k = strcspn(s, " \t\n,");
-                strv_push(&l, NULL, xstrndup(s, k));
-        }
-        return l;
-}
 
 int verb_bake(int argc, char **argv) {
         enum { ARG_OUTPUT = 0x2000, ARG_CACHE, ARG_REBUILD, ARG_REFRESH, ARG_SKIP_TEST, ARG_NO_PUBLISH, ARG_FAIL_FAST,
@@ -106,9 +98,10 @@ int verb_bake(int argc, char **argv) {
                 return OUTCOME_USAGE;
         template_args_to_bake(&args, &o);
         events_set_json(args.json);
-        /* $BAKER_CACHE_FROM / $BAKER_CACHE_TO: references separated by blanks, when no option is given. */
-        o.cache_from = cache_from ?: (cache_from = strv_split_blanks(getenv("BAKER_CACHE_FROM")));
-        o.cache_to = cache_to ?: (cache_to = strv_split_blanks(getenv("BAKER_CACHE_TO")));
+        if (cli_remote_caches(&cache_from, &cache_to) < 0)
+                return OUTCOME_USAGE;
+        o.cache_from = cache_from;
+        o.cache_to = cache_to;
         bakefile = fleet_bakefile(bakefile, argc - optind);
         if (bakefile || argc - optind != 1 || names) {
                 _cleanup_(bake_targets_freep) BakeTargets *targets = NULL;

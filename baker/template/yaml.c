@@ -1,5 +1,6 @@
 /* Reads a template's bytes into the node tree (node.h). libyaml is read through its event API so
- * that every node keeps its position. The only file that includes <yaml.h>. Aliases are refused
+ * that every node keeps its position. Besides the small build and configuration files (bakefile.c,
+ * config.c, through the document API), the only file that includes <yaml.h>. Aliases are refused
  * outright: they are the only way a small YAML file can expand into a huge document ("billion
  * laughs"), and templates have no need for them. */
 #include <yaml.h>
