@@ -59,8 +59,8 @@ static void remote_stored(void *userdata, const char *ns, const char *key_hex, c
 }
 
 static int run_steps(Bake *b) {
-        StepsOptions so = { .t = b->t, .vars = b->vars, .plan = b->plan, .cache = b->cache,
-                            .input_paths = b->input_paths, .work_dir = b->work_dir };
+        StepsOptions so = { .t = b->t, .vars = b->vars, .plan = b->plan, .refresh = b->opts->refresh,
+                            .cache = b->cache, .input_paths = b->input_paths, .work_dir = b->work_dir };
         if (b->remote) {
                 so.cache_fetch = remote_fetch;
                 so.cache_stored = remote_stored;
@@ -253,6 +253,26 @@ static Outcome bake_test(Bake *b, const char *raw, const char *manifest_path) {
         return OUTCOME_TEST;
 }
 
+/* A finished bake with this key and its outputs in place: nothing to do. Never when a step uses
+ * a secret: the key does not cover it, so a rotated secret must bake again. */
+static bool bake_unchanged(Bake *b, const char *manifest_path, bool keep_raw, BakeResult *ret) {
+        const BakeOptions *o = b->opts;
+        char key[DIGEST_STRING_MAX], keyhex[DIGEST_HEX_SIZE + 1];
+        digest_to_string(b->plan->bake_key, key);
+        digest_to_hex(b->plan->bake_key, keyhex);
+        _cleanup_free_ char *finished = NULL;
+        if (o->rebuild || keep_raw || b->plan->secret_from < b->plan->n_steps ||
+            cache_entry_lookup(b->cache, BAKE_NS, keyhex, &finished) < 0 ||
+            !outputs_current(b->output_dir, manifest_path, key, b->t->test.has_boot && !o->skip_test, ret->image_digest))
+                return false;
+        ret->unchanged = true;
+        char dig[DIGEST_STRING_MAX];
+        digest_to_string(ret->image_digest, dig);
+        _cleanup_free_ char *msg = xasprintf("unchanged: %s is already baked (image %s)", b->t->name, dig);
+        event_emit("bake-unchanged", json_pack("{s:s, s:s}", "bake_key", key, "image_digest", dig), msg);
+        return true;
+}
+
 /* Fetch, steps, stamp, assembly, outputs, boot test and manifest: everything but publishing. */
 static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         const Template *t = b->t;
@@ -265,6 +285,11 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         b->manifest = manifest_new();
         if (run_steps(b) < 0)
                 return OUTCOME_BUILD;
+        /* A refreshed step's result re-keys the rest: the same result as before finds the bake
+         * finished already (early cut-off), a new one bakes. */
+        memcpy(ret->bake_key, b->plan->bake_key, DIGEST_SIZE);
+        if (b->opts->refresh && bake_unchanged(b, manifest_path, keep_raw, ret))
+                return OUTCOME_OK;
 
         int64_t epoch = steps_epoch(t, b->tree);
         _cleanup_free_ char *final_raw = xasprintf("%s/%s.raw", b->output_dir, t->name);
@@ -316,29 +341,17 @@ static Outcome bake_load(Bake *b) {
         Outcome out = bake_debian_prepare(b->t, b->vars, b->fresh_cache ? b->fresh_cache : o->cache_dir, o->refresh);
         if (out != OUTCOME_OK)
                 return out;
+        int r = cache_open(b->fresh_cache ? b->fresh_cache : o->cache_dir, &b->cache);
+        if (r < 0)
+                return log_error_errno(r, "failed to open the cache: %m"), OUTCOME_INTERNAL;
+        /* Unpinned URLs are keyed by their content: fetched now when it is not known yet, or on
+         * refresh. */
+        if (steps_resolve_inputs(b->t, b->cache, o->refresh) < 0)
+                return OUTCOME_INPUT;
         if (plan_build(b->t, b->vars, NULL, &b->plan) < 0)
                 return OUTCOME_INPUT;
+        steps_apply_results(b->plan, b->cache, 0);
         return OUTCOME_OK;
-}
-
-/* A finished bake with this key and its outputs in place: nothing to do. Never when a step uses
- * a secret: the key does not cover it, so a rotated secret must bake again. */
-static bool bake_unchanged(Bake *b, const char *manifest_path, bool keep_raw, BakeResult *ret) {
-        const BakeOptions *o = b->opts;
-        char key[DIGEST_STRING_MAX], keyhex[DIGEST_HEX_SIZE + 1];
-        digest_to_string(b->plan->bake_key, key);
-        digest_to_hex(b->plan->bake_key, keyhex);
-        _cleanup_free_ char *finished = NULL;
-        if (o->rebuild || keep_raw || b->plan->secret_from < b->plan->n_steps ||
-            cache_entry_lookup(b->cache, BAKE_NS, keyhex, &finished) < 0 ||
-            !outputs_current(b->output_dir, manifest_path, key, b->t->test.has_boot && !o->skip_test, ret->image_digest))
-                return false;
-        ret->unchanged = true;
-        char dig[DIGEST_STRING_MAX];
-        digest_to_string(ret->image_digest, dig);
-        _cleanup_free_ char *msg = xasprintf("unchanged: %s is already baked (image %s)", b->t->name, dig);
-        event_emit("bake-unchanged", json_pack("{s:s, s:s}", "bake_key", key, "image_digest", dig), msg);
-        return true;
 }
 
 static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
@@ -351,9 +364,10 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
         char key[DIGEST_STRING_MAX];
         digest_to_string(b->plan->bake_key, key);
         memcpy(ret->bake_key, b->plan->bake_key, DIGEST_SIZE);
+        int r;
 
         b->output_dir = xstrdup(o->output_dir ? o->output_dir : "output");
-        int r = mkdir_p(b->output_dir, 0755);
+        r = mkdir_p(b->output_dir, 0755);
         if (r < 0)
                 return log_error_errno(r, "failed to create '%s': %m", b->output_dir), OUTCOME_BUILD;
         b->output_fd = output_dir_lock(b->output_dir, t->name);
@@ -362,19 +376,19 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
         _cleanup_free_ char *manifest_path = path_join(b->output_dir, MANIFEST_FILE);
         ret->manifest_path = xstrdup(manifest_path);
 
-        r = cache_open(b->fresh_cache ? b->fresh_cache : o->cache_dir, &b->cache);
-        if (r < 0)
-                return log_error_errno(r, "failed to open the cache: %m"), OUTCOME_INTERNAL;
         if (!b->fresh_cache && (o->cache_from || o->cache_to))
                 b->remote = remote_cache_new(o->cache_from, o->cache_to);
         _cleanup_free_ char *human = xasprintf("baking %s %s (bake key %.19s…)", t->name, t->version ? t->version : "", key);
         event_emit("bake-begin", json_pack("{s:s, s:s*, s:s, s:s}", "name", t->name, "version", t->version, "bake_key", key,
                                            "cache", cache_dir(b->cache)),
                    human);
-        if (!bake_unchanged(b, manifest_path, keep_raw, ret)) {
+        /* A refresh runs the volatile steps before it can know the bake key (bake_build). */
+        bool rerun = o->refresh && steps_any_volatile(b->plan);
+        if (rerun || !bake_unchanged(b, manifest_path, keep_raw, ret)) {
                 out = bake_build(b, ret, keep_raw);
                 if (out != OUTCOME_OK)
                         return out;
+                digest_to_string(b->plan->bake_key, key);
         }
         if (t->n_publish > 0 && !o->no_publish && !keep_raw) {
                 if (t->test.has_boot && o->skip_test)

@@ -184,7 +184,38 @@ static void plan_step_key(const Template *t, const uint8_t prev[DIGEST_SIZE], Pl
                 digest_update_string(d, s->files[j].name);
                 digest_update(d, s->files[j].digest, DIGEST_SIZE);
         }
-        digest_final(d, s->key);
+        digest_final(d, s->base_key);
+        if (!s->has_result) {
+                memcpy(s->key, s->base_key, DIGEST_SIZE);
+                return;
+        }
+        _cleanup_(digest_freep) Digest *r = digest_new();
+        digest_update_string(r, "baker-step-result");
+        digest_update(r, s->base_key, DIGEST_SIZE);
+        digest_update(r, s->result, DIGEST_SIZE);
+        digest_final(r, s->key);
+}
+
+static void plan_bake_key(Plan *p) {
+        _cleanup_(digest_freep) Digest *b = digest_new();
+        digest_update_string(b, "baker-bake");
+        digest_update(b, p->n_steps > 0 ? p->steps[p->n_steps - 1].key : p->header_key, DIGEST_SIZE);
+        digest_update_string(b, p->layout);
+        digest_final(b, p->bake_key);
+}
+
+void plan_set_result(Plan *p, size_t i, const uint8_t result[DIGEST_SIZE]) {
+        if (i >= p->n_steps)
+                return;
+        PlanStep *s = &p->steps[i];
+        s->has_result = true;
+        memcpy(s->result, result, DIGEST_SIZE);
+        for (size_t j = i; j < p->n_steps; j++) {
+                if (j > i)
+                        p->steps[j].has_result = false;
+                plan_step_key(p->t, j > 0 ? p->steps[j - 1].key : p->header_key, &p->steps[j]);
+        }
+        plan_bake_key(p);
 }
 
 int plan_build(const Template *t, const Vars *vars, const PlanDigester *digester, Plan **ret) {
@@ -193,6 +224,7 @@ int plan_build(const Template *t, const Vars *vars, const PlanDigester *digester
                 digester = &defaults;
         int r;
         _cleanup_(plan_freep) Plan *p = xcalloc(1, sizeof *p);
+        p->t = t;
 
         _cleanup_(digest_freep) Digest *h = digest_new();
         _cleanup_free_ char *format = xasprintf("%d", BAKER_FORMAT_VERSION);
@@ -229,11 +261,7 @@ int plan_build(const Template *t, const Vars *vars, const PlanDigester *digester
         }
 
         p->layout = layout_json(t, vars);
-        _cleanup_(digest_freep) Digest *b = digest_new();
-        digest_update_string(b, "baker-bake");
-        digest_update(b, prev, DIGEST_SIZE);
-        digest_update_string(b, p->layout);
-        digest_final(b, p->bake_key);
+        plan_bake_key(p);
 
         *ret = TAKE_PTR(p);
         return 0;

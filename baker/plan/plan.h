@@ -42,11 +42,15 @@ typedef struct PlanStep {
         size_t n_inputs;
         PlanDigest *files;        /* scripts/files the step references */
         size_t n_files;
-        uint8_t key[DIGEST_SIZE];
+        uint8_t base_key[DIGEST_SIZE]; /* from the previous key, definition, inputs and files */
+        bool has_result;          /* plan_set_result(): the key covers the step's result too */
+        uint8_t result[DIGEST_SIZE];
+        uint8_t key[DIGEST_SIZE]; /* base_key, or SHA-256("baker-step-result", base_key, result) */
         bool uses_secret;         /* its definition references a sensitive variable */
 } PlanStep;
 
 typedef struct Plan {
+        const Template *t; /* borrowed: the plan lives no longer than its template */
         uint8_t header_key[DIGEST_SIZE];
         PlanStep *steps;
         size_t n_steps;
@@ -75,6 +79,12 @@ int plan_digest_file(const char *path, uint8_t ret[DIGEST_SIZE], void *userdata)
 int plan_build(const Template *t, const Vars *vars, const PlanDigester *digester, Plan **ret);
 Plan *plan_free(Plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Plan *, plan_free);
+
+/* Early cut-off for steps whose result the key cannot predict (a `run` step with the network):
+ * step i's key becomes SHA-256("baker-step-result", base key, result digest), and every later key
+ * and the bake key are chained again from it; later steps' results are forgotten (their base keys
+ * changed). The same result gives the same later keys, so their cached states stay valid. */
+void plan_set_result(Plan *p, size_t i, const uint8_t result[DIGEST_SIZE]);
 
 /* {"bake_key": "sha256:…", "header_key": …, "layout": {…}, "unpinned": bool,
  *  "steps": [{"index", "kind", "name", "key", "definition": {…}, "inputs": {name: digest},

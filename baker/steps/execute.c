@@ -28,6 +28,16 @@ int steps_fetch_inputs(const Template *t, Cache *cache, char ***ret_paths) {
         return 0;
 }
 
+int steps_resolve_inputs(Template *t, Cache *cache, bool refresh) {
+        for (size_t i = 0; i < t->n_inputs; i++) {
+                TemplateInput *in = t->inputs + i;
+                const InputOps *ops = input_ops(in);
+                if (ops && ops->resolve && ops->resolve(cache, in, refresh) < 0)
+                        return template_error_at(t, in->location_pos, "input '%s' could not be fetched", in->name);
+        }
+        return 0;
+}
+
 void steps_input_paths_free(char **paths, size_t n) {
         for (size_t i = 0; paths && i < n; i++)
                 free(paths[i]);
@@ -154,6 +164,37 @@ static int execute_step(Run *run, size_t i) {
         return execute_offline(run, ops, &c, i);
 }
 
+/* The state's tar, written into a cache entry's temporary directory: the bytes a volatile step's
+ * result is known by (tree_write is canonical: the same tree gives the same tar). */
+static int write_step_state(Run *run, size_t i, const char *tmpdir, uint8_t ret_digest[DIGEST_SIZE]) {
+        _cleanup_free_ char *tar = path_join(tmpdir, STEP_STATE_FILE);
+        int r = tree_write(run->tree, tar, steps_epoch(run->o->t, run->tree));
+        if (r < 0)
+                return log_error_errno(r, "failed to write the state of step %zu: %m", i + 1);
+        r = digest_file(tar, ret_digest, NULL);
+        if (r < 0)
+                return log_error_errno(r, "failed to digest the state of step %zu: %m", i + 1);
+        return 0;
+}
+
+/* A volatile step's result decides its key (step-results.c); says whether it changed. */
+static int record_result(Run *run, size_t i, const uint8_t result[DIGEST_SIZE]) {
+        const StepsOptions *o = run->o;
+        bool changed = false;
+        int r = steps_record_result(o->plan, o->cache, i, result, &changed);
+        if (r < 0)
+                return r;
+        char d[DIGEST_STRING_MAX];
+        digest_to_string(result, d);
+        _cleanup_free_ char *name = log_mask(step_label(o->plan->steps + i));
+        _cleanup_free_ char *human = xasprintf("[%zu/%zu] %s: %s result (%.19s…)", i + 1, o->plan->n_steps, name,
+                                               changed ? "a new" : "the same", d);
+        event_emit("step-result", json_pack("{s:I, s:s, s:s, s:b}", "index", (json_int_t) i + 1, "name", name, "result",
+                                            d, "changed", changed),
+                   human);
+        return 0;
+}
+
 static int save_step_state(Run *run, size_t i) {
         const StepsOptions *o = run->o;
         char hex[DIGEST_HEX_SIZE + 1];
@@ -162,12 +203,15 @@ static int save_step_state(Run *run, size_t i) {
         int r = cache_entry_begin(o->cache, STEP_NS, hex, &tmpdir);
         if (r < 0)
                 return log_error_errno(r, "failed to store the state of step %zu in the cache: %m", i + 1);
-        _cleanup_free_ char *tar = path_join(tmpdir, STEP_STATE_FILE);
-        r = tree_write(run->tree, tar, steps_epoch(o->t, run->tree));
+        uint8_t result[DIGEST_SIZE];
+        r = write_step_state(run, i, tmpdir, result);
+        if (r >= 0 && step_result_volatile(o->plan, i))
+                r = record_result(run, i, result);
         if (r < 0) {
                 cache_entry_abort(o->cache, tmpdir);
-                return log_error_errno(r, "failed to write the state of step %zu: %m", i + 1);
+                return r;
         }
+        digest_to_hex(o->plan->steps[i].key, hex); /* the result may have re-keyed it */
         r = cache_entry_commit(o->cache, STEP_NS, hex, tmpdir, &final);
         if (r < 0) {
                 cache_entry_abort(o->cache, tmpdir); /* else it stays, locked, until the next cache_open */
@@ -190,11 +234,23 @@ static bool lookup_state(const StepsOptions *o, const char *hex, bool shared, ch
         return true;
 }
 
-/* The last step whose state is cached: steps 0..k are skipped; -1 if none. A step from
- * plan->secret_from on is never looked up: its key does not cover the secret it used. */
-static ssize_t find_cached_prefix(Run *run) {
+/* Where a search for cached states ends: at a secret's first step, and with refresh at the next
+ * volatile step (it must run again). */
+static size_t cached_limit(const Run *run, size_t from) {
         const Plan *p = run->o->plan;
-        for (ssize_t i = (ssize_t) MIN(p->n_steps, p->secret_from) - 1; i >= 0; i--) {
+        size_t end = MIN(p->n_steps, p->secret_from);
+        for (size_t i = from; run->o->refresh && i < end; i++)
+                if (step_result_volatile(p, i))
+                        return i;
+        return end;
+}
+
+/* The last step in [from, cached_limit) whose state is cached becomes the tree: steps up to it are
+ * skipped; from - 1 if none. A step from plan->secret_from on is never looked up: its key does not
+ * cover the secret it used. */
+static ssize_t find_cached_prefix(Run *run, size_t from) {
+        const Plan *p = run->o->plan;
+        for (ssize_t i = (ssize_t) cached_limit(run, from) - 1; i >= (ssize_t) from; i--) {
                 char hex[DIGEST_HEX_SIZE + 1];
                 digest_to_hex(p->steps[i].key, hex);
                 _cleanup_free_ char *dir = NULL;
@@ -207,13 +263,15 @@ static ssize_t find_cached_prefix(Run *run) {
                         log_warning("cached state of step %zd is unreadable, rebuilding it", i + 1);
                         continue;
                 }
+                appliance_stop(&run->appliance); /* its root is not this state */
+                tree_free(run->tree);
                 run->tree = t;
                 run->prefix_pulled = pulled;
                 if (pulled && run->o->cache_stored) /* refresh its use in the second cache */
                         run->o->cache_stored(run->o->cache_userdata, STEP_NS, hex, dir);
                 return i;
         }
-        return -1;
+        return (ssize_t) from - 1;
 }
 
 static void step_report(Run *run, const PlanStep *ps, double seconds, bool cached) {
@@ -278,7 +336,7 @@ static int run_one(Run *run, size_t i) {
 int steps_run(const StepsOptions *o, Tree **ret_tree, StepReport **ret_reports, size_t *ret_n_reports) {
         Run run = { .o = o, .appliance = { .work_dir = o->work_dir }, .shared_until = steps_shared_until(o->plan) };
         const Plan *p = o->plan;
-        ssize_t cached = find_cached_prefix(&run);
+        ssize_t cached = find_cached_prefix(&run, 0);
         if (!run.tree)
                 run.tree = tree_new();
         int r = 0;
@@ -289,6 +347,9 @@ int steps_run(const StepsOptions *o, Tree **ret_tree, StepReport **ret_reports, 
                         continue;
                 }
                 r = run_one(&run, i);
+                /* Its result gave the later keys: their states may be cached (early cut-off). */
+                if (r >= 0 && step_result_volatile(p, i))
+                        cached = find_cached_prefix(&run, i + 1);
         }
         appliance_stop(&run.appliance);
         if (r < 0) {

@@ -61,6 +61,10 @@ typedef struct InputOps {
         /* Makes the input's bytes available on the host: *ret_path is a file (an archive, a
          * blob) or a directory. Logs its errors. */
         int (*fetch)(Cache *c, const TemplateInput *in, char **ret_path);
+        /* Before the plan, for an input whose digest is that of what it fetches (an unpinned URL):
+         * fetches it unless the cache knows it already, and again with refresh. Logs its errors.
+         * NULL = the digest needs no fetch. */
+        int (*resolve)(Cache *c, TemplateInput *in, bool refresh);
         /* `copy:` of this input: the mode of the one file it is, named after its location; NULL
          * = a directory, copied as it is. */
         uint32_t (*copy_mode)(const TemplateInput *in);
@@ -106,6 +110,8 @@ typedef struct StepsRun StepsRun;
  * (free with strv_free-like steps_input_paths_free()). Reports errors at the input. */
 int steps_fetch_inputs(const Template *t, Cache *cache, char ***ret_paths);
 void steps_input_paths_free(char **paths, size_t n);
+/* InputOps.resolve of every input, before plan_build(). Reports errors at the input. */
+int steps_resolve_inputs(Template *t, Cache *cache, bool refresh);
 
 /* The epoch every timestamp is clamped to: the template's `epoch:`, else the newest mtime that the
  * inputs' archives brought into the tree. Files that steps add are never newer than the epoch at
@@ -113,10 +119,24 @@ void steps_input_paths_free(char **paths, size_t n);
  * function of the inputs' content alone, and a resumed bake finds the same value. */
 int64_t steps_epoch(const Template *t, const Tree *tree);
 
+/* ---- results (step-results.c) --------------------------------------------------------------- */
+
+/* A step whose result its key cannot predict: a `run` step with `network: true` (before
+ * plan->secret_from; a secret's steps are never cached anyway). */
+bool step_result_volatile(const Plan *p, size_t i);
+bool steps_any_volatile(const Plan *p);
+/* Gives each volatile step from `from` on the result it last gave (the cache's refs), re-keying
+ * the plan from it: before the finished-bake check. */
+void steps_apply_results(Plan *p, Cache *cache, size_t from);
+/* After volatile step i ran and gave result: *ret_changed = false when that is the result its key
+ * already covers (the later keys stand); else the ref is moved on and the plan re-keyed from i. */
+int steps_record_result(Plan *p, Cache *cache, size_t i, const uint8_t result[DIGEST_SIZE], bool *ret_changed);
+
 typedef struct StepsOptions {
         const Template *t;
         const Vars *vars;
-        const Plan *plan;
+        Plan *plan;             /* re-keyed as volatile steps give their results */
+        bool refresh;           /* run volatile steps again instead of taking their cached states */
         Cache *cache;
         char *const *input_paths;
         const char *work_dir; /* scratch for the appliance's disk and tar files */
@@ -149,6 +169,8 @@ size_t steps_shared_until(const Plan *p);
 
 /* Runs the plan's steps: the longest cached prefix is taken from the cache, every later step is
  * executed (run steps share one appliance launch) and its state stored under its key — except
- * from plan->secret_from on, which is never stored nor taken. *ret_tree is the final tree, and
+ * from plan->secret_from on, which is never stored nor taken. With refresh the prefix ends before
+ * the first volatile step, which runs again; after a volatile step ran, the later steps' cached
+ * states are looked up again under the keys its result gave. *ret_tree is the final tree, and
  * ret_reports one report per step. Reports its errors. */
 int steps_run(const StepsOptions *o, Tree **ret_tree, StepReport **ret_reports, size_t *ret_n_reports);

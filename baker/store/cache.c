@@ -47,7 +47,8 @@ static bool is_hex(const char *s, size_t min, size_t max) {
 }
 
 static bool ns_valid(const char *ns) {
-        if (!ns || !*ns || strlen(ns) > 64 || streq(ns, "blobs") || streq(ns, "partial") || streq(ns, "tmp"))
+        if (!ns || !*ns || strlen(ns) > 64 || streq(ns, "blobs") || streq(ns, "partial") || streq(ns, "tmp") ||
+            streq(ns, "refs"))
                 return false;
         for (const char *p = ns; *p; p++)
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
@@ -514,6 +515,43 @@ int cache_entry_commit(Cache *c, const char *ns, const char *key_hex, const char
 }
 
 static uint64_t tree_size_acc;
+static int ref_path(const Cache *c, const char *ns, const char *key_hex, char **ret) {
+        if (!ns_valid(ns) || !key_hex || !is_hex(key_hex, 1, 128))
+                return -EINVAL;
+        *ret = xasprintf("%s/refs/%s-%s", c->dir, ns, key_hex);
+        return 0;
+}
+
+int cache_ref_get(Cache *c, const char *ns, const char *key_hex, uint8_t ret[DIGEST_SIZE]) {
+        _cleanup_free_ char *p = NULL, *text = NULL;
+        int r = ref_path(c, ns, key_hex, &p);
+        if (r < 0)
+                return r;
+        size_t size = 0;
+        r = read_full_file(p, &text, &size);
+        if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = 0;
+        return digest_from_string(text, ret) < 0 ? -EBADMSG : 0;
+}
+
+int cache_ref_set(Cache *c, const char *ns, const char *key_hex, const uint8_t digest[DIGEST_SIZE]) {
+        _cleanup_free_ char *p = NULL, *dir = path_join(c->dir, "refs");
+        int r = ref_path(c, ns, key_hex, &p);
+        if (r < 0)
+                return r;
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "failed to create '%s': %m", dir);
+        char s[DIGEST_STRING_MAX];
+        digest_to_string(digest, s);
+        _cleanup_free_ char *line = xasprintf("%s\n", s);
+        r = write_file_atomic(p, line, strlen(line), 0600);
+        if (r < 0)
+                return log_error_errno(r, "failed to write '%s': %m", p);
+        return 0;
+}
+
 static int tree_size_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         tree_size_acc += (uint64_t) st->st_blocks * 512;
         return 0;

@@ -5,10 +5,13 @@
  *   blobs/sha256/<hex>       inputs, named by the SHA-256 of their bytes
  *   <namespace>/<key-hex>/   keyed entries (directories): "steps" (step states), "bakes" (finished bakes)
  *   partial/<key-hex>        interrupted downloads, resumed by fetch
+ *   refs/<ns>-<key-hex>      the one mutable kind: "sha256:…", the latest result of something
+ *                            that may change without its key (a refreshed URL or network step)
  *   tmp/                     what is being written; committed by an atomic rename
  *   gc.lock                  serialises gc runs
  *
- * Several processes may share one cache. Nothing is ever modified in place: writers work under
+ * Several processes may share one cache. Nothing but a ref is ever modified in place (a ref is
+ * replaced whole, by rename): writers work under
  * tmp/ and rename into place (RENAME_NOREPLACE: when two write the same blob or key, both succeed
  * and the second one's copy is discarded). Locks are per item (flock): a Cache holds a shared lock
  * on every blob and entry it handed out until cache_free(), and a writer an exclusive lock on its
@@ -77,6 +80,11 @@ int cache_entry_begin(Cache *c, const char *ns, const char *key_hex, char **ret_
 int cache_entry_commit(Cache *c, const char *ns, const char *key_hex, const char *tmpdir, char **ret_dir);
 /* Removes tmpdir and releases its lock. Accepts NULL. */
 void cache_entry_abort(Cache *c, const char *tmpdir);
+
+/* Refs: ns as for entries. get: -ENOENT (silently) when there is none, -EBADMSG when it is not a
+ * digest. set: written to a temporary name and renamed over the old one; logs its errors. */
+int cache_ref_get(Cache *c, const char *ns, const char *key_hex, uint8_t ret[DIGEST_SIZE]);
+int cache_ref_set(Cache *c, const char *ns, const char *key_hex, const uint8_t digest[DIGEST_SIZE]);
 
 typedef struct CacheItem {
         char *ns;  /* "blobs" (sha256), "partial", or an entry namespace */

@@ -251,6 +251,31 @@ static void test_gc(void) {
         assert_se(!cache_blob_exists(c, a) && !cache_blob_exists(c, e) && remaining == 0);
 }
 
+/* A ref is the one thing replaced in place: the last set wins, gc leaves it, names are checked. */
+static void test_refs(void) {
+        _cleanup_(cache_freep) Cache *c = NULL;
+        assert_se(cache_open(root, &c) == 0);
+        uint8_t a[DIGEST_SIZE], b[DIGEST_SIZE], got[DIGEST_SIZE];
+        digest_buffer("a", 1, a);
+        digest_buffer("b", 1, b);
+        assert_se(cache_ref_get(c, "results", "0b", got) == -ENOENT);
+        assert_se(cache_ref_set(c, "results", "0b", a) == 0);
+        assert_se(cache_ref_get(c, "results", "0b", got) == 0 && memcmp(got, a, DIGEST_SIZE) == 0);
+        assert_se(cache_ref_set(c, "results", "0b", b) == 0);
+        assert_se(cache_ref_get(c, "results", "0b", got) == 0 && memcmp(got, b, DIGEST_SIZE) == 0);
+        assert_se(cache_ref_get(c, "urls", "0b", got) == -ENOENT);
+        assert_se(cache_ref_set(c, "../x", "0b", a) == -EINVAL);
+        assert_se(cache_ref_get(c, "results", "zz", got) == -EINVAL);
+        assert_se(cache_entry_lookup(c, "refs", "0b", &(char *) { NULL }) == -EINVAL);
+        _cleanup_free_ char *p = xasprintf("%s/refs/results-0b", root);
+        struct stat st;
+        assert_se(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+        assert_se(cache_gc(c, 0, NULL, NULL) == 0);
+        assert_se(cache_ref_get(c, "results", "0b", got) == 0 && memcmp(got, b, DIGEST_SIZE) == 0);
+        assert_se(write_file_atomic(p, "garbage\n", 8, 0600) == 0);
+        assert_se(cache_ref_get(c, "results", "0b", got) == -EBADMSG);
+}
+
 int main(void) {
         if (getenv("TEST_DEBUG"))
                 log_set_max_level(LOG_LEVEL_DEBUG);
@@ -259,6 +284,7 @@ int main(void) {
         test_concurrent_entries();
         test_interrupted_writer();
         test_gc();
+        test_refs();
         printf("ok\n");
         return 0;
 }

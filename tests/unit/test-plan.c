@@ -87,6 +87,42 @@ static bool same_bake(const Plan *a, const Plan *b) {
         return memcmp(a->bake_key, b->bake_key, DIGEST_SIZE) == 0;
 }
 
+/* plan_set_result(): the step's key and every later one follow its result, earlier ones stay; the
+ * same result gives the same keys (early cut-off), another result other keys. */
+static void test_set_result(void) {
+        put("t.yaml", base);
+        _cleanup_free_ char *path = path_join(dir, "t.yaml");
+        Template *t = NULL;
+        TemplateOptions o = { .kinds = steps_template_kinds() };
+        assert_se(template_parse(path, &o, &t) == 0);
+        VarsSources src = { .no_environment = true };
+        Vars *v = NULL;
+        assert_se(vars_resolve(t, &src, &v) == 0);
+        Plan *a = NULL, *b = NULL, *ref = NULL;
+        assert_se(plan_build(t, v, NULL, &a) == 0 && plan_build(t, v, NULL, &b) == 0 && plan_build(t, v, NULL, &ref) == 0);
+        uint8_t r1[DIGEST_SIZE], r2[DIGEST_SIZE];
+        digest_buffer("one", 3, r1);
+        digest_buffer("two", 3, r2);
+        plan_set_result(a, 2, r1);
+        plan_set_result(b, 2, r1);
+        assert_se(same(a, ref, 0) && same(a, ref, 1));
+        for (size_t i = 2; i < a->n_steps; i++)
+                assert_se(!same(a, ref, i) && same(a, b, i));
+        assert_se(memcmp(a->steps[2].base_key, ref->steps[2].key, DIGEST_SIZE) == 0);
+        assert_se(!same_bake(a, ref) && same_bake(a, b));
+        plan_set_result(b, 2, r2);
+        for (size_t i = 2; i < b->n_steps; i++)
+                assert_se(!same(a, b, i));
+        assert_se(!same_bake(a, b) && same(a, b, 1));
+        /* a result given to a later step is dropped when an earlier one moves: its base key moved */
+        plan_set_result(b, 3, r1);
+        plan_set_result(b, 2, r1);
+        assert_se(!b->steps[3].has_result && same(a, b, 3) && same(a, b, 4) && same_bake(a, b));
+        plan_free(a), plan_free(b), plan_free(ref);
+        vars_free(v);
+        template_free(t);
+}
+
 int main(void) {
         dir = test_scratch();
         put("root.tar", "pretend tarball");
@@ -94,6 +130,7 @@ int main(void) {
         _cleanup_free_ char *overlay = path_join(dir, "overlay");
         assert_se(mkdir_p(overlay, 0755) == 0);
         put("overlay/a", "A");
+        test_set_result();
 
         Plan *p0 = plan(base, NULL, 0);
         assert_se(p0->n_steps == 5);
