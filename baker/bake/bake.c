@@ -326,6 +326,16 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         return OUTCOME_OK;
 }
 
+/* The version as it is stamped, recorded and published: its variables substituted (a sensitive one
+ * stays a reference). After the plan, whose layout substitutes it itself. */
+static void bake_substitute_version(Template *t, const Vars *vars) {
+        char *v = NULL;
+        if (t->version && vars_substitute(vars, t->version, VARS_SUBSTITUTE_PUBLIC, &v) >= 0) {
+                free(t->version);
+                t->version = v;
+        }
+}
+
 /* Template, variables and plan. */
 static Outcome bake_load(Bake *b) {
         const BakeOptions *o = b->opts;
@@ -351,6 +361,7 @@ static Outcome bake_load(Bake *b) {
         if (plan_build(b->t, b->vars, NULL, &b->plan) < 0)
                 return OUTCOME_INPUT;
         steps_apply_results(b->plan, b->cache, 0);
+        bake_substitute_version(b->t, b->vars);
         return OUTCOME_OK;
 }
 

@@ -66,6 +66,32 @@ static int open_target(const char *target, const PublishOptions *opts, RegistryR
         return 0;
 }
 
+/* Whether the image the tag names now has the tag as its version. */
+static bool tag_is_version_of(Registry *r, const char *tag, const char *digest) {
+        _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
+        if (registry_manifest_get(r, digest, &m) < 0)
+                return false;
+        json_t *o = json_loadb(m->data, m->size, 0, NULL);
+        const char *v = json_string_value(json_object_get(json_object_get(o, "annotations"), "org.opencontainers.image.version"));
+        bool is = v && streq(v, tag);
+        json_decref(o);
+        return is;
+}
+
+/* A version names one image for good: a tag that is the new image's version, or the version of
+ * the image it names, never moves to other content (channels do; other tags may). */
+static int check_version_kept(Registry *r, const char *target, const char *tag, const Artifact *a, const char *before) {
+        if (!before || streq(before, a->manifest_digest))
+                return 0;
+        if (!streq_ptr(tag, a->version) && !tag_is_version_of(r, tag, before))
+                return 0;
+        return log_error_errno(-EEXIST,
+                               "'%s': version '%s' is published already as %s, and a version is never moved to other "
+                               "content: raise 'version' (e.g. version: \"%s.${var.build}\" with --var build=N from "
+                               "the CI build number); channels are the tags that move",
+                               target, tag, before, tag);
+}
+
 int publish_image(const char *input, const char *target, const PublishOptions *opts, PublishReport *ret_report) {
         static const PublishOptions defaults = {};
         _cleanup_(registry_ref_freep) RegistryRef *ref = NULL;
@@ -91,6 +117,9 @@ int publish_image(const char *input, const char *target, const PublishOptions *o
                 return log_error_errno(-EINVAL, "version '%s' is not a valid tag; name one in the reference", tag);
 
         k = registry_manifest_head(r, tag, &before);
+        if (k < 0)
+                return k;
+        k = check_version_kept(r, target, tag, a, before);
         if (k < 0)
                 return k;
         k = artifact_push(r, a, tag, opts->mount_from);

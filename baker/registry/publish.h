@@ -43,5 +43,7 @@ json_t *publish_report_to_json(const PublishReport *r);
 
 /* input: manifest.json or an image file; target: a registry reference (tag optional: defaults to
  * the image's version, else "latest"). ret_report (optional) is filled on success. Errors: -EINVAL
- * usage, -ENOENT/-EBADMSG input, others from the registry (already logged). */
+ * usage, -ENOENT/-EBADMSG input, -EEXIST when the tag is the image's version and names other
+ * content already (a version never moves; nothing is uploaded), others from the registry (already
+ * logged). */
 int publish_image(const char *input, const char *target, const PublishOptions *opts, PublishReport *ret_report);
