@@ -151,6 +151,128 @@ static int parse_pax(Pending *p, const char *buf, size_t len) {
         return 0;
 }
 
+/* The numbers of a ustar header; -EPROTONOSUPPORT when it is not one this indexer reads (a bad
+ * checksum, a number it cannot parse: libarchive then gives the error). */
+typedef struct Header {
+        char type;
+        uint64_t size, mode, uid, gid, mtime;
+} Header;
+
+static int parse_header(const uint8_t h[512], Header *ret) {
+        uint64_t chk;
+        if (parse_number(h + 148, 8, &chk) < 0 || parse_number(h + 124, 12, &ret->size) < 0 ||
+            parse_number(h + 100, 8, &ret->mode) < 0 || parse_number(h + 108, 8, &ret->uid) < 0 ||
+            parse_number(h + 116, 8, &ret->gid) < 0 || parse_number(h + 136, 12, &ret->mtime) < 0)
+                return -EPROTONOSUPPORT;
+        unsigned sum = 0;
+        for (int i = 0; i < 512; i++)
+                sum += (i >= 148 && i < 156) ? ' ' : h[i];
+        if (sum != chk)
+                return -EPROTONOSUPPORT;
+        ret->type = (char) h[156];
+        return 0;
+}
+
+/* A pax ('x'), long name ('L') or long link ('K') member: what it says goes to pend, for the entry
+ * that follows. */
+static int read_meta(int fd, const char *tar_path, char type, uint64_t size, uint64_t data, Pending *pend) {
+        if (size > 16 << 20)
+                return -EPROTONOSUPPORT;
+        _cleanup_free_ char *buf = xmalloc(size + 1);
+        int r = pread_exact(fd, buf, size, data);
+        if (r < 0)
+                return log_error_errno(r, "cannot read '%s': %m", tar_path);
+        buf[size] = 0;
+        if (type == 'x') {
+                pend->have_size = false;
+                r = parse_pax(pend, buf, size);
+                return r < 0 ? -EPROTONOSUPPORT : 0;
+        }
+        char **field = type == 'L' ? &pend->path : &pend->link;
+        free(*field);
+        *field = xstrdup(buf);
+        return 0;
+}
+
+static int entry_type(char type, const char *name, TreeEntryType *ret) {
+        switch (type) {
+        case '0': case '\0': case '7': *ret = TREE_REG; break;
+        case '1': *ret = TREE_HARDLINK; break;
+        case '2': *ret = TREE_SYMLINK; break;
+        case '3': *ret = TREE_CHR; break;
+        case '4': *ret = TREE_BLK; break;
+        case '5': *ret = TREE_DIR; break;
+        case '6': *ret = TREE_FIFO; break;
+        default: return -EPROTONOSUPPORT;
+        }
+        if (*ret == TREE_REG && endswith(name, "/") && type == '\0')
+                *ret = TREE_DIR; /* old tars: directories as '\0' with a trailing slash */
+        return 0;
+}
+
+/* The entry a header (and the pax records before it, in pend) describes; its data, if any, is
+ * [data, data + size) of the tar, backing index backing. */
+static int entry_from_header(const char *tar_path, const uint8_t h[512], const Header *hd, Pending *pend,
+                             int backing, uint64_t data, Entry **ret) {
+        _cleanup_free_ char *hname = NULL;
+        if (pend->path)
+                hname = TAKE_PTR(pend->path);
+        else if (h[345] && memcmp(h + 257, "ustar\0", 6) == 0)
+                hname = xasprintf("%.155s/%.100s", (char *) h + 345, (char *) h);
+        else
+                hname = xstrndup((char *) h, 100);
+        _cleanup_free_ char *hlink = pend->link ? TAKE_PTR(pend->link) : xstrndup((char *) h + 157, 100);
+        TreeEntryType et;
+        int r = entry_type(hd->type, hname, &et);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *path = NULL;
+        r = path_normalize(hname, false, &path);
+        if (r < 0)
+                return log_error_errno(r, "tar '%s': refusing entry '%s': %s", tar_path, hname, path_refusal(r, hname));
+        _cleanup_(entry_freep) Entry *e = entry_new(path, et, (uint32_t) hd->mode);
+        uint64_t euid = pend->have_uid ? pend->uid : hd->uid, egid = pend->have_gid ? pend->gid : hd->gid;
+        if (!tree_id_valid(euid) || !tree_id_valid(egid))
+                return log_error_errno(-ERANGE, "tar '%s': refusing entry '%s': owner %" PRIu64 ":%" PRIu64
+                                       " does not fit in 32 bits", tar_path, hname, euid, egid);
+        e->pub.uid = (uint32_t) euid;
+        e->pub.gid = (uint32_t) egid;
+        e->pub.mtime_sec = pend->have_mtime ? pend->mtime : (int64_t) hd->mtime;
+        e->pub.mtime_nsec = pend->have_mtime ? pend->mtime_nsec : 0;
+        uint64_t dmaj, dmin;
+        if ((et == TREE_CHR || et == TREE_BLK) && parse_number(h + 329, 8, &dmaj) >= 0 &&
+            parse_number(h + 337, 8, &dmin) >= 0)
+                e->pub.rdev = makedev(dmaj, dmin);
+        if (et == TREE_SYMLINK) {
+                entry_set_link(e, hlink);
+                e->pub.size = strlen(hlink);
+        } else if (et == TREE_HARDLINK) {
+                _cleanup_free_ char *hl = NULL;
+                r = path_normalize(hlink, false, &hl);
+                if (r < 0)
+                        return log_error_errno(r, "tar '%s': refusing entry '%s': bad hardlink target '%s': %s",
+                                               tar_path, hname, hlink, path_refusal(r, hlink));
+                entry_set_link(e, hl);
+        } else if (et == TREE_REG) {
+                e->pub.size = hd->size;
+                if (hd->size > 0) {
+                        e->backing = backing;
+                        e->data_offset = data;
+                }
+        }
+        for (size_t i = 0; i < pend->n_xattrs; i++)
+                entry_set_xattr(e, pend->xattrs[i].name, pend->xattrs[i].value, pend->xattrs[i].size);
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (p[i])
+                        return false;
+        return true;
+}
+
 static int load_indexed(const char *tar_path, Tree *t) {
         int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -176,117 +298,35 @@ static int load_indexed(const char *tar_path, Tree *t) {
                 int r = pread_exact(fd, h, 512, off);
                 if (r < 0)
                         return log_error_errno(r, "cannot read '%s': %m", tar_path);
-                bool zero = true;
-                for (int i = 0; i < 512 && zero; i++)
-                        zero = h[i] == 0;
-                if (zero)
+                if (all_zero(h, 512))
                         return 0;
-                uint64_t chk, size, mode, uid, gid, mtime, dmaj, dmin;
-                if (parse_number(h + 148, 8, &chk) < 0 || parse_number(h + 124, 12, &size) < 0 ||
-                    parse_number(h + 100, 8, &mode) < 0 || parse_number(h + 108, 8, &uid) < 0 ||
-                    parse_number(h + 116, 8, &gid) < 0 || parse_number(h + 136, 12, &mtime) < 0)
-                        return -EPROTONOSUPPORT;
-                unsigned sum = 0;
-                for (int i = 0; i < 512; i++)
-                        sum += (i >= 148 && i < 156) ? ' ' : h[i];
-                if (sum != chk)
-                        return -EPROTONOSUPPORT; /* not a tar we index; libarchive gives the error */
-                char type = (char) h[156];
+                Header hd;
+                r = parse_header(h, &hd);
+                if (r < 0)
+                        return r;
                 if (pend.have_size)
-                        size = pend.size;
-                if (size > file_size || off + 512 + size > file_size)
+                        hd.size = pend.size;
+                if (hd.size > file_size || off + 512 + hd.size > file_size)
                         return log_error_errno(-EBADMSG, "tar '%s' is truncated in entry '%.100s'", tar_path, (char *) h);
                 uint64_t data = off + 512;
-                off = data + (size + 511) / 512 * 512;
-
-                if (type == 'x' || type == 'L' || type == 'K') {
-                        if (size > 16 << 20)
-                                return -EPROTONOSUPPORT;
-                        _cleanup_free_ char *buf = xmalloc(size + 1);
-                        r = pread_exact(fd, buf, size, data);
+                off = data + (hd.size + 511) / 512 * 512;
+                if (hd.type == 'x' || hd.type == 'L' || hd.type == 'K') {
+                        r = read_meta(fd, tar_path, hd.type, hd.size, data, &pend);
                         if (r < 0)
-                                return log_error_errno(r, "cannot read '%s': %m", tar_path);
-                        buf[size] = 0;
-                        if (type == 'x') {
-                                pend.have_size = false;
-                                r = parse_pax(&pend, buf, size);
-                                if (r < 0)
-                                        return r == -EPROTONOSUPPORT ? r : -EPROTONOSUPPORT;
-                        } else if (type == 'L') {
-                                free(pend.path);
-                                pend.path = xstrdup(buf);
-                        } else {
-                                free(pend.link);
-                                pend.link = xstrdup(buf);
-                        }
+                                return r;
                         continue;
                 }
-                if (type == 'g')
+                if (hd.type == 'g')
                         continue;
-                bool ustar = memcmp(h + 257, "ustar", 5) == 0;
-                _cleanup_free_ char *hname = NULL;
-                if (pend.path)
-                        hname = TAKE_PTR(pend.path);
-                else if (ustar && h[345] && memcmp(h + 257, "ustar\0", 6) == 0)
-                        hname = xasprintf("%.155s/%.100s", (char *) h + 345, (char *) h);
-                else
-                        hname = xstrndup((char *) h, 100);
-                _cleanup_free_ char *hlink = pend.link ? TAKE_PTR(pend.link) : xstrndup((char *) h + 157, 100);
-
-                TreeEntryType et;
-                switch (type) {
-                case '0': case '\0': case '7': et = TREE_REG; break;
-                case '1': et = TREE_HARDLINK; break;
-                case '2': et = TREE_SYMLINK; break;
-                case '3': et = TREE_CHR; break;
-                case '4': et = TREE_BLK; break;
-                case '5': et = TREE_DIR; break;
-                case '6': et = TREE_FIFO; break;
-                default: return -EPROTONOSUPPORT;
-                }
-                if (et == TREE_REG && endswith(hname, "/") && (type == '\0'))
-                        et = TREE_DIR; /* old tars: directories as '\0' with a trailing slash */
-                _cleanup_free_ char *path = NULL;
-                r = path_normalize(hname, false, &path);
+                Entry *e = NULL;
+                r = entry_from_header(tar_path, h, &hd, &pend, backing, data, &e);
                 if (r < 0)
-                        return log_error_errno(r, "tar '%s': refusing entry '%s': %s", tar_path, hname,
-                                               path_refusal(r, hname));
-                _cleanup_(entry_freep) Entry *e = entry_new(path, et, (uint32_t) mode);
-                uint64_t euid = pend.have_uid ? pend.uid : uid, egid = pend.have_gid ? pend.gid : gid;
-                if (!tree_id_valid(euid) || !tree_id_valid(egid))
-                        return log_error_errno(-ERANGE, "tar '%s': refusing entry '%s': owner %" PRIu64 ":%" PRIu64
-                                               " does not fit in 32 bits", tar_path, hname, euid, egid);
-                e->pub.uid = (uint32_t) euid;
-                e->pub.gid = (uint32_t) egid;
-                e->pub.mtime_sec = pend.have_mtime ? pend.mtime : (int64_t) mtime;
-                e->pub.mtime_nsec = pend.have_mtime ? pend.mtime_nsec : 0;
-                if ((et == TREE_CHR || et == TREE_BLK) && parse_number(h + 329, 8, &dmaj) >= 0 &&
-                    parse_number(h + 337, 8, &dmin) >= 0)
-                        e->pub.rdev = makedev(dmaj, dmin);
-                if (et == TREE_SYMLINK) {
-                        entry_set_link(e, hlink);
-                        e->pub.size = strlen(hlink);
-                } else if (et == TREE_HARDLINK) {
-                        _cleanup_free_ char *hl = NULL;
-                        r = path_normalize(hlink, false, &hl);
-                        if (r < 0)
-                                return log_error_errno(r, "tar '%s': refusing entry '%s': bad hardlink target '%s': %s",
-                                                       tar_path, hname, hlink, path_refusal(r, hlink));
-                        entry_set_link(e, hl);
-                } else if (et == TREE_REG) {
-                        e->pub.size = size;
-                        if (size > 0) {
-                                e->backing = backing;
-                                e->data_offset = data;
-                        }
-                }
-                for (size_t i = 0; i < pend.n_xattrs; i++)
-                        entry_set_xattr(e, pend.xattrs[i].name, pend.xattrs[i].value, pend.xattrs[i].size);
+                        return r;
                 pending_clear(&pend);
                 free(lastname);
-                lastname = xstrdup(path);
+                lastname = xstrdup(e->path);
                 _cleanup_free_ char *what = xasprintf("tar '%s': entry ", tar_path);
-                r = put_logged(t, TAKE_PTR(e), what);
+                r = put_logged(t, e, what);
                 if (r < 0)
                         return r;
         }
@@ -299,7 +339,7 @@ int tree_load(const char *tar_path, Tree **ret) {
                 log_debug("'%s' cannot be indexed in place, reading it through libarchive", tar_path);
                 tree_free(t);
                 t = tree_new();
-                r = tree_add_archive(t, tar_path, "");
+                r = tree_add_archive(t, tar_path, "", 0);
         }
         if (r < 0)
                 return r;
