@@ -219,16 +219,27 @@ static int write_data(Writer *w, ext2_ino_t ino, const TreeEntry *e, const char 
         if (err)
                 return log_error_errno(err_to_errno(err), "ext4 '%s': cannot open '/%s': %s", w->image, path,
                                        error_message(err));
-        uint64_t off = 0;
+        uint64_t off = 0, bs = w->fs->blocksize;
         int r = 0;
         while (off < e->size) {
+                /* Whole blocks of a hole would become holes below: skip them unread. */
+                uint64_t data, data_end;
+                r = tree_next_data(w->t, e, off, &data, &data_end);
+                if (r < 0) {
+                        log_error_errno(r, "cannot read the data of '/%s': %m", e->path);
+                        break;
+                }
+                if (data / bs * bs > off) {
+                        off = data / bs * bs;
+                        continue;
+                }
                 ssize_t n = tree_read(w->t, e, off, w->buf, w->buf_size);
                 if (n <= 0) {
                         r = log_error_errno(n < 0 ? (int) n : -EIO, "cannot read the data of '/%s': %m", e->path);
                         break;
                 }
                 /* All-zero blocks become holes, like mke2fs -d does for sparse files. */
-                size_t bs = w->fs->blocksize, pos = 0;
+                size_t pos = 0;
                 while (pos < (size_t) n) {
                         size_t len = MIN(bs, (size_t) n - pos);
                         bool zero = len == bs;
@@ -273,43 +284,116 @@ static int write_data(Writer *w, ext2_ino_t ino, const TreeEntry *e, const char 
         return 0;
 }
 
-static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *path) {
-        ext2_filsys fs = w->fs;
-        errcode_t err = 0;
-        int r;
+/* The filesystem's root takes the metadata of the tree's directory it is made from. */
+static int write_root(Writer *w, size_t idx, const TreeEntry *e, const char *path) {
         struct ext2_inode_large in;
+        w->inos[idx] = EXT2_ROOT_INO;
+        int r = read_inode(w, EXT2_ROOT_INO, &in);
+        if (r < 0)
+                return r;
+        inode_apply(w, &in, e);
+        r = write_inode(w, EXT2_ROOT_INO, &in);
+        return r < 0 ? r : set_xattrs(w, EXT2_ROOT_INO, e, path);
+}
 
-        if (!path[0]) { /* the filesystem's root */
-                w->inos[idx] = EXT2_ROOT_INO;
-                r = read_inode(w, EXT2_ROOT_INO, &in);
-                if (r < 0)
-                        return r;
-                inode_apply(w, &in, e);
-                r = write_inode(w, EXT2_ROOT_INO, &in);
-                return r < 0 ? r : set_xattrs(w, EXT2_ROOT_INO, e, path);
+/* The inode of path's parent directory, written before it (entries are sorted). */
+static int parent_inode(Writer *w, const TreeEntry *e, const char *path, ext2_ino_t *ret) {
+        const char *slash = strrchr(e->path, '/');
+        _cleanup_free_ char *parent_tree_path = xstrndup(e->path, slash ? (size_t) (slash - e->path) : 0);
+        ssize_t pidx = tree_lookup_index(w->t, parent_tree_path);
+        if (pidx < 0 || !w->inos[pidx])
+                return log_error_errno(-ENOENT, "ext4 '%s': parent of '/%s' was not written", w->image, path);
+        *ret = w->inos[pidx];
+        return 0;
+}
+
+/* A directory or a symlink, made by the library (which links it, growing a full parent). */
+static errcode_t make_dir_or_symlink(ext2_filsys fs, ext2_ino_t parent, const char *name, const TreeEntry *data,
+                                     ext2_ino_t *ret_ino) {
+        bool dir = data->type == TREE_DIR;
+        errcode_t err = dir ? ext2fs_mkdir(fs, parent, 0, name) : ext2fs_symlink(fs, parent, 0, name, data->link_target);
+        if (err == EXT2_ET_DIR_NO_SPACE) {
+                err = ext2fs_expand_dir(fs, parent);
+                if (!err)
+                        err = dir ? ext2fs_mkdir(fs, parent, 0, name)
+                                  : ext2fs_symlink(fs, parent, 0, name, data->link_target);
         }
+        if (!err)
+                err = ext2fs_lookup(fs, parent, name, (int) strlen(name), NULL, ret_ino);
+        return err;
+}
+
+/* Any other inode (regular file, device, fifo, socket): allocated, linked into parent and written,
+ * with the link count of all its names in this filesystem (links = 1 + hardlinks to it), then a
+ * regular file's data. */
+static int make_inode(Writer *w, const TreeEntry *data, ext2_ino_t parent, const char *name, uint16_t links,
+                      const char *path, ext2_ino_t *ret_ino) {
+        static const struct { uint16_t mode; int ft; } kinds[_TREE_TYPE_MAX] = {
+                [TREE_REG] = { S_IFREG, EXT2_FT_REG_FILE }, [TREE_HARDLINK] = { S_IFREG, EXT2_FT_REG_FILE },
+                [TREE_CHR] = { S_IFCHR, EXT2_FT_CHRDEV },   [TREE_BLK] = { S_IFBLK, EXT2_FT_BLKDEV },
+                [TREE_FIFO] = { S_IFIFO, EXT2_FT_FIFO },    [TREE_SOCK] = { S_IFSOCK, EXT2_FT_SOCK },
+        };
+        ext2_filsys fs = w->fs;
+        uint16_t mode = kinds[data->type].mode;
+        bool reg = data->type == TREE_REG || data->type == TREE_HARDLINK;
+        ext2_ino_t ino;
+        errcode_t err = ext2fs_new_inode(fs, parent, mode, NULL, &ino);
+        if (!err)
+                err = link_grow(fs, parent, name, ino, kinds[data->type].ft);
+        if (err)
+                goto fail;
+        ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
+        struct ext2_inode_large in = { .i_mode = mode, .i_links_count = links };
+        if (data->type == TREE_CHR || data->type == TREE_BLK) {
+                unsigned ma = major(data->rdev), mi = minor(data->rdev);
+                if (ma < 256 && mi < 256)
+                        in.i_block[0] = ma * 256 + mi;
+                else
+                        in.i_block[1] = (mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12);
+        }
+        if (reg) {
+                in.i_flags |= EXT4_EXTENTS_FL;
+                ext2_extent_handle_t h;
+                err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *) &in, &h);
+                if (err)
+                        goto fail;
+                ext2fs_extent_free(h);
+        }
+        inode_apply(w, &in, data);
+        int r = write_inode(w, ino, &in);
+        if (r >= 0 && reg && data->size > 0)
+                r = write_data(w, ino, data, path);
+        if (r < 0)
+                return r;
+        *ret_ino = ino;
+        return 0;
+fail:
+        return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create '/%s': %s", w->image, path, error_message(err));
+}
+
+static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *path) {
+        if (!path[0])
+                return write_root(w, idx, e, path);
 
         const char *slash = strrchr(path, '/');
         const char *name = slash ? slash + 1 : path;
         if (strlen(name) > EXT2_NAME_LEN) /* the Tree refuses these; ext2fs_link would overflow */
                 return log_error_errno(-ENAMETOOLONG, "ext4 '%s': name of '/%s' is longer than %d bytes", w->image,
                                        path, EXT2_NAME_LEN);
-        _cleanup_free_ char *parent_tree_path = xstrndup(e->path, (size_t) (strrchr(e->path, '/') ? strrchr(e->path, '/') - e->path : 0));
-        ssize_t pidx = tree_lookup_index(w->t, parent_tree_path);
-        if (pidx < 0 || !w->inos[pidx])
-                return log_error_errno(-ENOENT, "ext4 '%s': parent of '/%s' was not written", w->image, path);
-        ext2_ino_t parent = w->inos[pidx];
+        ext2_ino_t parent = 0, ino = 0;
+        int r = parent_inode(w, e, path, &parent);
+        if (r < 0)
+                return r;
 
         const TreeEntry *data = e;
         if (e->type == TREE_HARDLINK) {
                 ssize_t tidx = tree_lookup_index(w->t, e->link_target);
                 if (tidx >= 0 && w->inos[tidx]) {
-                        ext2_ino_t ino = w->inos[tidx];
-                        err = link_grow(fs, parent, name, ino, EXT2_FT_REG_FILE);
+                        errcode_t err = link_grow(w->fs, parent, name, w->inos[tidx], EXT2_FT_REG_FILE);
                         if (err)
                                 return log_error_errno(err_to_errno(err), "ext4 '%s': cannot link '/%s': %s", w->image,
                                                        path, error_message(err));
-                        w->inos[idx] = ino;
+                        w->inos[idx] = w->inos[tidx];
                         return 0;
                 }
                 /* The target is outside this filesystem: the link becomes a copy. */
@@ -318,85 +402,22 @@ static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *pa
                         return log_error_errno(-ENOENT, "hardlink '/%s' points to missing '%s'", e->path, e->link_target);
         }
 
-        ext2_ino_t ino = 0;
-        switch (data->type) {
-        case TREE_DIR:
-                err = ext2fs_mkdir(fs, parent, 0, name);
-                if (err == EXT2_ET_DIR_NO_SPACE) {
-                        err = ext2fs_expand_dir(fs, parent);
-                        if (!err)
-                                err = ext2fs_mkdir(fs, parent, 0, name);
-                }
-                if (!err)
-                        err = ext2fs_lookup(fs, parent, name, (int) strlen(name), NULL, &ino);
-                break;
-        case TREE_SYMLINK:
-                err = ext2fs_symlink(fs, parent, 0, name, data->link_target);
-                if (err == EXT2_ET_DIR_NO_SPACE) {
-                        err = ext2fs_expand_dir(fs, parent);
-                        if (!err)
-                                err = ext2fs_symlink(fs, parent, 0, name, data->link_target);
-                }
-                if (!err)
-                        err = ext2fs_lookup(fs, parent, name, (int) strlen(name), NULL, &ino);
-                break;
-        default: {
-                static const struct { uint16_t mode; int ft; } kinds[_TREE_TYPE_MAX] = {
-                        [TREE_REG] = { S_IFREG, EXT2_FT_REG_FILE }, [TREE_HARDLINK] = { S_IFREG, EXT2_FT_REG_FILE },
-                        [TREE_CHR] = { S_IFCHR, EXT2_FT_CHRDEV },   [TREE_BLK] = { S_IFBLK, EXT2_FT_BLKDEV },
-                        [TREE_FIFO] = { S_IFIFO, EXT2_FT_FIFO },    [TREE_SOCK] = { S_IFSOCK, EXT2_FT_SOCK },
-                };
-                uint16_t mode = kinds[data->type].mode;
-                err = ext2fs_new_inode(fs, parent, mode, NULL, &ino);
-                if (err)
-                        break;
-                err = link_grow(fs, parent, name, ino, kinds[data->type].ft);
-                if (err)
-                        break;
-                ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
-                memset(&in, 0, sizeof(in));
-                in.i_mode = mode;
-                in.i_links_count = (uint16_t) (1 + (e == data ? w->nlinks[idx] : 0));
-                if (data->type == TREE_CHR || data->type == TREE_BLK) {
-                        unsigned ma = major(data->rdev), mi = minor(data->rdev);
-                        if (ma < 256 && mi < 256)
-                                in.i_block[0] = ma * 256 + mi;
-                        else
-                                in.i_block[1] = (mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12);
-                }
-                if (data->type == TREE_REG || data->type == TREE_HARDLINK) {
-                        in.i_flags |= EXT4_EXTENTS_FL;
-                        ext2_extent_handle_t h;
-                        err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *) &in, &h);
-                        if (err)
-                                break;
-                        ext2fs_extent_free(h);
-                }
-                inode_apply(w, &in, data);
-                r = write_inode(w, ino, &in);
-                if (r < 0)
-                        return r;
-                if ((data->type == TREE_REG || data->type == TREE_HARDLINK) && data->size > 0) {
-                        r = write_data(w, ino, data, path);
-                        if (r < 0)
-                                return r;
-                }
-                break;
-        }
-        }
-        if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create '/%s': %s", w->image, path,
-                                       error_message(err));
-        w->inos[idx] = ino;
         if (data->type == TREE_DIR || data->type == TREE_SYMLINK) {
+                errcode_t err = make_dir_or_symlink(w->fs, parent, name, data, &ino);
+                if (err)
+                        return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create '/%s': %s", w->image, path,
+                                               error_message(err));
+                struct ext2_inode_large in;
                 r = read_inode(w, ino, &in);
                 if (r < 0)
                         return r;
                 inode_apply(w, &in, data);
                 r = write_inode(w, ino, &in);
-                if (r < 0)
-                        return r;
-        }
+        } else
+                r = make_inode(w, data, parent, name, (uint16_t) (1 + (e == data ? w->nlinks[idx] : 0)), path, &ino);
+        if (r < 0)
+                return r;
+        w->inos[idx] = ino;
         return set_xattrs(w, ino, data, path);
 }
 

@@ -45,7 +45,9 @@ static int unpack_apply(const StepContext *c, const TemplateStep *s, Tree *tree)
                 return r;
         const TemplateInput *in = NULL;
         const char *path = step_input_path(c, u->input, &in);
-        r = tree_add_archive(tree, path, to);
+        /* No file can be bigger than the disk: refuse it before its data (a sparse member's apparent
+         * size, say) is written anywhere. */
+        r = tree_add_archive(tree, path, to, c->t->has_disk ? c->t->disk.size : 0);
         if (r < 0) /* the archive error above names the cache blob: say which file that is */
                 return template_error_at(c->t, u->input_pos, "failed to unpack input '%s' ('%s')", u->input,
                                          in && in->location ? in->location : "");

@@ -4,6 +4,7 @@
 #include <sys/sysmacros.h>
 
 #include "log.h"
+#include "units.h"
 #include "tree-internal.h"
 
 /* ---- reading archives through libarchive ---- */
@@ -59,8 +60,46 @@ static void acl_to_xattr(struct archive_entry *ae, int type, Entry *e, const cha
         free(v);
 }
 
+/* A regular member's data into the spill file at the offsets libarchive gives: the holes of a sparse
+ * member are never written, so they stay holes. A member whose (apparent) size is over max_size is
+ * refused before a byte is written. */
+static int read_member_data(Tree *t, struct archive *a, const char *archive_path, const char *name, uint64_t size,
+                            uint64_t max_size, Entry *e) {
+        if (max_size > 0 && size > max_size) {
+                _cleanup_free_ char *has = units_format_size(size), *room = units_format_size(max_size);
+                return log_error_errno(-EFBIG, "archive '%s': refusing entry '%s': its size (%s) is more than the whole disk holds (%s)",
+                                       archive_path, name, has, room);
+        }
+        int fd = spill_fd(t);
+        if (fd < 0)
+                return fd;
+        uint64_t base = t->spill_end;
+        for (;;) {
+                const void *buf;
+                size_t len;
+                la_int64_t off;
+                int r = archive_read_data_block(a, &buf, &len, &off);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r < ARCHIVE_WARN)
+                        return log_error_errno(-EBADMSG, "archive '%s': entry '%s': %s", archive_path, name,
+                                               archive_error_string(a) ?: "read error");
+                if (off < 0 || (uint64_t) off + len > size)
+                        return log_error_errno(-EBADMSG, "archive '%s': entry '%s': data beyond its size",
+                                               archive_path, name);
+                r = pwrite_all(fd, buf, len, base + (uint64_t) off);
+                if (r < 0)
+                        return log_error_errno(r, "failed to write the spill file: %m");
+        }
+        e->pub.size = size;
+        e->data_offset = base;
+        e->backing = t->spill;
+        t->spill_end = base + size;
+        return 0;
+}
+
 static int entry_from_archive(Tree *t, struct archive *a, struct archive_entry *ae, const char *archive_path,
-                              const char *dest, Entry **ret) {
+                              const char *dest, uint64_t max_file_size, Entry **ret) {
         const char *name = archive_entry_pathname(ae);
         if (!name)
                 return log_error_errno(-EBADMSG, "archive '%s': an entry has no name", archive_path);
@@ -128,31 +167,9 @@ static int entry_from_archive(Tree *t, struct archive *a, struct archive_entry *
                 acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, e, "system.posix_acl_default");
 
         if (type == TREE_REG) {
-                int fd = spill_fd(t);
-                if (fd < 0)
-                        return fd;
-                uint64_t base = t->spill_end, size = (uint64_t) archive_entry_size(ae);
-                const void *buf;
-                size_t len;
-                la_int64_t off;
-                for (;;) {
-                        r = archive_read_data_block(a, &buf, &len, &off);
-                        if (r == ARCHIVE_EOF)
-                                break;
-                        if (r < ARCHIVE_WARN)
-                                return log_error_errno(-EBADMSG, "archive '%s': entry '%s': %s", archive_path, name,
-                                                       archive_error_string(a) ?: "read error");
-                        if (off < 0 || (uint64_t) off + len > size)
-                                return log_error_errno(-EBADMSG, "archive '%s': entry '%s': data beyond its size",
-                                                       archive_path, name);
-                        r = pwrite_all(fd, buf, len, base + (uint64_t) off);
-                        if (r < 0)
-                                return log_error_errno(r, "failed to write the spill file: %m");
-                }
-                e->pub.size = size;
-                e->data_offset = base;
-                e->backing = t->spill;
-                t->spill_end = base + size;
+                r = read_member_data(t, a, archive_path, name, (uint64_t) archive_entry_size(ae), max_file_size, e);
+                if (r < 0)
+                        return r;
         }
         *ret = TAKE_PTR(e);
         return 0;
@@ -163,7 +180,7 @@ static void archive_freep(struct archive **a) {
                 archive_read_free(*a);
 }
 
-int tree_add_archive(Tree *t, const char *archive_path, const char *dest_dir) {
+int tree_add_archive(Tree *t, const char *archive_path, const char *dest_dir, uint64_t max_file_size) {
         _cleanup_free_ char *dest = NULL;
         int r = normalize_arg(dest_dir ? dest_dir : "", &dest);
         if (r < 0)
@@ -193,7 +210,7 @@ int tree_add_archive(Tree *t, const char *archive_path, const char *dest_dir) {
                         return log_error_errno(-EBADMSG, "archive '%s' is corrupt after entry '%s': an entry has no name",
                                                archive_path, last ?: "(none)");
                 Entry *e = NULL;
-                r = entry_from_archive(t, a, ae, archive_path, dest, &e);
+                r = entry_from_archive(t, a, ae, archive_path, dest, max_file_size, &e);
                 if (r < 0)
                         return r;
                 free(last);

@@ -48,6 +48,93 @@ static int write_padded(int fd, const void *data, size_t len) {
         return write_all(fd, zeros, 512 - len % 512);
 }
 
+/* The pax records an entry needs beyond what its ustar header holds. */
+static void entry_pax(Pax *pax, const TreeEntry *p, const char *name, const char *link, uint64_t size, int64_t mtime,
+                      uint32_t nsec) {
+        char v[64];
+        if (strlen(name) > 100)
+                pax_add(pax, "path", name, strlen(name));
+        if (link && strlen(link) > 100)
+                pax_add(pax, "linkpath", link, strlen(link));
+        if (!tar_octal_fits(size, 12))
+                pax_add(pax, "size", v, (size_t) sprintf(v, "%" PRIu64, size));
+        if (!tar_octal_fits(p->uid, 8))
+                pax_add(pax, "uid", v, (size_t) sprintf(v, "%" PRIu32, p->uid));
+        if (!tar_octal_fits(p->gid, 8))
+                pax_add(pax, "gid", v, (size_t) sprintf(v, "%" PRIu32, p->gid));
+        if (nsec > 0 || mtime < 0 || !tar_octal_fits((uint64_t) mtime, 12)) {
+                int n = nsec > 0 ? sprintf(v, "%" PRId64 ".%09" PRIu32, mtime, nsec) : sprintf(v, "%" PRId64, mtime);
+                pax_add(pax, "mtime", v, (size_t) n);
+        }
+        if (p->type != TREE_HARDLINK)
+                for (size_t i = 0; i < p->n_xattrs; i++) {
+                        _cleanup_free_ char *k = xasprintf("SCHILY.xattr.%s", p->xattrs[i].name);
+                        pax_add(pax, k, p->xattrs[i].value, p->xattrs[i].size);
+                }
+}
+
+/* The 'x' header and its records, named after the entry's base name. */
+static int write_pax_header(int fd, const TreeEntry *p, const Pax *pax, int64_t mtime) {
+        const char *base = strrchr(p->path, '/');
+        base = base ? base + 1 : p->path;
+        _cleanup_free_ char *pname = xasprintf("PaxHeaders/%.80s", base);
+        uint8_t h[512];
+        make_header(h, pname, 'x', 0644, 0, 0, pax->len, mtime, NULL, 0);
+        int r = write_all(fd, h, 512);
+        return r < 0 ? r : write_padded(fd, pax->buf, pax->len);
+}
+
+/* [from, to) of a regular file's data: copy_file_range between the backing file and the output
+ * (reflinks where the filesystem can), plain reads otherwise. */
+static int copy_data(const Tree *t, int fd, const Entry *e, uint64_t from, uint64_t to, char **buf) {
+        uint64_t done = from;
+        if (e->backing >= 0) {
+                int in = t->backings[e->backing];
+                while (done < to) {
+                        loff_t ioff = (loff_t) (e->data_offset + done);
+                        ssize_t n = copy_file_range(in, &ioff, fd, NULL, (size_t) MIN(to - done, (uint64_t) 1 << 30), 0);
+                        if (n <= 0)
+                                break;
+                        done += (uint64_t) n;
+                }
+        }
+        while (done < to) {
+                if (!*buf)
+                        *buf = xmalloc(1 << 20);
+                ssize_t n = tree_read(t, &e->pub, done, *buf, (size_t) MIN(to - done, (uint64_t) 1 << 20));
+                if (n <= 0)
+                        return n < 0 ? (int) n : -EIO;
+                int r = write_all(fd, *buf, (size_t) n);
+                if (r < 0)
+                        return r;
+                done += (uint64_t) n;
+        }
+        return 0;
+}
+
+/* A regular file's data, padded to 512 bytes. Holes stay holes: the output seeks over them, so a
+ * sparse member takes the room of its data only, and the tar's bytes are the same. */
+static int write_data(const Tree *t, int fd, const Entry *e) {
+        uint64_t size = e->pub.size, pos = 0;
+        _cleanup_free_ char *buf = NULL;
+        while (pos < size) {
+                uint64_t data, data_end;
+                int r = tree_next_data(t, &e->pub, pos, &data, &data_end);
+                if (r < 0)
+                        return r;
+                if (data > pos && lseek(fd, (off_t) (data - pos), SEEK_CUR) < 0)
+                        return -errno;
+                r = copy_data(t, fd, e, data, data_end, &buf);
+                if (r < 0)
+                        return r;
+                pos = MAX(data_end, data);
+        }
+        if (size % 512 == 0)
+                return 0;
+        static const uint8_t zeros[512];
+        return write_all(fd, zeros, 512 - size % 512);
+}
+
 static int write_entry(const Tree *t, int fd, const Entry *e, int64_t epoch) {
         static const char typeflags[_TREE_TYPE_MAX] = {
                 [TREE_REG] = '0', [TREE_HARDLINK] = '1', [TREE_SYMLINK] = '2', [TREE_CHR] = '3',
@@ -69,83 +156,22 @@ static int write_entry(const Tree *t, int fd, const Entry *e, int64_t epoch) {
         uint64_t size = p->type == TREE_REG ? p->size : 0;
         const char *link = (p->type == TREE_SYMLINK || p->type == TREE_HARDLINK) ? p->link_target : NULL;
 
-        Pax pax = {};
-        if (strlen(name) > 100)
-                pax_add(&pax, "path", name, strlen(name));
-        if (link && strlen(link) > 100)
-                pax_add(&pax, "linkpath", link, strlen(link));
-        if (!tar_octal_fits(size, 12)) {
-                char v[32];
-                pax_add(&pax, "size", v, (size_t) sprintf(v, "%" PRIu64, size));
-        }
-        if (!tar_octal_fits(p->uid, 8)) {
-                char v[32];
-                pax_add(&pax, "uid", v, (size_t) sprintf(v, "%" PRIu32, p->uid));
-        }
-        if (!tar_octal_fits(p->gid, 8)) {
-                char v[32];
-                pax_add(&pax, "gid", v, (size_t) sprintf(v, "%" PRIu32, p->gid));
-        }
-        if (nsec > 0 || mtime < 0 || !tar_octal_fits((uint64_t) mtime, 12)) {
-                char v[64];
-                int n = nsec > 0 ? sprintf(v, "%" PRId64 ".%09" PRIu32, mtime, nsec) : sprintf(v, "%" PRId64, mtime);
-                pax_add(&pax, "mtime", v, (size_t) n);
-        }
-        if (p->type != TREE_HARDLINK)
-                for (size_t i = 0; i < p->n_xattrs; i++) {
-                        _cleanup_free_ char *k = xasprintf("SCHILY.xattr.%s", p->xattrs[i].name);
-                        pax_add(&pax, k, p->xattrs[i].value, p->xattrs[i].size);
-                }
-        uint8_t h[512];
         int r;
+        Pax pax = {};
+        entry_pax(&pax, p, name, link, size, mtime, nsec);
         if (pax.len > 0) {
-                const char *base = strrchr(p->path, '/');
-                base = base ? base + 1 : p->path;
-                _cleanup_free_ char *pname = xasprintf("PaxHeaders/%.80s", base);
-                make_header(h, pname, 'x', 0644, 0, 0, pax.len, mtime, NULL, 0);
-                r = write_all(fd, h, 512);
-                if (r >= 0)
-                        r = write_padded(fd, pax.buf, pax.len);
+                r = write_pax_header(fd, p, &pax, mtime);
                 free(pax.buf);
                 if (r < 0)
                         return r;
         }
+        uint8_t h[512];
         make_header(h, name, typeflags[p->type], p->mode, p->uid, p->gid, size, mtime, link,
                     (p->type == TREE_CHR || p->type == TREE_BLK) ? p->rdev : 0);
         r = write_all(fd, h, 512);
         if (r < 0 || size == 0)
                 return r;
-
-        /* File data: copy_file_range between the backing file and the output (reflinks where the
-         * filesystem can), plain reads otherwise. */
-        uint64_t done = 0;
-        if (e->backing >= 0) {
-                int in = t->backings[e->backing];
-                while (done < size) {
-                        loff_t ioff = (loff_t) (e->data_offset + done);
-                        ssize_t n = copy_file_range(in, &ioff, fd, NULL, (size_t) MIN(size - done, (uint64_t) 1 << 30), 0);
-                        if (n <= 0)
-                                break;
-                        done += (uint64_t) n;
-                }
-        }
-        _cleanup_free_ char *buf = NULL;
-        while (done < size) {
-                if (!buf)
-                        buf = xmalloc(1 << 20);
-                ssize_t n = tree_read(t, p, done, buf, (size_t) MIN(size - done, (uint64_t) 1 << 20));
-                if (n <= 0)
-                        return n < 0 ? (int) n : -EIO;
-                r = write_all(fd, buf, (size_t) n);
-                if (r < 0)
-                        return r;
-                done += (uint64_t) n;
-        }
-        if (size % 512) {
-                static const uint8_t zeros[512];
-                r = write_all(fd, zeros, 512 - size % 512);
-        }
-        return r;
+        return write_data(t, fd, e);
 }
 
 /* Whether path is below prefix ("" = everything); *ret_rel is what follows "prefix/" ("" for prefix). */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "sparse.h"
 #include "tree-internal.h"
 
 static const char *const type_names[_TREE_TYPE_MAX] = {
@@ -510,6 +511,30 @@ ssize_t tree_read(const Tree *t, const TreeEntry *pe, uint64_t offset, void *buf
         /* Beyond the end of a spill file's trailing hole: zeros. */
         memset((char *) buf + n, 0, size - (size_t) n);
         return (ssize_t) size;
+}
+
+int tree_next_data(const Tree *t, const TreeEntry *pe, uint64_t offset, uint64_t *ret_data, uint64_t *ret_data_end) {
+        const Entry *e = (const Entry *) pe;
+        if (e->pub.type == TREE_HARDLINK) {
+                e = hash_find(t, e->link);
+                if (!e)
+                        return -ENOENT;
+        }
+        if (e->pub.type != TREE_REG)
+                return -EINVAL;
+        uint64_t size = e->pub.size;
+        if (offset >= size || e->backing < 0) {
+                *ret_data = *ret_data_end = size;
+                return 0;
+        }
+        uint64_t data, data_end;
+        int r = sparse_next_data(t->backings[e->backing], e->data_offset + offset, e->data_offset + size, &data,
+                                 &data_end);
+        if (r < 0)
+                return r;
+        *ret_data = data - e->data_offset;
+        *ret_data_end = data_end - e->data_offset;
+        return 0;
 }
 
 uint64_t tree_data_bytes(const Tree *t, const char *prefix) {

@@ -56,8 +56,9 @@ int tree_load(const char *tar_path, Tree **ret);
 
 /* The unpack step: any tarball libarchive reads (tar, gz, xz, zst, bz2), under dest_dir ("" or "/" for
  * the root). Later entries replace earlier ones. Entries with ".." components or absolute names are
- * refused; errors name the archive and the entry. */
-int tree_add_archive(Tree *t, const char *archive_path, const char *dest_dir);
+ * refused; errors name the archive and the entry. A regular member bigger than max_file_size bytes
+ * (0 = no limit) is refused (-EFBIG) before its data is read; sparse members keep their holes. */
+int tree_add_archive(Tree *t, const char *archive_path, const char *dest_dir, uint64_t max_file_size);
 
 /* The copy step: a host file or directory (recursively) to dest (the copy of a directory's contents
  * lands in dest; a file lands at dest, or dest/NAME when dest is an existing directory in the tree).
@@ -101,6 +102,11 @@ const TreeEntry *tree_entry(const Tree *t, size_t i); /* sorted by path (strcmp 
 
 /* Reads file data of a regular file (or hardlink); returns the bytes read (short only at end of file). */
 ssize_t tree_read(const Tree *t, const TreeEntry *e, uint64_t offset, void *buf, size_t size);
+/* Where a regular file's (or hardlink's) data is, at or after offset: [offset, *ret_data) is a hole
+ * (reads as zeros, never stored) and [*ret_data, *ret_data_end) may hold data; *ret_data == e->size
+ * when only a hole is left. Holes come from sparse archive members and from entries added without
+ * data; a backing file without hole support reports everything as data. */
+int tree_next_data(const Tree *t, const TreeEntry *e, uint64_t offset, uint64_t *ret_data, uint64_t *ret_data_end);
 /* Sum of the data sizes of regular files at or below prefix ("" = all), hardlinks counted once. */
 uint64_t tree_data_bytes(const Tree *t, const char *prefix);
 

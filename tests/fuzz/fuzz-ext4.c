@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int fd = open(in, O_WRONLY | O_TRUNC | O_CLOEXEC);
         if (fd >= 0 && write_all(fd, data, size) >= 0) {
                 Tree *t = tree_new();
-                if (tree_add_archive(t, in, "") >= 0) {
+                if (tree_add_archive(t, in, "", 0) >= 0) {
                         Ext4Params p = { .epoch = 1600000000, .size_bytes = 16 << 20, .block_size = 1024,
                                          .label = "fuzz" };
                         (void) ext4_estimate_size(t, "", NULL, 1024, false);

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         close(fd);
         Tree *t = tree_new();
-        if (tree_add_archive(t, in, "") >= 0) {
+        if (tree_add_archive(t, in, "", 0) >= 0) {
                 _cleanup_free_ char *out = xasprintf("%s.out", in);
                 if (tree_write(t, out, 1600000000) >= 0) {
                         Tree *t2 = NULL;

@@ -194,7 +194,7 @@ int main(void) {
         make_host_dir(host);
 
         _cleanup_(tree_freep) Tree *t = tree_new();
-        assert_se(tree_add_archive(t, tgz, "") >= 0);
+        assert_se(tree_add_archive(t, tgz, "", 0) >= 0);
         assert_se(tree_add_host_path(t, host, "/srv/host", -1, -1) >= 0);
         /* A default ACL (kernel xattr format, version 2) and an access ACL with two named entries. */
         const uint8_t dacl[] = { 2, 0, 0, 0, 1, 0, 7, 0, 0xff, 0xff, 0xff, 0xff, 2, 0, 5, 0, 0xe8, 3, 0, 0,

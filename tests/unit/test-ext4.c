@@ -143,7 +143,7 @@ static void fsck_clean(const char *image) {
 int main(int argc, char **argv) {
         if (argc >= 3) { /* helper mode for tests/integration/test-ext4.sh */
                 _cleanup_(tree_freep) Tree *t = tree_new();
-                if (tree_add_archive(t, argv[1], "") < 0)
+                if (tree_add_archive(t, argv[1], "", 0) < 0)
                         return 1;
                 Ext4Params p = params;
                 if (argc > 3)
@@ -156,7 +156,7 @@ int main(int argc, char **argv) {
                             *img2 = test_path("b.img"), *disk = test_path("disk.img"), *small = test_path("small.img");
         test_make_rootfs(tgz, json);
         _cleanup_(tree_freep) Tree *t = tree_new();
-        assert_se(tree_add_archive(t, tgz, "") >= 0);
+        assert_se(tree_add_archive(t, tgz, "", 0) >= 0);
 
         assert_se(ext4_write(t, "", NULL, img1, 0, &params) >= 0);
         fsck_clean(img1);

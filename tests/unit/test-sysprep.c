@@ -40,7 +40,7 @@ int main(void) {
         assert_se(n_ops >= 10);
 
         _cleanup_(tree_freep) Tree *t = tree_new();
-        assert_se(tree_add_archive(t, tgz, "") >= 0);
+        assert_se(tree_add_archive(t, tgz, "", 0) >= 0);
         const char *bad_keep[] = { "no-such-op", NULL };
         assert_se(sysprep_apply(t, bad_keep, NULL) == -EINVAL);
 

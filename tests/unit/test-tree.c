@@ -24,7 +24,7 @@ static char *read_entry(const Tree *t, const char *path) {
 static void test_rootfs_roundtrip(void) {
         _cleanup_free_ char *tgz = test_path("rootfs.tar.gz"), *out1 = test_path("out1.tar"), *out2 = test_path("out2.tar");
         _cleanup_(tree_freep) Tree *t = tree_new();
-        assert_se(tree_add_archive(t, tgz, "") >= 0);
+        assert_se(tree_add_archive(t, tgz, "", 0) >= 0);
         const TreeEntry *e = tree_lookup(t, "/usr/bin/su");
         assert_se(e && e->type == TREE_REG && e->mode == 04755);
         e = tree_lookup(t, "usr/bin/wall");
@@ -113,7 +113,7 @@ static void test_edits(void) {
 static void test_hardlink_removal(void) {
         _cleanup_free_ char *tgz = test_path("rootfs.tar.gz");
         _cleanup_(tree_freep) Tree *t = tree_new();
-        assert_se(tree_add_archive(t, tgz, "/sub") >= 0);
+        assert_se(tree_add_archive(t, tgz, "/sub", 0) >= 0);
         assert_se(tree_lookup(t, "sub/usr/bin/ping"));
         assert_se(tree_remove(t, "sub/usr/bin/aa-tool", false) >= 0);
         const TreeEntry *e = tree_lookup(t, "sub/usr/bin/mm-tool");
@@ -134,8 +134,8 @@ static void test_bad_archives(void) {
                 bad, abs);
         test_sh("%s", cmd);
         _cleanup_(tree_freep) Tree *t = tree_new();
-        assert_se(tree_add_archive(t, bad, "") == -EINVAL);
-        assert_se(tree_add_archive(t, abs, "") == -EINVAL);
+        assert_se(tree_add_archive(t, bad, "", 0) == -EINVAL);
+        assert_se(tree_add_archive(t, abs, "", 0) == -EINVAL);
         Tree *t2 = NULL;
         assert_se(tree_load(bad, &t2) == -EINVAL);
         /* truncated gzip */
@@ -143,9 +143,9 @@ static void test_bad_archives(void) {
         size_t n;
         _cleanup_free_ char *data = test_read_file(tgz, &n);
         write_bytes(trunc, data, n / 2);
-        assert_se(tree_add_archive(t, trunc, "") == -EBADMSG);
+        assert_se(tree_add_archive(t, trunc, "", 0) == -EBADMSG);
         write_bytes(junk, "not an archive at all", 21);
-        assert_se(tree_add_archive(t, junk, "") == -EBADMSG);
+        assert_se(tree_add_archive(t, junk, "", 0) == -EBADMSG);
         assert_se(tree_load(junk, &t2) < 0);
 }
 
