@@ -75,19 +75,13 @@ static bool may_authenticate(Oci *o, const char *url) {
         return false;
 }
 
-/* Whether the token request to a bearer realm may carry the registry's basic credentials: the
- * registry's own origin; another origin only over https (token services often live on another
- * host) or, over plain http, on the registry's own host (another port) when that host is loopback
- * or named insecure; never over plain http to another host unless it is named insecure. */
+/* Whether the token request to a bearer realm may carry the registry's basic credentials: only
+ * when the realm is the registry's exact origin (scheme, host and port), under the rule of the
+ * registry's own requests (https, or plain http to a loopback host or one named insecure). A token
+ * service anywhere else, another port of the same host included, is asked without them and gives
+ * what it gives anonymous clients: credentials never reach an origin they were not given for. */
 static bool realm_may_get_credentials(Oci *o, const char *realm) {
-        if (!http_url_credentials_ok(realm))
-                return false;
-        if (http_url_same_origin(realm, o->origin) || startswith(realm, "https://") || http_url_host_is_insecure(realm))
-                return true;
-        _cleanup_free_ char *ro = http_url_origin(realm), *oo = http_url_origin(o->origin);
-        /* same scheme and host: "http://h:" is a prefix of both */
-        const char *rc = ro ? strrchr(ro, ':') : NULL, *oc = oo ? strrchr(oo, ':') : NULL;
-        return rc && oc && rc - ro == oc - oo && strncmp(ro, oo, (size_t) (rc - ro)) == 0;
+        return http_url_same_origin(realm, o->origin) && http_url_credentials_ok(realm);
 }
 
 static Token *token_find(Oci *o, const char *scope) {
@@ -118,9 +112,11 @@ static int token_fetch(Oci *o, json_t *challenge, const char *scope_key, const c
         }
         load_credentials(o);
         bool send = o->basic_header && realm_may_get_credentials(o, realm);
+        _cleanup_free_ char *realm_disp = http_url_display(realm);
         if (o->basic_header && !send)
-                log_warning("asking the token service '%s' without the credentials for '%s': it is another origin "
-                            "over plain http", realm, o->host);
+                log_warning("asking the token service '%s' without the credentials for '%s': credentials go only "
+                            "to the origin they were given for%s", realm_disp, o->host,
+                            http_url_same_origin(realm, o->origin) ? ", and not over plain http" : "");
         const char *headers[] = { o->basic_header, NULL };
         HttpRequest req = { .method = "GET", .url = url, .headers = send ? headers : NULL,
                             .flags = HTTP_FOLLOW_REDIRECTS };

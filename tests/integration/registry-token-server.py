@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """A minimal token server for docker-registry's `auth: token` (the Docker/OCI bearer-token flow).
 
-usage: registry-token-server.py PORT KEY.pem CERT.pem ISSUER SERVICE USER PASSWORD LOGFILE
+usage: registry-token-server.py PORT KEY.pem CERT.pem ISSUER SERVICE USER PASSWORD LOGFILE [UPSTREAM]
 Answers GET /token?service=…&scope=…(&scope=…) with an RS256 JWT granting exactly the scopes
 asked for, if the request carries the right basic credentials (anonymous requests get pull-only
 tokens). The x5c header carries the certificate, which the registry checks against its
-rootcertbundle. Every request is appended to LOGFILE (scopes, whether credentials came)."""
-import base64, json, sys, time, uuid
-from http.server import BaseHTTPRequestHandler, HTTPServer
+rootcertbundle. Every request is appended to LOGFILE (scopes, whether credentials came).
+With UPSTREAM ("127.0.0.1:PORT" of the registry), every other request is passed on to it, Host
+header and all: the registry and its token service are then one origin, as behind one front end."""
+import base64, http.client, json, sys, time, uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
 
 from cryptography import x509
@@ -15,6 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 port, key_path, cert_path, issuer, service, user, password, logfile = sys.argv[1:9]
+upstream = sys.argv[9] if len(sys.argv) > 9 else None
+HOP = {"connection", "keep-alive", "expect", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 key = serialization.load_pem_private_key(open(key_path, "rb").read(), password=None)
 cert = x509.load_pem_x509_certificate(open(cert_path, "rb").read())
 x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
@@ -35,7 +39,31 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def proxy(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        conn = http.client.HTTPConnection(upstream, timeout=120)
+        conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for k, v in self.headers.items():  # repeated headers (Accept) stay repeated
+            if k.lower() not in HOP:
+                conn.putheader(k, v)
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status, resp.reason)
+        for k, v in resp.getheaders():  # a HEAD keeps the upstream's Content-Length
+            if k.lower() not in HOP and (k.lower() != "content-length" or self.command == "HEAD"):
+                self.send_header(k, v)
+        if self.command != "HEAD":
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        conn.close()
+
     def do_GET(self):
+        if upstream and not self.path.startswith("/token"):
+            return self.proxy()
         url = urlparse(self.path)
         q = parse_qs(url.query)
         authed = False
@@ -67,4 +95,6 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-HTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
+for m in ("HEAD", "POST", "PUT", "PATCH", "DELETE"):
+    setattr(Handler, "do_" + m, Handler.proxy)
+ThreadingHTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()

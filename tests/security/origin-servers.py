@@ -7,8 +7,11 @@ Listens on three origins and writes "REGISTRY OTHER REALM" ports to PORT-FILE:
   REGISTRY 127.0.0.1:P1  the registry; 401 Basic without the credentials. POST .../blobs/uploads/
                          answers 202 with a Location on OTHER; tags/list answers one tag and a
                          Link rel="next" on OTHER; repositories under "bearer/" answer 401 Bearer
-                         with the realm on REALM (and accept the token it gives).
-  OTHER    127.0.0.1:P2  another origin (same host, another port): answers tags and refuses uploads.
+                         with the realm on REALM, under "bearer-port/" with the realm on OTHER,
+                         under "bearer-same/" with the realm on REGISTRY itself (/token), and
+                         accept the token the realm gives.
+  OTHER    127.0.0.1:P2  another origin (same host, another port): answers tags, refuses uploads,
+                         and gives tokens at /token.
   REALM    127.0.0.2:P3  a token service on another host over plain http.
 Every request is appended to LOG as JSON: which server, method, path, Authorization (yes/no)."""
 import base64, json, sys, threading
@@ -50,6 +53,8 @@ def make_handler(role):
             self.reply(200, json.dumps({"token": "realm-token"}).encode(), [("Content-Type", "application/json")])
 
         def as_other(self, auth):
+            if self.path.startswith("/token"):
+                return self.as_realm(auth)
             if "/tags/list" in self.path:
                 self.reply(200, json.dumps({"name": "x", "tags": ["b"]}).encode(), [("Content-Type", "application/json")])
             else:
@@ -57,9 +62,13 @@ def make_handler(role):
 
         def as_registry(self, auth):
             p = self.path
-            bearer = p.startswith("/v2/bearer/")
+            bearer = p.startswith("/v2/bearer")
+            if p.startswith("/token"):
+                return self.as_realm(auth)
             if bearer and auth != "Bearer realm-token":
-                realm = f'http://127.0.0.2:{ports["realm"]}/token'
+                realm = {"/v2/bearer/": f'http://127.0.0.2:{ports["realm"]}/token',
+                         "/v2/bearer-port/": f'http://127.0.0.1:{ports["other"]}/token',
+                         "/v2/bearer-same/": f'http://127.0.0.1:{ports["registry"]}/token'}[p[:p.index("/", 4) + 1]]
                 return self.reply(401, b"{}", [("WWW-Authenticate",
                                                f'Bearer realm="{realm}",service="s",scope="repository:bearer/x:pull"')])
             if not bearer and auth != good_basic:

@@ -48,4 +48,24 @@ fi
 has '.server == "registry" and (.path | startswith("/v2/bearer/")) and .auth' >/dev/null ||
   { cat pull.out log >&2; fail "the realm's token was not used on the registry"; }
 pass "no credentials to a plain-http realm on another host (its token still used)"
-! grep -q 'pw-s3cret' push.out hist.out pull.out || fail "the password appears in output"
+
+# 4. A bearer realm on the registry's own host but another port (another origin, plain http) gets
+# none either: only the exact origin (scheme, host and port) does.
+: > log
+set +e; "$BAKER" pull "127.0.0.1:$P1/bearer-port/x:1.0" pulled-port > pull-port.out 2>&1; set -e
+has '.server == "other" and (.path | startswith("/token"))' >/dev/null ||
+  { cat pull-port.out log >&2; fail "the realm on another port was not asked for a token"; }
+if has '.server == "other" and .auth' >/dev/null; then
+  cat log >&2; fail "Basic credentials sent to a plain-http realm on the same host, another port"
+fi
+grep -q "without the credentials for '127.0.0.1:$P1': credentials go only to the origin they were given for" pull-port.out ||
+  { cat pull-port.out >&2; fail "no warning that the realm is asked without credentials"; }
+pass "no credentials to a realm on the registry's host but another port"
+
+# 5. A realm on the registry's exact origin gets them.
+: > log
+set +e; "$BAKER" pull "127.0.0.1:$P1/bearer-same/x:1.0" pulled-same > pull-same.out 2>&1; set -e
+has '.server == "registry" and (.path | startswith("/token")) and .basic' >/dev/null ||
+  { cat pull-same.out log >&2; fail "the realm on the registry's own origin did not get the credentials"; }
+pass "credentials to a realm on the registry's exact origin"
+! grep -q 'pw-s3cret' push.out hist.out pull.out pull-port.out pull-same.out || fail "the password appears in output"
