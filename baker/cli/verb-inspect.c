@@ -44,15 +44,13 @@ int verb_inspect(int argc, char **argv) {
                         inspect_print_manifest(path, m, stdout);
                 return OUTCOME_OK;
         }
-        json_t *doc = NULL;
-        int r = inspect_image(path, &doc);
+        _cleanup_(image_inspection_freep) ImageInspection *x = NULL;
+        int r = inspect_image(path, &x);
         if (r < 0)
                 return r == -ENOMEM ? OUTCOME_INTERNAL : OUTCOME_INPUT;
         if (json)
-                cli_print_json(doc);
-        else {
-                inspect_print(doc, stdout);
-                json_decref(doc);
-        }
+                cli_print_json(image_inspection_to_json(x));
+        else
+                image_inspection_print(x, stdout);
         return OUTCOME_OK;
 }
