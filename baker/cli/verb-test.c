@@ -35,7 +35,16 @@ static void print_json(const BootOptions *o, const BootResult *res, double secon
         events_print_document(doc);
 }
 
-int verb_test(int argc, char **argv) {
+/* "SEND" or "SEND=>EXPECT" (the argument is split in place). */
+static void add_command(BootOptions *o, BootCommand **commands, char *arg) {
+        *commands = xrealloc(*commands, (o->n_commands + 1) * sizeof(BootCommand));
+        char *sep = strstr(arg, "=>");
+        if (sep)
+                *sep = 0;
+        (*commands)[o->n_commands++] = (BootCommand) { .send = arg, .expect = sep ? sep + 2 : NULL };
+}
+
+static int parse_args(int argc, char **argv, BootOptions *o, BootCommand **commands, bool *json) {
         enum { ARG_FIRMWARE = 0x100, ARG_EXPECT, ARG_TIMEOUT, ARG_LOG, ARG_JSON, ARG_PROMPT, ARG_COMMAND,
                ARG_MEMORY, ARG_ECHO };
         static const struct option options[] = {
@@ -50,75 +59,74 @@ int verb_test(int argc, char **argv) {
                 { "echo", no_argument, NULL, ARG_ECHO },
                 {},
         };
-        BootOptions o = { .firmware = BOOT_FIRMWARE_BIOS, .timeout_usec = UINT64_C(600) * 1000000 };
-        _cleanup_(commands_freep) BootCommand *commands = NULL;
-        bool json = false;
         int c;
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 switch (c) {
                 case ARG_FIRMWARE:
-                        o.firmware = boot_firmware_from_string(optarg);
-                        if (o.firmware < 0) {
-                                log_error("unknown firmware '%s' (bios or uefi)", optarg);
-                                return OUTCOME_USAGE;
-                        }
+                        o->firmware = boot_firmware_from_string(optarg);
+                        if (o->firmware < 0)
+                                return log_error_errno(-EINVAL, "unknown firmware '%s' (bios or uefi)", optarg);
                         break;
                 case ARG_EXPECT:
-                        o.expect = optarg;
+                        o->expect = optarg;
                         break;
                 case ARG_TIMEOUT:
                         /* the same durations as a template's `timeout:` */
-                        if (units_parse_duration(optarg, &o.timeout_usec) < 0 || o.timeout_usec == 0) {
-                                log_error("invalid duration '%s' (e.g. 90s, 10m, 1h30m)", optarg);
-                                return OUTCOME_USAGE;
-                        }
+                        if (units_parse_duration(optarg, &o->timeout_usec) < 0 || o->timeout_usec == 0)
+                                return log_error_errno(-EINVAL, "invalid duration '%s' (e.g. 90s, 10m, 1h30m)", optarg);
                         break;
                 case ARG_LOG:
-                        o.log_path = optarg;
+                        o->log_path = optarg;
                         break;
                 case ARG_JSON:
-                        json = true;
+                        *json = true;
                         break;
                 case ARG_PROMPT:
-                        o.prompt = optarg;
+                        o->prompt = optarg;
                         break;
-                case ARG_COMMAND: {
-                        commands = xrealloc(commands, (o.n_commands + 1) * sizeof(BootCommand));
-                        char *sep = strstr(optarg, "=>");
-                        if (sep)
-                                *sep = 0;
-                        commands[o.n_commands++] = (BootCommand) { .send = optarg, .expect = sep ? sep + 2 : NULL };
+                case ARG_COMMAND:
+                        add_command(o, commands, optarg);
                         break;
-                }
                 case ARG_MEMORY:
-                        o.memory_mib = (unsigned) strtoul(optarg, NULL, 10);
-                        if (o.memory_mib < 64) {
-                                log_error("invalid memory size '%s' (MiB, at least 64)", optarg);
-                                return OUTCOME_USAGE;
-                        }
+                        o->memory_mib = (unsigned) strtoul(optarg, NULL, 10);
+                        if (o->memory_mib < 64)
+                                return log_error_errno(-EINVAL, "invalid memory size '%s' (MiB, at least 64)", optarg);
                         break;
                 case ARG_ECHO:
-                        o.echo = true;
+                        o->echo = true;
                         break;
                 default:
-                        return OUTCOME_USAGE;
+                        return -EINVAL;
                 }
         }
         if (verb_check_args("test", argc - optind) < 0)
-                return OUTCOME_USAGE;
-        o.image = argv[optind];
-        o.commands = commands;
+                return -EINVAL;
+        o->image = argv[optind];
+        o->commands = *commands;
+        return 0;
+}
 
-        BootResult res = {};
-        int r = boot_run(&o, &res);
+static int boot_outcome(const BootOptions *o, int r) {
         if (r == -EINTR)
                 return OUTCOME_INTERRUPTED;
         if (r == -EINVAL)
                 return OUTCOME_USAGE;
         if (r == -ENOENT || r == -EACCES)
-                return access(o.image, R_OK) < 0 ? OUTCOME_INPUT : OUTCOME_TEST;
+                return access(o->image, R_OK) < 0 ? OUTCOME_INPUT : OUTCOME_TEST;
+        return OUTCOME_INTERNAL;
+}
+
+int verb_test(int argc, char **argv) {
+        BootOptions o = { .firmware = BOOT_FIRMWARE_BIOS, .timeout_usec = UINT64_C(600) * 1000000 };
+        _cleanup_(commands_freep) BootCommand *commands = NULL;
+        bool json = false;
+        if (parse_args(argc, argv, &o, &commands, &json) < 0)
+                return OUTCOME_USAGE;
+
+        BootResult res = {};
+        int r = boot_run(&o, &res);
         if (r < 0)
-                return OUTCOME_INTERNAL;
+                return boot_outcome(&o, r);
 
         double seconds = (double) res.duration_usec / 1e6;
         if (json)
