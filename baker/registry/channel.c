@@ -71,7 +71,9 @@ static int history_load(Registry *r, const char *tag, const char *name, json_t *
         return 0;
 }
 
-int channel_history(Registry *r, const char *channel, json_t **ret) {
+/* The history as stored (json object {"channel", "entries":[…]}: the registry format, read only
+ * here), -ENOENT if none. */
+static int channel_history(Registry *r, const char *channel, json_t **ret) {
         _cleanup_free_ char *tag = xasprintf(CHANNEL_HISTORY_TAG_PREFIX "%s", channel);
         return history_load(r, tag, channel, ret);
 }

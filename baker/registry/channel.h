@@ -42,8 +42,6 @@ int channel_rollback(Registry *r, const char *channel, char **ret_digest);
 /* The channel's current digest; -ENOENT if there's no such channel, -EKEYREVOKED (logged) if the
  * digest it names is revoked. */
 int channel_resolve(Registry *r, const char *channel, char **ret_digest);
-/* The history as stored (json object {"channel", "entries":[…]}), -ENOENT if none. */
-int channel_history(Registry *r, const char *channel, json_t **ret);
 typedef struct ChannelEntry {
         char *action, *digest, *version, *date, *by; /* as recorded; NULL when absent */
         bool revoked;

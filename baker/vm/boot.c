@@ -310,8 +310,7 @@ static void waiters_done(Waiters *ws) {
         free(ws->w);
 }
 
-int boot_run(const BootOptions *o, BootResult *ret) {
-        int r;
+static int boot_check_tools(const BootOptions *o) {
         if (!o->image)
                 return log_error_errno(-EINVAL, "no image to boot");
         if (access(o->image, R_OK) < 0)
@@ -325,55 +324,51 @@ int boot_run(const BootOptions *o, BootResult *ret) {
                                        OVMF_CODE);
         if (o->firmware < 0 || o->firmware >= _BOOT_FIRMWARE_MAX)
                 return log_error_errno(-EINVAL, "unknown firmware");
+        return 0;
+}
 
-        /* Regular expressions first: a typo is a usage error, not a failed boot. */
-        size_t n_waiters = 2 + 2 * o->n_commands;
-        _cleanup_(waiters_done) Waiters waiters = { .w = xcalloc(n_waiters, sizeof(Waiter)), .n = n_waiters };
-        Waiter *w = waiters.w;
-        Waiter *panic = w, *expect = w + 1;
-        r = compile(panic, PANIC_REGEX, "panic");
+/* Waiter 0 is the panic, 1 the first expect, then per command its prompt and its expect. Regular
+ * expressions are compiled before anything starts: a typo is a usage error, not a failed boot. */
+static int compile_waiters(const BootOptions *o, Waiters *ws) {
+        ws->n = 2 + 2 * o->n_commands;
+        ws->w = xcalloc(ws->n, sizeof(Waiter));
+        int r = compile(ws->w, PANIC_REGEX, "panic");
         if (r >= 0)
-                r = compile(expect, o->expect ?: "login:", "expect");
+                r = compile(ws->w + 1, o->expect ?: "login:", "expect");
         for (size_t i = 0; r >= 0 && i < o->n_commands; i++) {
                 if (o->prompt)
-                        r = compile(w + 2 + 2 * i, o->prompt, "prompt");
+                        r = compile(ws->w + 2 + 2 * i, o->prompt, "prompt");
                 if (r >= 0 && o->commands[i].expect)
-                        r = compile(w + 3 + 2 * i, o->commands[i].expect, "command's expect");
+                        r = compile(ws->w + 3 + 2 * i, o->commands[i].expect, "command's expect");
         }
+        return r;
+}
+
+/* The overlay takes every write, so the image stays as baked (and may be read-only); UEFI gets its
+ * own copy of the variable store. */
+static int boot_prepare_disk(const BootOptions *o, const char *dir, char **ret_overlay, char **ret_vars) {
+        char image_abs[PATH_MAX];
+        if (!realpath(o->image, image_abs))
+                return log_error_errno(-errno, "failed to resolve '%s': %m", o->image);
+        _cleanup_free_ char *overlay = path_join(dir, "overlay.qcow2");
+        char *argv[] = { (char *) "qemu-img", (char *) "create", (char *) "-q", (char *) "-f", (char *) "qcow2",
+                         (char *) "-b", image_abs, (char *) "-F", (char *) detect_format(image_abs), overlay, NULL };
+        int r = process_run_checked(argv, NULL, "create the overlay of the image", "qemu-utils");
         if (r < 0)
                 return r;
-
-        _cleanup_(rm_rfp) char *dir = tmp_template("baker-boot");
-        if (!mkdtemp(dir)) {
-                r = log_error_errno(-errno, "failed to create a temporary directory: %m");
-                free(TAKE_PTR(dir));
-                return r;
-        }
-        char image_abs[PATH_MAX];
-        if (!realpath(o->image, image_abs)) {
-                r = log_error_errno(-errno, "failed to resolve '%s': %m", o->image);
-                return r;
-        }
-        /* The overlay takes every write, so the image stays as baked (and may be read-only). */
-        _cleanup_free_ char *overlay = path_join(dir, "overlay.qcow2");
-        {
-                char *argv[] = { (char *) "qemu-img", (char *) "create", (char *) "-q", (char *) "-f", (char *) "qcow2",
-                                 (char *) "-b", image_abs, (char *) "-F", (char *) detect_format(image_abs), overlay,
-                                 NULL };
-                r = process_run_checked(argv, NULL, "create the overlay of the image", "qemu-utils");
-                if (r < 0)
-                        return r;
-        }
         _cleanup_free_ char *vars = path_join(dir, "OVMF_VARS.fd");
         if (o->firmware == BOOT_FIRMWARE_UEFI) {
                 r = copy_file(OVMF_VARS, vars, O_TRUNC, 0600);
                 if (r < 0)
                         return log_error_errno(r, "failed to copy '%s': %m", OVMF_VARS);
         }
+        *ret_overlay = TAKE_PTR(overlay);
+        *ret_vars = TAKE_PTR(vars);
+        return 0;
+}
 
-        bool kvm = accel_kvm_usable();
-        ret->accel = kvm ? "kvm" : "tcg";
-        _cleanup_(strv_freep) char **argv = NULL;
+static char **qemu_argv(const BootOptions *o, bool kvm, const char *overlay, const char *vars) {
+        char **argv = NULL;
         size_t n = 0;
         const char *fixed[] = { QEMU, "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none",
                                 "-no-reboot", "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
@@ -393,8 +388,137 @@ int boot_run(const BootOptions *o, BootResult *ret) {
                 strv_push(&argv, &n, xstrdup("-drive"));
                 strv_push(&argv, &n, xasprintf("if=pflash,format=raw,unit=1,file=%s", vars));
         }
+        return argv;
+}
 
-        /* SIGINT/SIGTERM arrive through a signalfd, so the loop below stops qemu before returning. */
+/* One running boot: the console, qemu, and where the conversation is. */
+typedef struct Session {
+        const BootOptions *o;
+        const Waiters *waiters;
+        Console *console;
+        Qemu q;
+        const char *qemu_stderr;
+        const regex_t *want;  /* NULL: every stage passed */
+        size_t stage_command; /* the next command to send */
+        bool waiting_prompt;
+        char *failure;
+} Session;
+
+/* After a match: wait for the next command's prompt, or send it and wait for its expect. */
+static void session_next_stage(Session *s) {
+        const BootOptions *o = s->o;
+        s->want = NULL;
+        while (!s->want && s->stage_command < o->n_commands) {
+                const BootCommand *c = o->commands + s->stage_command;
+                Waiter *pw = s->waiters->w + 2 + 2 * s->stage_command, *ew = pw + 1;
+                if (o->prompt && !s->waiting_prompt && pw->compiled) {
+                        s->waiting_prompt = true;
+                        s->want = &pw->re;
+                        return;
+                }
+                s->waiting_prompt = false;
+                _cleanup_free_ char *send = xasprintf("%s\n", c->send);
+                if (write(s->q.in_fd, send, strlen(send)) < 0) {
+                        s->failure = xasprintf("failed to send '%s' to the console: %m", c->send);
+                        return;
+                }
+                s->stage_command++;
+                if (ew->compiled)
+                        s->want = &ew->re;
+        }
+}
+
+/* qemu closed the console: collect its status and the last lines it wrote. */
+static void session_qemu_exited(Session *s) {
+        int status = 0;
+        waitpid(s->q.pid, &status, 0);
+        s->q.pid = 0;
+        _cleanup_free_ char *err = NULL;
+        (void) read_full_file(s->qemu_stderr, &err, NULL);
+        const char *last = err ? process_last_lines(err, 3) : "";
+        s->failure = xasprintf("qemu exited (status %d) before the console showed '%s'%s%s",
+                               WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                               s->o->expect ?: "login:", *last ? ": " : "", last);
+}
+
+/* Reads the console until every stage passed (ret->passed), a failure (s->failure), the timeout
+ * or a signal on sfd (< 0). */
+static int session_run(Session *s, int sfd, uint64_t timeout, BootResult *ret) {
+        uint64_t start = now_usec();
+        char buf[4096];
+        for (;;) {
+                uint64_t elapsed = now_usec() - start;
+                if (elapsed >= timeout) {
+                        s->failure = xasprintf("timed out after %" PRIu64 " s", timeout / 1000000);
+                        return 0;
+                }
+                struct pollfd pfd[] = { { .fd = s->q.out_fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+                uint64_t wait_ms = s->console->partial_len > 0 ? 200 : 1000;
+                int k = poll(pfd, 2, (int) MIN((timeout - elapsed) / 1000 + 1, wait_ms));
+                if (k < 0 && errno != EINTR)
+                        return log_error_errno(-errno, "poll failed: %m");
+                if (pfd[1].revents & POLLIN) {
+                        log_error("interrupted: stopping qemu");
+                        return -EINTR;
+                }
+                _cleanup_free_ char *line = NULL;
+                Event ev = EVENT_NONE;
+                if (k == 0 && console_match_partial(s->console, s->want, &line))
+                        ev = EVENT_MATCH;
+                else if (pfd[0].revents & (POLLIN | POLLHUP)) {
+                        ssize_t got = read(s->q.out_fd, buf, sizeof buf);
+                        if (got < 0 && errno == EINTR)
+                                continue;
+                        if (got <= 0) {
+                                session_qemu_exited(s);
+                                return 0;
+                        }
+                        ev = console_feed(s->console, buf, (size_t) got, s->want, &s->waiters->w[0].re, &line);
+                }
+                if (ev == EVENT_PANIC) {
+                        /* The lines before the panic say why (no root, no init): they are the tail. */
+                        s->failure = xasprintf("kernel panic: %s", console_last_line(s->console));
+                        return 0;
+                }
+                if (ev != EVENT_MATCH)
+                        continue;
+                if (s->want == &s->waiters->w[1].re)
+                        ret->matched = xstrdup(line);
+                log_debug("console matched: %s", line);
+                session_next_stage(s);
+                if (s->failure)
+                        return 0;
+                if (!s->want) {
+                        ret->passed = true;
+                        return 0;
+                }
+        }
+}
+
+int boot_run(const BootOptions *o, BootResult *ret) {
+        int r = boot_check_tools(o);
+        if (r < 0)
+                return r;
+        _cleanup_(waiters_done) Waiters waiters = {};
+        r = compile_waiters(o, &waiters);
+        if (r < 0)
+                return r;
+
+        _cleanup_(rm_rfp) char *dir = tmp_template("baker-boot");
+        if (!mkdtemp(dir)) {
+                r = log_error_errno(-errno, "failed to create a temporary directory: %m");
+                free(TAKE_PTR(dir));
+                return r;
+        }
+        _cleanup_free_ char *overlay = NULL, *vars = NULL;
+        r = boot_prepare_disk(o, dir, &overlay, &vars);
+        if (r < 0)
+                return r;
+        bool kvm = accel_kvm_usable();
+        ret->accel = kvm ? "kvm" : "tcg";
+        _cleanup_(strv_freep) char **argv = qemu_argv(o, kvm, overlay, vars);
+
+        /* SIGINT/SIGTERM arrive through a signalfd, so the session stops qemu before returning. */
         sigset_t mask, old;
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
@@ -402,118 +526,31 @@ int boot_run(const BootOptions *o, BootResult *ret) {
         sigprocmask(SIG_BLOCK, &mask, &old);
         _cleanup_(sigmask_restorep) sigset_t *restore = &old;
         _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0) {
-                r = log_error_errno(-errno, "failed to create signalfd: %m");
-                return r;
-        }
+        if (sfd < 0)
+                return log_error_errno(-errno, "failed to create signalfd: %m");
 
         _cleanup_free_ char *qemu_stderr = path_join(dir, "qemu.stderr");
         _cleanup_(console_done) Console console = { .echo = o->echo };
         if (o->log_path) {
                 console.log = fopen(o->log_path, "we");
-                if (!console.log) {
-                        r = log_error_errno(-errno, "failed to open console log '%s': %m", o->log_path);
-                        return r;
-                }
+                if (!console.log)
+                        return log_error_errno(-errno, "failed to open console log '%s': %m", o->log_path);
         }
         log_info("booting '%s' with %s firmware under %s", o->image, boot_firmware_to_string(o->firmware),
                  ret->accel);
-        uint64_t start = now_usec(), timeout = o->timeout_usec ?: UINT64_C(600) * 1000000;
-        Qemu q = { .pid = 0, .in_fd = -1, .out_fd = -1 };
-        r = qemu_start(argv, qemu_stderr, &old, &q);
+        uint64_t start = now_usec();
+        Session s = { .o = o, .waiters = &waiters, .console = &console, .qemu_stderr = qemu_stderr,
+                      .want = &waiters.w[1].re, .q = { .pid = 0, .in_fd = -1, .out_fd = -1 } };
+        r = qemu_start(argv, qemu_stderr, &old, &s.q);
         if (r < 0)
                 return log_error_errno(r, "failed to start '" QEMU "': %m");
-
-        /* Stages: 0 = expect; then per command: prompt (when set), send, its expect. */
-        size_t stage_command = 0;
-        bool waiting_prompt = false;
-        const regex_t *want = &expect->re;
-        _cleanup_free_ char *failure = NULL;
-        char buf[4096];
-        for (;;) {
-                uint64_t elapsed = now_usec() - start;
-                if (elapsed >= timeout) {
-                        failure = xasprintf("timed out after %" PRIu64 " s", timeout / 1000000);
-                        break;
-                }
-                struct pollfd pfd[] = { { .fd = q.out_fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-                uint64_t wait_ms = console.partial_len > 0 ? 200 : 1000;
-                int k = poll(pfd, 2, (int) MIN((timeout - elapsed) / 1000 + 1, wait_ms));
-                if (k < 0 && errno != EINTR) {
-                        r = log_error_errno(-errno, "poll failed: %m");
-                        break;
-                }
-                if (pfd[1].revents & POLLIN) {
-                        log_error("interrupted: stopping qemu");
-                        r = -EINTR;
-                        break;
-                }
-                _cleanup_free_ char *line = NULL;
-                Event ev = EVENT_NONE;
-                if (k == 0 && console_match_partial(&console, want, &line))
-                        ev = EVENT_MATCH;
-                else if (pfd[0].revents & (POLLIN | POLLHUP)) {
-                        ssize_t got = read(q.out_fd, buf, sizeof buf);
-                        if (got < 0 && errno == EINTR)
-                                continue;
-                        if (got <= 0) {
-                                int status = 0;
-                                waitpid(q.pid, &status, 0);
-                                q.pid = 0;
-                                _cleanup_free_ char *err = NULL;
-                                (void) read_full_file(qemu_stderr, &err, NULL);
-                                const char *last = err ? process_last_lines(err, 3) : "";
-                                failure = xasprintf("qemu exited (status %d) before the console showed '%s'%s%s",
-                                                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-                                                    o->expect ?: "login:", *last ? ": " : "", last);
-                                break;
-                        }
-                        ev = console_feed(&console, buf, (size_t) got, want, &panic->re, &line);
-                }
-                if (ev == EVENT_PANIC) {
-                        /* The lines before the panic say why (no root, no init): they are the tail. */
-                        failure = xasprintf("kernel panic: %s", console_last_line(&console));
-                        break;
-                }
-                if (ev != EVENT_MATCH)
-                        continue;
-                if (want == &expect->re)
-                        ret->matched = xstrdup(line);
-                log_debug("console matched: %s", line);
-
-                /* Next stage. */
-                want = NULL;
-                while (!want && stage_command < o->n_commands) {
-                        const BootCommand *c = o->commands + stage_command;
-                        Waiter *pw = w + 2 + 2 * stage_command, *ew = w + 3 + 2 * stage_command;
-                        if (o->prompt && !waiting_prompt && pw->compiled) {
-                                waiting_prompt = true;
-                                want = &pw->re;
-                                break;
-                        }
-                        waiting_prompt = false;
-                        _cleanup_free_ char *send = xasprintf("%s\n", c->send);
-                        if (write(q.in_fd, send, strlen(send)) < 0) {
-                                failure = xasprintf("failed to send '%s' to the console: %m", c->send);
-                                break;
-                        }
-                        stage_command++;
-                        if (ew->compiled)
-                                want = &ew->re;
-                }
-                if (failure)
-                        break;
-                if (!want) {
-                        ret->passed = true;
-                        break;
-                }
-        }
+        r = session_run(&s, sfd, o->timeout_usec ?: UINT64_C(600) * 1000000, ret);
         ret->duration_usec = now_usec() - start;
-        qemu_stop(&q);
+        qemu_stop(&s.q);
         if (r >= 0 && !ret->passed) {
-                ret->failure = TAKE_PTR(failure);
+                ret->failure = TAKE_PTR(s.failure);
                 ret->tail = console_tail(&console);
         }
-
+        free(s.failure);
         return r < 0 ? r : 0;
 }

@@ -187,9 +187,10 @@ int main(void) {
         json_decref(refs_found);
         assert_se(channel_rollback(r, "prod", &got) == 0 && streq(got, d1));
         free(got);
-        json_t *h = NULL;
-        assert_se(channel_history(r, "prod", &h) == 0 && json_array_size(json_object_get(h, "entries")) == 5);
-        json_decref(h);
+        ChannelReport history = {};
+        assert_se(channel_report(r, "prod", &history) == 0 && history.n_entries == 5);
+        assert_se(streq(history.current, d1) && streq(history.entries[0].action, "rollback"));
+        channel_report_done(&history);
 
         /* gc --keep 0: only prod's target stays. */
         GcReport report = {};
