@@ -269,6 +269,25 @@ static int64_t inode_time(uint32_t lo, uint32_t extra, bool has_extra, uint32_t 
         return sec;
 }
 
+/* The kernel's encodings of a device number: the old 16-bit one in i_block[0], else the new one
+ * in i_block[1]. */
+static dev_t inode_rdev(const struct ext2_inode_large *in) {
+        uint32_t b0 = in->i_block[0], b1 = in->i_block[1];
+        return b0 ? makedev((b0 >> 8) & 0xff, b0 & 0xff) : makedev((b1 & 0xfff00) >> 8, (b1 & 0xff) | ((b1 >> 12) & 0xfff00));
+}
+
+/* A regular file with bytes: the tree reads them through the open ext4 file. */
+static int add_with_content(Reader *rd, ext2_ino_t ino, struct ext2_inode_large *in, const TreeEntry *e) {
+        FileSource src = { rd, NULL, e->path };
+        errcode_t err = ext2fs_file_open2(rd->fs, ino, (struct ext2_inode *) in, 0, &src.f);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot open '/%s': %s", rd->image, e->path,
+                                       error_message(err));
+        int r = tree_add_entry(rd->tree, e, file_data, &src);
+        ext2fs_file_close(src.f);
+        return r;
+}
+
 static int add_inode(Reader *rd, ext2_ino_t ino, const char *path, bool *ret_is_dir) {
         struct ext2_inode_large in = {};
         errcode_t err = ext2fs_read_inode_full(rd->fs, ino, (struct ext2_inode *) &in, sizeof(in));
@@ -316,10 +335,7 @@ static int add_inode(Reader *rd, ext2_ino_t ino, const char *path, bool *ret_is_
         case LINUX_S_IFCHR:
         case LINUX_S_IFBLK: {
                 e.type = LINUX_S_ISCHR(in.i_mode) ? TREE_CHR : TREE_BLK;
-                /* The kernel's encodings: old 16-bit in i_block[0], else the new one in i_block[1]. */
-                uint32_t b0 = in.i_block[0], b1 = in.i_block[1];
-                e.rdev = b0 ? makedev((b0 >> 8) & 0xff, b0 & 0xff)
-                            : makedev((b1 & 0xfff00) >> 8, (b1 & 0xff) | ((b1 >> 12) & 0xfff00));
+                e.rdev = inode_rdev(&in);
                 break;
         }
         case LINUX_S_IFIFO:
@@ -342,14 +358,7 @@ static int add_inode(Reader *rd, ext2_ino_t ino, const char *path, bool *ret_is_
 
         if (e.type != TREE_REG || e.size == 0)
                 return tree_add_entry(rd->tree, &e, NULL, NULL);
-        FileSource src = { rd, NULL, path };
-        err = ext2fs_file_open2(rd->fs, ino, (struct ext2_inode *) &in, 0, &src.f);
-        if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot open '/%s': %s", rd->image, path,
-                                       error_message(err));
-        r = tree_add_entry(rd->tree, &e, file_data, &src);
-        ext2fs_file_close(src.f);
-        return r;
+        return add_with_content(rd, ino, &in, &e);
 }
 
 typedef struct Child {
