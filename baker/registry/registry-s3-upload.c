@@ -106,7 +106,8 @@ typedef struct Upload {
         pthread_mutex_t lock;
         size_t next;
         int error;
-        uint64_t sent, skipped_parts;
+        uint64_t sent, skipped_parts, copied_parts;
+        int zeros; /* the zero object: 0 unknown, 1 there, < 0 unusable (parts of zeros are sent) */
 } Upload;
 
 /* The newest unfinished upload of key (others are aborted: abandoned by runs that died). */
@@ -194,7 +195,78 @@ static int create_upload(Upload *u) {
         return 0;
 }
 
-/* One part: skipped if the server has it with this size and MD5, else sent with both checksums. */
+static bool all_zero(const uint8_t *p, size_t n) {
+        return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+static char *zero_key(const Upload *u) {
+        return xasprintf("zeros/%" PRIu64, u->part_size);
+}
+
+/* The object parts of zeros are copied from: PREFIX/zeros/PART_SIZE, part_size zero bytes, sent
+ * once per prefix and part size ever. 1 when it is there. */
+static int zeros_ensure(Upload *u) {
+        pthread_mutex_lock(&u->lock);
+        if (u->zeros == 0) {
+                _cleanup_free_ char *key = zero_key(u);
+                _cleanup_(http_response_freep) HttpResponse *resp = NULL;
+                S3Call head = { .method = "HEAD", .key = key, .missing_ok = true };
+                int k = s3_do(u->s, &head, &resp);
+                const char *len = resp ? http_response_header(resp, "Content-Length") : NULL;
+                if (k >= 0 && len && strtoull(len, NULL, 10) == u->part_size)
+                        u->zeros = 1;
+                else {
+                        _cleanup_free_ void *z = xcalloc(1, u->part_size);
+                        S3Call put = { .method = "PUT", .key = key, .body_kind = HTTP_BODY_MEMORY, .body = z,
+                                       .body_size = u->part_size };
+                        k = s3_do(u->s, &put, NULL);
+                        u->zeros = k < 0 ? k : 1;
+                        if (k >= 0)
+                                u->sent += u->part_size;
+                }
+        }
+        int r = u->zeros;
+        pthread_mutex_unlock(&u->lock);
+        return r;
+}
+
+/* A part of zeros is copied on the server from the zero object (UploadPartCopy with a range):
+ * nothing crosses the network. 1 if done, 0 if the server would not (the part is sent instead). */
+static int copy_zero_part(Upload *u, size_t i, uint64_t len, const char *md5hex) {
+        if (zeros_ensure(u) <= 0)
+                return 0;
+        _cleanup_free_ char *zk = zero_key(u), *full = xasprintf("%s%s", u->s->prefix, zk);
+        _cleanup_free_ char *enc = s3_uri_encode(full, true), *idq = s3_uri_encode(u->upload_id, false);
+        _cleanup_free_ char *src = xasprintf("x-amz-copy-source: /%s/%s", u->s->bucket, enc);
+        _cleanup_free_ char *range = xasprintf("x-amz-copy-source-range: bytes=0-%" PRIu64, len - 1);
+        _cleanup_free_ char *query = xasprintf("partNumber=%zu&uploadId=%s", i + 1, idq);
+        const char *headers[] = { src, range, NULL };
+        _cleanup_(http_response_freep) HttpResponse *resp = NULL;
+        S3Call call = { .method = "PUT", .key = u->key, .query = query, .headers = headers };
+        int k = s3_call(u->s, &call, &resp);
+        if (k < 0)
+                return k;
+        long status = http_response_status(resp);
+        if (status == 501 || status == 400 || status == 403 || status == 404) {
+                log_debug("S3 '%s': no server-side part copy (status %ld): parts of zeros are sent", u->s->display, status);
+                pthread_mutex_lock(&u->lock);
+                u->zeros = -EOPNOTSUPP;
+                pthread_mutex_unlock(&u->lock);
+                return 0;
+        }
+        k = s3_check(u->s, &call, resp);
+        if (k < 0)
+                return k;
+        _cleanup_free_ char *etag = s3_xml_next(http_response_body(resp, NULL), "ETag", NULL);
+        const char *bare = etag ? etag + (etag[0] == '"') : NULL;
+        if (!bare || strncmp(bare, md5hex, 32) != 0)
+                return log_error_errno(-EBADMSG, "S3 '%s': part %zu of '%s' copied with ETag %s, expected \"%s\"",
+                                       u->s->display, i + 1, u->key, etag ?: "(none)", md5hex);
+        return 1;
+}
+
+/* One part: skipped if the server has it with this size and MD5, copied on the server if it is all
+ * zeros, else sent with both checksums. */
 static int upload_part(Upload *u, size_t i, void *buf) {
         uint64_t offset = i * u->part_size, len = u->blob->size - offset;
         if (len > u->part_size)
@@ -208,6 +280,17 @@ static int upload_part(Upload *u, size_t i, void *buf) {
         if (u->parts[i].size == len && streq(u->parts[i].etag, md5hex)) {
                 pthread_mutex_lock(&u->lock);
                 u->skipped_parts++;
+                pthread_mutex_unlock(&u->lock);
+                return 0;
+        }
+        k = all_zero(buf, len) ? copy_zero_part(u, i, len, md5hex) : 0;
+        if (k < 0)
+                return k;
+        if (k > 0) {
+                pthread_mutex_lock(&u->lock);
+                memcpy(u->parts[i].etag, md5hex, sizeof(md5hex));
+                u->parts[i].size = len;
+                u->copied_parts++;
                 pthread_mutex_unlock(&u->lock);
                 return 0;
         }
@@ -314,8 +397,9 @@ static int put_multipart(S3 *s, const RegistryBlob *blob, int fd, const char *ke
         if (k >= 0)
                 k = complete_upload(&u);
         if (k >= 0) {
-                log_debug("S3 '%s': '%s' uploaded in %zu parts of %" PRIu64 " bytes, %" PRIu64 " skipped", s->display,
-                          key, u.n_parts, u.part_size, u.skipped_parts);
+                log_info("S3 '%s': '%s' uploaded in %zu parts of %" PRIu64 " bytes: %" PRIu64 " already there, %" PRIu64
+                         " of zeros copied on the server", s->display, blob->label ?: key, u.n_parts, u.part_size,
+                         u.skipped_parts, u.copied_parts);
                 *ret_sent = u.sent;
         }
         free(u.upload_id);

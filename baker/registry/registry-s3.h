@@ -10,6 +10,7 @@
  *                                 manifest digest, -image-digest, -bake-key, -version, -title)
  *   PREFIX/manifests/sha256/HEX   every manifest, byte for byte, Content-Type its media type
  *   PREFIX/tags/TAG               a tag or channel: {"digest","mediaType","size"} of its manifest
+ *   PREFIX/zeros/PART_SIZE        zeros, the source of parts that are all zeros (UploadPartCopy)
  * Blobs over BAKER_S3_PART_SIZE (default 16 MiB, raised to stay under 10000 parts) go as multipart
  * uploads: parts in parallel (BAKER_S3_PARALLEL, default 4), each with Content-MD5 and its SHA-256
  * signed; an interrupted upload is resumed (ListParts: parts already there with the same size and

@@ -19,7 +19,7 @@ devices = $3/srv
 mount_check = false
 swift_dir = $3
 user = $(id -un)
-workers = 0
+workers = ${SWIFT_WORKERS:-0}
 log_name = $1
 log_level = WARNING
 [pipeline:main]
@@ -29,7 +29,7 @@ use = egg:swift#$1
 CONF
 }
 
-# start_swift DIR: writes the configs, builds the rings, starts memcached and the four servers and
+# start_swift DIR: (SWIFT_WORKERS: processes per server, default 0 = one, no fork) writes the configs, builds the rings, starts memcached and the four servers and
 # waits until the proxy answers. Sets SWIFT_PORT (the S3 endpoint is http://127.0.0.1:$SWIFT_PORT).
 start_swift() {
   local dir=$1 mc_port obj_port cont_port acc_port t
@@ -49,7 +49,7 @@ bind_ip = 127.0.0.1
 bind_port = $SWIFT_PORT
 swift_dir = $dir
 user = $(id -un)
-workers = 0
+workers = ${SWIFT_WORKERS:-0}
 log_name = proxy
 log_level = WARNING
 [pipeline:main]

@@ -46,6 +46,18 @@ pass "push: multipart upload, objects and metadata as documented"
 [ "$(jq -r .status push2.json)" = unchanged ] || fail "re-push not reported unchanged"
 pass "re-push of an unchanged image: 0 bytes sent"
 
+# A sparse image: its parts of zeros are copied on the server from one zero object (sent once per
+# prefix), not sent.
+truncate -s 30M sparse.raw
+head -c $((5 << 20)) /dev/urandom | dd of=sparse.raw conv=notrunc status=none
+"$BAKER" -v push --json sparse.raw "$S3/sparse:1" > sparse.json 2> sparse.err || { cat sparse.err; fail "sparse push failed"; }
+grep -q "'sparse.raw' uploaded in 6 parts of 5242880 bytes: 0 already there, 5 of zeros copied" sparse.err \
+  || { cat sparse.err; fail "parts of zeros were not copied on the server"; }
+[ "$(jq -r .bytes_sent sparse.json)" -lt $((11 << 20)) ] || fail "sparse push sent $(jq -r .bytes_sent sparse.json) bytes"
+swift_native GET "/images/sparse/blobs/sha256/$(sha256sum sparse.raw | cut -c1-64)" -o got.raw
+cmp -s got.raw sparse.raw || fail "the sparse image in Swift differs"
+pass "parts of zeros copied on the server: $(jq -r .bytes_sent sparse.json) bytes sent for 30 MiB"
+
 "$BAKER" pull "$S3/web:1.0" pulled >/dev/null
 cmp -s pulled/web.raw web.raw || fail "pulled image differs"
 printf 'v2' | dd of=web.raw bs=1 seek=100 conv=notrunc status=none
