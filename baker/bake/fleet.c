@@ -75,6 +75,8 @@ char **fleet_child_args(const FleetOptions *o, const BakeTarget *t) {
                 strv_push(&a, &n, xasprintf("--cache=%s", b->cache_dir));
         if (b->rebuild)
                 strv_push(&a, &n, xstrdup("--rebuild"));
+        if (b->refresh)
+                strv_push(&a, &n, xstrdup("--refresh"));
         if (b->skip_test)
                 strv_push(&a, &n, xstrdup("--skip-test"));
         if (b->no_publish)
