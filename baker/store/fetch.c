@@ -68,16 +68,98 @@ static int report_mismatch(const char *what, const uint8_t *expected, const uint
         return log_error_errno(-EBADMSG, "%s: sha256 mismatch: expected %s, got %s", what, e, a);
 }
 
+/* The pinned blob when the cache holds it already (another bake may have just finished it). */
+static bool take_cached(Cache *c, const uint8_t *pin, char **ret_path, uint8_t ret_digest[DIGEST_SIZE]) {
+        if (!pin || cache_blob_path(c, pin, ret_path) < 0)
+                return false;
+        memcpy(ret_digest, pin, DIGEST_SIZE);
+        return true;
+}
+
+/* One GET into the writer, from its offset (a Range request when it has bytes already). 0 when the
+ * body is complete; RESTART_WITHOUT_RANGE, -EAGAIN (cut after progress and may_resume: continue)
+ * or an error (logged). */
+static int download_once(Download *dl, const char *url, const char *shown, bool use_range, bool may_resume) {
+        CacheWriter *w = dl->writer;
+        uint64_t offset = cache_blob_writer_offset(w);
+        if (offset > 0 && !use_range) {
+                int r = cache_blob_writer_truncate(w);
+                if (r < 0)
+                        return r;
+                offset = 0;
+        }
+        dl->requested_offset = offset;
+        _cleanup_free_ char *range = NULL;
+        if (offset > 0) {
+                range = xasprintf("Range: bytes=%" PRIu64 "-", offset);
+                log_info("resuming '%s' at byte %" PRIu64, shown, offset);
+        }
+        const char *headers[] = { range, NULL };
+        HttpRequest req = {
+                .method = "GET",
+                .url = url,
+                .headers = range ? headers : NULL,
+                .sink = download_sink,
+                .on_headers = download_on_headers,
+                .userdata = dl,
+                .max_body = 64 * 1024,
+                .flags = HTTP_FOLLOW_REDIRECTS | HTTP_PROGRESS | HTTP_QUIET,
+                .progress_offset = offset,
+        };
+        _cleanup_(http_response_freep) HttpResponse *resp = NULL;
+        int r = http_request(&req, &resp);
+        if (r == RESTART_WITHOUT_RANGE)
+                return r;
+        if (r < 0 && dl->write_error < 0)
+                return r; /* the disk, already reported */
+        if (r < 0) {
+                /* A transfer cut after some progress continues where it stopped. */
+                if (cache_blob_writer_offset(w) > offset && may_resume &&
+                    (r == -ECONNRESET || r == -ETIMEDOUT || r == -ECONNREFUSED)) {
+                        log_info("%s", http_last_error());
+                        return -EAGAIN;
+                }
+                if (http_last_error()[0])
+                        return log_error_errno(r, "%s", http_last_error());
+                return log_error_errno(r, "failed to download '%s': %m", shown);
+        }
+        if (http_response_status(resp) == 416 && offset > 0) {
+                /* Our partial file may hold everything already ("bytes * /TOTAL"). */
+                const char *cr = http_response_header(resp, "Content-Range");
+                uint64_t total;
+                if (cr && sscanf(cr, "bytes */%" SCNu64, &total) == 1 && total == offset)
+                        return 0;
+                return RESTART_WITHOUT_RANGE;
+        }
+        return http_response_check(&req, resp);
+}
+
+/* GETs until the body is complete: resumed after a cut (at most MAX_RESUMES times), restarted
+ * from zero when the server cannot continue. */
+static int download(CacheWriter *w, const char *url, const char *shown) {
+        Download dl = { .writer = w };
+        unsigned resumes = 0;
+        bool use_range = true;
+        for (;;) {
+                int r = download_once(&dl, url, shown, use_range, resumes < MAX_RESUMES);
+                if (r == RESTART_WITHOUT_RANGE && use_range) {
+                        use_range = false;
+                        continue;
+                }
+                if (r == -EAGAIN) {
+                        resumes++;
+                        continue;
+                }
+                return r;
+        }
+}
+
 int fetch_url(Cache *c, const char *url, const uint8_t *pin, char **ret_path, uint8_t ret_digest[DIGEST_SIZE]) {
         _cleanup_free_ char *shown = http_url_display(url);
-        _cleanup_free_ char *path = NULL;
-        if (pin && cache_blob_path(c, pin, &path) >= 0) {
+        if (take_cached(c, pin, ret_path, ret_digest)) {
                 log_debug("fetch: '%s' is in the cache", shown);
-                memcpy(ret_digest, pin, DIGEST_SIZE);
-                *ret_path = TAKE_PTR(path);
                 return 0;
         }
-
         /* Only a pinned download may continue across runs: an unpinned URL may serve other bytes
          * next time, and the pieces would not fit together. */
         char key[DIGEST_HEX_SIZE + 1];
@@ -87,77 +169,12 @@ int fetch_url(Cache *c, const char *url, const uint8_t *pin, char **ret_path, ui
         int r = cache_blob_writer_begin(c, pin ? key : NULL, &w);
         if (r < 0)
                 return r;
-        if (pin && cache_blob_path(c, pin, &path) >= 0) {
-                /* Another bake finished the same download while we waited for its lock. */
-                memcpy(ret_digest, pin, DIGEST_SIZE);
-                *ret_path = TAKE_PTR(path);
-                return 0;
-        }
-
-        Download dl = { .writer = w };
-        unsigned resumes = 0;
-        bool use_range = true;
-        for (;;) {
-                uint64_t offset = cache_blob_writer_offset(w);
-                _cleanup_free_ char *range = NULL;
-                if (offset > 0 && !use_range) {
-                        r = cache_blob_writer_truncate(w);
-                        if (r < 0)
-                                return r;
-                        offset = 0;
-                }
-                dl.requested_offset = offset;
-                if (offset > 0) {
-                        range = xasprintf("Range: bytes=%" PRIu64 "-", offset);
-                        log_info("resuming '%s' at byte %" PRIu64, shown, offset);
-                }
-                const char *headers[] = { range, NULL };
-                HttpRequest req = {
-                        .method = "GET",
-                        .url = url,
-                        .headers = range ? headers : NULL,
-                        .sink = download_sink,
-                        .on_headers = download_on_headers,
-                        .userdata = &dl,
-                        .max_body = 64 * 1024,
-                        .flags = HTTP_FOLLOW_REDIRECTS | HTTP_PROGRESS | HTTP_QUIET,
-                        .progress_offset = offset,
-                };
-                _cleanup_(http_response_freep) HttpResponse *resp = NULL;
-                r = http_request(&req, &resp);
-                if (r == RESTART_WITHOUT_RANGE && use_range) {
-                        use_range = false;
-                        continue;
-                }
-                if (r < 0 && dl.write_error < 0)
-                        return r; /* the disk, already reported */
-                if (r < 0) {
-                        /* A transfer cut after some progress continues where it stopped. */
-                        if (cache_blob_writer_offset(w) > offset && ++resumes <= MAX_RESUMES &&
-                            (r == -ECONNRESET || r == -ETIMEDOUT || r == -ECONNREFUSED)) {
-                                log_info("%s", http_last_error());
-                                continue;
-                        }
-                        if (http_last_error()[0])
-                                return log_error_errno(r, "%s", http_last_error());
-                        return log_error_errno(r, "failed to download '%s': %m", shown);
-                }
-                long status = http_response_status(resp);
-                if (status == 416 && offset > 0) {
-                        /* Our partial file may hold everything already ("bytes * /TOTAL"). */
-                        const char *cr = http_response_header(resp, "Content-Range");
-                        uint64_t total;
-                        if (cr && sscanf(cr, "bytes */%" SCNu64, &total) == 1 && total == offset)
-                                break;
-                        use_range = false;
-                        continue;
-                }
-                r = http_response_check(&req, resp);
-                if (r < 0)
-                        return r;
-                break;
-        }
-
+        if (take_cached(c, pin, ret_path, ret_digest))
+                return 0; /* another bake finished the same download while we waited for its lock */
+        r = download(w, url, shown);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *path = NULL;
         uint8_t digest[DIGEST_SIZE];
         r = cache_blob_writer_commit(w, pin, digest, &path);
         if (r == -EBADMSG)
