@@ -88,10 +88,11 @@ static const Verb verbs[] = {
         { "test", 1, 1, verb_test, "boot an image in qemu and wait for a console marker",
           "baker test IMAGE [--firmware bios|uefi] [--expect REGEX] [--timeout DURATION] [--log FILE]\n"
           "                 [--prompt REGEX] [--command SEND[=>EXPECT]]... [--memory MIB] [--echo] [--json]\n" },
-        { "push", 2, 2, verb_push, "publish an image to a registry or OCI layout",
+        { "push", 2, 2, verb_push, "publish an image to a registry, OCI layout or S3 bucket",
           "baker push [--json] [--format F|containerdisk] [--annotation K=V] [--channel C] [--mount-from REPO]\n"
           "           [--insecure HOST] IMAGE-OR-MANIFEST.json REF\n"
-          "  REF: HOST[:PORT]/REPO[:TAG] or oci-layout:DIR[:TAG]; the tag defaults to the image's version\n" },
+          "  REF: HOST[:PORT]/REPO[:TAG], oci-layout:DIR[:TAG] or s3://[REGION@]HOST/BUCKET/PREFIX[:TAG]\n"
+          "  (credentials: AWS_* variables, ~/.aws); the tag defaults to the image's version\n" },
         { "pull", 2, 2, verb_pull, "download an image, verifying every blob",
           "baker pull [--json] [--insecure HOST] REF[:TAG][@DIGEST] DEST-DIR\n" },
         { "promote", 2, 2, verb_promote, "point a channel at an image", "baker promote [--json] REF@DIGEST CHANNEL\n" },
