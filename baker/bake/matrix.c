@@ -5,6 +5,7 @@
 #include "cache.h"
 #include "log.h"
 #include "plan.h"
+#include "remote-cache.h"
 #include "steps.h"
 #include "strv.h"
 
@@ -49,6 +50,7 @@ int matrix_build(const MatrixOptions *o, json_t **ret) {
         int r = cache_open(o->cache_dir, &cache);
         if (r < 0)
                 return log_error_errno(r, "failed to open the cache: %m");
+        _cleanup_(remote_cache_freep) RemoteCache *remote = o->cache_from ? remote_cache_new(o->cache_from, NULL) : NULL;
         json_t *include = json_array();
         for (size_t i = 0; i < o->targets->n; i++) {
                 const BakeTarget *bt = o->targets->targets + i;
@@ -62,7 +64,8 @@ int matrix_build(const MatrixOptions *o, json_t **ret) {
                 digest_to_string(key, s);
                 digest_to_hex(key, hex);
                 _cleanup_free_ char *dir = NULL;
-                bool cached = cache_entry_lookup(cache, BAKE_NS, hex, &dir) >= 0;
+                bool shared = remote_cache_has(remote, BAKE_NS, hex);
+                bool cached = shared || cache_entry_lookup(cache, BAKE_NS, hex, &dir) >= 0;
                 _cleanup_free_ char *command = o->bakefile ? xasprintf("baker bake -f %s --target %s", o->bakefile, bt->name)
                                                            : xasprintf("baker bake %s", bt->template_path);
                 json_t *vars = json_object();
@@ -70,9 +73,9 @@ int matrix_build(const MatrixOptions *o, json_t **ret) {
                         _cleanup_free_ char *name = xstrndup(*v, strcspn(*v, "="));
                         json_object_set_new(vars, name, json_string(*v + strlen(name) + 1));
                 }
-                json_array_append_new(include, json_pack("{s:s, s:s, s:o, s:s, s:b, s:s}", "name", bt->name, "template",
+                json_array_append_new(include, json_pack("{s:s, s:s, s:o, s:s, s:b, s:b, s:s}", "name", bt->name, "template",
                                                          bt->template_path, "vars", vars, "bake_key", s, "cached", cached,
-                                                         "command", command));
+                                                         "shared", shared, "command", command));
         }
         *ret = json_pack("{s:o}", "include", include);
         return 0;

@@ -1,9 +1,10 @@
 #pragma once
-/* A CI matrix (`baker plan --matrix`): {"include": [{name, template, vars, bake_key, cached,
+/* A CI matrix (`baker plan --matrix`): {"include": [{name, template, vars, bake_key, cached, shared,
  * command}, …]}, one entry per target (template × variable set), in the shape GitHub Actions'
  * `strategy.matrix: ${{ fromJSON(…) }}` takes, and that a GitLab job turns into a child pipeline's
- * `parallel: matrix:`. `cached` says whether the finished bake with that key is in the cache, so a
- * CI job can skip the entries that have nothing to do; `command` bakes just that entry. */
+ * `parallel: matrix:`. `shared` says whether a remote cache (--cache-from) holds the finished bake
+ * with that key (one manifest GET per key), `cached` whether the local cache or a remote one does,
+ * so a CI job can skip the entries that have nothing to do; `command` bakes just that entry. */
 #include <jansson.h>
 
 #include "bakefile.h"
@@ -16,6 +17,7 @@ typedef struct MatrixOptions {
         const BakeTargets *targets;
         const char *bakefile;        /* the build file the targets came from, or NULL */
         const char *cache_dir;       /* NULL = $BAKER_CACHE or the XDG default */
+        char **cache_from;           /* strv: the remote caches asked for `shared` (may be NULL) */
 } MatrixOptions;
 
 /* Logs its errors (template errors as FILE:LINE:COL). */

@@ -35,12 +35,24 @@ struct RemoteCache {
         size_t n_from, n_to;
 };
 
+/* The warning for a failure whose own messages were captured (log_capture_begin()): one line. */
+static void warn_once(const char *what, int err, const char *why) {
+        if (why)
+                log_warning("%s: %s", what, why);
+        else
+                log_warning_errno(err, "%s: %m", what);
+}
+
 static void open_remotes(char *const *refs, Remote **ret, size_t *ret_n, bool create) {
         for (char *const *s = refs; s && *s; s++) {
                 RegistryRef *ref = NULL;
                 Registry *r = NULL;
-                if (registry_open_string(*s, create, &ref, &r) < 0) {
-                        log_warning("remote cache '%s' cannot be used; going on without it", *s);
+                log_capture_begin();
+                int k = registry_open_string(*s, create, &ref, &r);
+                _cleanup_free_ char *why = log_capture_end();
+                if (k < 0) {
+                        _cleanup_free_ char *what = xasprintf("remote cache '%s' cannot be used; going on without it", *s);
+                        warn_once(what, k, why);
                         continue;
                 }
                 registry_ref_free(ref);
@@ -86,12 +98,29 @@ static bool file_name_valid(const char *s) {
         return true;
 }
 
-static void mark_broken(Remote *r, int err) {
+/* One warning per reference, whichever direction found it unreachable first: the other is not
+ * asked again either. */
+static void mark_broken(RemoteCache *rc, Remote *r, int err, const char *why) {
         if (r->broken)
                 return;
-        r->broken = true;
-        log_warning_errno(err, "remote cache '%s' is unreachable (%m); going on without it", r->name);
+        for (size_t i = 0; i < rc->n_from + rc->n_to; i++) {
+                Remote *o = i < rc->n_from ? rc->from + i : rc->to + i - rc->n_from;
+                if (streq(o->name, r->name))
+                        o->broken = true;
+        }
+        _cleanup_free_ char *what = xasprintf("remote cache '%s' %s, going on without it", r->name,
+                                              err == -EACCES || err == -EPERM ? "refused access" : "is unreachable");
+        warn_once(what, err, why);
 }
+
+/* A registry call whose errors the remote cache reports itself, once. */
+#define CAPTURED(why, call)                      \
+        ({                                       \
+                log_capture_begin();             \
+                int _k = (call);                 \
+                why = log_capture_end();         \
+                _k;                              \
+        })
 
 /* Downloads one remote entry (already GET as manifest m) into a fresh local entry. -EBADMSG when a
  * layer does not verify. */
@@ -136,21 +165,42 @@ int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char
                 if (rem->broken)
                         continue;
                 _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
-                int r = registry_manifest_get(rem->registry, tag, &m);
+                _cleanup_free_ char *why = NULL, *why2 = NULL;
+                int r = CAPTURED(why, registry_manifest_get(rem->registry, tag, &m));
                 if (r == -ENOENT)
                         continue;
                 if (r < 0) {
-                        mark_broken(rem, r);
+                        mark_broken(rc, rem, r, why);
                         continue;
                 }
-                r = fetch_entry(rem, cache, ns, key_hex, m);
+                r = CAPTURED(why2, fetch_entry(rem, cache, ns, key_hex, m));
                 if (r >= 0) {
                         log_info("pulled %s/%s from the remote cache '%s'", ns, key_hex, rem->name);
                         return 0;
                 }
-                log_warning_errno(r, "remote cache '%s': entry '%s' is unusable (%m); not used", rem->name, tag);
+                _cleanup_free_ char *what = xasprintf("remote cache '%s': entry '%s' is unusable, not used", rem->name, tag);
+                warn_once(what, r, why2);
         }
         return -ENOENT;
+}
+
+bool remote_cache_has(RemoteCache *rc, const char *ns, const char *key_hex) {
+        if (!rc)
+                return false;
+        _cleanup_free_ char *tag = xasprintf("%s-%s", ns, key_hex);
+        for (size_t i = 0; i < rc->n_from; i++) {
+                Remote *rem = rc->from + i;
+                if (rem->broken)
+                        continue;
+                _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
+                _cleanup_free_ char *why = NULL;
+                int r = CAPTURED(why, registry_manifest_get(rem->registry, tag, &m));
+                if (r >= 0)
+                        return true;
+                if (r != -ENOENT)
+                        mark_broken(rc, rem, r, why);
+        }
+        return false;
 }
 
 static int store_one(Remote *rem, const char *tag, const char *dir) {
@@ -208,9 +258,10 @@ void remote_cache_store(RemoteCache *rc, const char *ns, const char *key_hex, co
                 Remote *rem = rc->to + i;
                 if (rem->broken)
                         continue;
-                int r = store_one(rem, tag, dir);
+                _cleanup_free_ char *why = NULL;
+                int r = CAPTURED(why, store_one(rem, tag, dir));
                 if (r < 0)
-                        mark_broken(rem, r);
+                        mark_broken(rc, rem, r, why);
                 else
                         log_info("pushed %s to the remote cache '%s'", tag, rem->name);
         }

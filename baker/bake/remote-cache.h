@@ -27,6 +27,10 @@ bool remote_cache_enabled(const RemoteCache *rc);
  * local cache (verified). 0 when it is now in the local cache, -ENOENT when no registry has a valid
  * copy. */
 int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char *key_hex);
+/* Whether a --cache-from registry holds the entry: one manifest GET per registry, stopping at the
+ * first that has it (its layers are not fetched, so not verified). An unreachable registry is a
+ * warning and counts as not holding it. */
+bool remote_cache_has(RemoteCache *rc, const char *ns, const char *key_hex);
 /* Uploads the committed local entry directory to every --cache-to registry (blobs already there
  * are not sent again). Failures are warnings: the bake does not depend on them. */
 void remote_cache_store(RemoteCache *rc, const char *ns, const char *key_hex, const char *dir);

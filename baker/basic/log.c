@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,8 +153,25 @@ static void log_write(LogLevel level, const char *msg) {
                 after();
 }
 
+static _Thread_local unsigned capturing;
+static _Thread_local char *captured;
+
+void log_capture_begin(void) {
+        capturing++;
+}
+
+char *log_capture_end(void) {
+        assert(capturing > 0);
+        if (--capturing > 0)
+                return NULL;
+        char *c = captured;
+        captured = NULL;
+        return c;
+}
+
 static void log_va(LogLevel level, int r, const char *fmt, va_list ap) {
-        if (level > max_level)
+        bool capture = capturing > 0 && level <= LOG_LEVEL_WARNING;
+        if (!capture && level > max_level)
                 return;
         int saved = errno;
         if (r < 0)
@@ -161,7 +179,13 @@ static void log_va(LogLevel level, int r, const char *fmt, va_list ap) {
         char *msg = NULL;
         if (vasprintf(&msg, fmt, ap) < 0)
                 abort();
-        log_write(level, msg);
+        if (capture) {
+                free(captured);
+                captured = log_mask(msg);
+                if (LOG_LEVEL_DEBUG <= max_level)
+                        log_write(LOG_LEVEL_DEBUG, msg);
+        } else
+                log_write(level, msg);
         free(msg);
         errno = saved;
 }

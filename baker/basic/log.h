@@ -30,6 +30,12 @@ char *log_mask(const char *s);
 /* Called around every line written to stderr (a live status line clears and redraws itself). */
 void log_set_line_hooks(void (*before)(void), void (*after)(void));
 
+/* For a caller that reports a failure itself, once: between log_capture_begin() and
+ * log_capture_end() this thread's errors and warnings are not printed (only at debug level, -vv),
+ * and the last one is kept. log_capture_end() returns it (masked; NULL when there was none). */
+void log_capture_begin(void);
+char *log_capture_end(void);
+
 /* Logs and returns r (a negative errno), so callers can write `return log_error_errno(r, ...)`.
  * "%m" in the format expands to strerror(-r). */
 int log_full_errno(LogLevel level, int r, const char *fmt, ...) _printf_(3, 4);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "bake-debian.h"
+#include "cli.h"
 #include "log.h"
 #include "events.h"
 #include "fleet.h"
@@ -15,15 +16,15 @@
 #include "verbs.h"
 
 /* --matrix: one line of JSON, so that `echo "matrix=$(baker plan --matrix)" >> $GITHUB_OUTPUT` works. */
-static int plan_matrix(const TemplateArgs *args, const char *bakefile, char **names, const char *cache_dir, int n,
-                       char **templates) {
+static int plan_matrix(const TemplateArgs *args, const char *bakefile, char **names, const char *cache_dir,
+                       char **cache_from, int n, char **templates) {
         bakefile = fleet_bakefile(bakefile, n);
         _cleanup_(bake_targets_freep) BakeTargets *targets = NULL;
         if (fleet_load_targets(bakefile, templates, n, names, &targets) < 0)
                 return OUTCOME_USAGE;
         json_t *doc = NULL;
         MatrixOptions mo = { .template = args->options, .vars = args->vars, .targets = targets, .bakefile = bakefile,
-                             .cache_dir = cache_dir };
+                             .cache_dir = cache_dir, .cache_from = cache_from };
         if (matrix_build(&mo, &doc) < 0)
                 return OUTCOME_USAGE;
         _cleanup_free_ char *s = json_dumps_masked(doc, JSON_COMPACT);
@@ -33,18 +34,19 @@ static int plan_matrix(const TemplateArgs *args, const char *bakefile, char **na
 }
 
 int verb_plan(int argc, char **argv) {
-        enum { ARG_MATRIX = 0x2000, ARG_TARGET, ARG_CACHE };
+        enum { ARG_MATRIX = 0x2000, ARG_TARGET, ARG_CACHE, ARG_CACHE_FROM };
         static const struct option options[] = {
                 TEMPLATE_ARGS_OPTIONS,
                 { "matrix", no_argument, NULL, ARG_MATRIX },
                 { "file", required_argument, NULL, 'f' },
                 { "target", required_argument, NULL, ARG_TARGET },
                 { "cache", required_argument, NULL, ARG_CACHE },
+                { "cache-from", required_argument, NULL, ARG_CACHE_FROM },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_(template_args_done) TemplateArgs args = {};
-        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_strv_free_ char **names = NULL, **cache_from = NULL, **cache_to = NULL;
         const char *bakefile = NULL, *cache_dir = NULL;
         bool matrix = false;
         int c;
@@ -59,6 +61,8 @@ int verb_plan(int argc, char **argv) {
                         strv_push(&names, NULL, xstrdup(optarg));
                 else if (c == ARG_CACHE)
                         cache_dir = optarg;
+                else if (c == ARG_CACHE_FROM)
+                        strv_push(&cache_from, NULL, xstrdup(optarg));
                 else if (c == 'h') {
                         printf("usage: %s", verb_find("plan")->usage);
                         return OUTCOME_OK;
@@ -67,8 +71,11 @@ int verb_plan(int argc, char **argv) {
         }
         if (verb_check_args("plan", argc - optind) < 0)
                 return OUTCOME_USAGE;
-        if (matrix)
-                return plan_matrix(&args, bakefile, names, cache_dir, argc - optind, argv + optind);
+        if (matrix) {
+                if (cli_remote_caches(&cache_from, &cache_to) < 0)
+                        return OUTCOME_USAGE;
+                return plan_matrix(&args, bakefile, names, cache_dir, cache_from, argc - optind, argv + optind);
+        }
         if (argc - optind != 1 || bakefile || names) {
                 log_error("plan: expected one TEMPLATE (several, -f and --target go with --matrix)");
                 return OUTCOME_USAGE;
