@@ -132,7 +132,7 @@ static void digest_update_u64(Digest *d, uint64_t v) {
         digest_update(d, le, sizeof le);
 }
 
-static int digest_tree(Digest *d, const char *path, unsigned depth) {
+static int digest_tree(Digest *d, const char *path, unsigned depth, char **ret_special) {
         if (depth > 256)
                 return -ELOOP;
         DIR *dir = opendir(path);
@@ -161,7 +161,7 @@ static int digest_tree(Digest *d, const char *path, unsigned depth) {
                 digest_update_u64(d, st.st_mode & 07777);
                 if (S_ISDIR(st.st_mode)) {
                         digest_update_string(d, "d");
-                        r = digest_tree(d, p, depth + 1);
+                        r = digest_tree(d, p, depth + 1, ret_special);
                 } else if (S_ISLNK(st.st_mode)) {
                         char target[4096];
                         ssize_t k = readlink(p, target, sizeof target - 1);
@@ -181,13 +181,16 @@ static int digest_tree(Digest *d, const char *path, unsigned depth) {
                         digest_update_string(d, "f");
                         digest_update_u64(d, size);
                         digest_update(d, fd_digest, DIGEST_SIZE);
-                } else
+                } else {
+                        if (ret_special)
+                                *ret_special = TAKE_PTR(p);
                         r = -EBADFD;
+                }
         }
         return r;
 }
 
-int digest_directory(const char *path, uint8_t ret[DIGEST_SIZE]) {
+int digest_directory(const char *path, uint8_t ret[DIGEST_SIZE], char **ret_special) {
         struct stat st;
         if (stat(path, &st) < 0)
                 return -errno;
@@ -195,7 +198,7 @@ int digest_directory(const char *path, uint8_t ret[DIGEST_SIZE]) {
                 return -ENOTDIR;
         _cleanup_(digest_freep) Digest *d = digest_new();
         digest_update_string(d, "baker-directory-v1");
-        int r = digest_tree(d, path, 0);
+        int r = digest_tree(d, path, 0, ret_special);
         if (r < 0)
                 return r;
         digest_final(d, ret);

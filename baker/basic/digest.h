@@ -37,6 +37,6 @@ int digest_file(const char *path, uint8_t ret[DIGEST_SIZE], uint64_t *ret_size);
  * every entry in byte-wise sorted name order: its name, its type, its permission bits (07777),
  * a symlink's target, a regular file's size and bytes, a directory's entries. Not covered:
  * owners, times, extended attributes (a checkout's owner and mtimes are accidents of the
- * machine; steps set owners explicitly). Symlinks are not followed. Sockets, FIFOs and devices
- * give -EBADFD. */
-int digest_directory(const char *path, uint8_t ret[DIGEST_SIZE]);
+ * machine; steps set owners explicitly). Symlinks below path are not followed. Sockets, FIFOs and
+ * devices give -EBADFD, with *ret_special (if given) the path of the first one. */
+int digest_directory(const char *path, uint8_t ret[DIGEST_SIZE], char **ret_special);

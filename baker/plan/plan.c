@@ -137,6 +137,9 @@ static int plan_step_input(const Template *t, const PlanDigester *digester, Inpu
                 if (r == -EBADMSG)
                         return template_error_at(t, in->sha256_pos, "input '%s': '%s' does not match its sha256 pin",
                                                  in->name, in->location);
+                if (r == -EBADFD)
+                        return template_error_at(t, in->location_pos, "cannot digest input '%s': it holds a file that "
+                                                 "is not a regular file, directory or symlink (see above)", in->name);
                 if (r < 0)
                         return template_error_at(t, in->location_pos, "cannot digest input '%s': %s", in->name,
                                                  strerror(-r));

@@ -2,6 +2,7 @@
  * (its digest covers every file's path, metadata and bytes). */
 #include <sys/stat.h>
 
+#include "log.h"
 #include "steps.h"
 
 static void path_parse(Template *t, TemplateInput *in, const Node *m, const TemplateOptions *opts) {
@@ -19,8 +20,17 @@ static void path_check(Template *t, TemplateInput *in) {
                 template_add_error(t, in->location_pos, "input '%s': '%s' is not a directory", in->name, in->location);
 }
 
+/* A FIFO, socket or device in the folder is refused, named: the digest cannot cover it, and an
+ * image's special files come from archives (unpack), not from a checkout. */
 static int path_digest(const TemplateInput *in, uint8_t ret[DIGEST_SIZE]) {
-        return digest_directory(in->resolved_path, ret);
+        _cleanup_free_ char *special = NULL;
+        int r = digest_directory(in->resolved_path, ret, &special);
+        struct stat st;
+        if (r == -EBADFD && special && lstat(special, &st) >= 0)
+                log_error("input '%s': '%s' is a %s; a folder input holds only regular files, directories and symlinks",
+                          in->name, special,
+                          S_ISFIFO(st.st_mode) ? "FIFO" : S_ISSOCK(st.st_mode) ? "socket" : "device node");
+        return r;
 }
 
 static int path_fetch(Cache *c, const TemplateInput *in, char **ret_path) {

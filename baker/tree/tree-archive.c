@@ -183,6 +183,8 @@ static void archive_freep(struct archive **a) {
 int tree_add_archive(Tree *t, const char *archive_path, const char *dest_dir, uint64_t max_file_size) {
         _cleanup_free_ char *dest = NULL;
         int r = normalize_arg(dest_dir ? dest_dir : "", &dest);
+        if (r >= 0)
+                r = resolve_logged(t, dest, true, &dest);
         if (r < 0)
                 return r;
         _cleanup_(archive_freep) struct archive *a = archive_read_new();

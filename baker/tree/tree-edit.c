@@ -31,10 +31,27 @@ int put_logged(Tree *t, Entry *e, const char *what) {
         return 0;
 }
 
+int resolve_logged(Tree *t, const char *path, bool follow_last, char **ret) {
+        char *resolved = NULL;
+        int r = follow_last ? tree_resolve(t, path, true, &resolved) : tree_resolve_parent(t, path, &resolved);
+        if (r == -ELOOP)
+                return log_error_errno(r, "cannot resolve '/%s' in the image: too many levels of symlinks", path);
+        if (r < 0)
+                return log_error_errno(r, "cannot resolve '/%s' in the image: %m", path);
+        if (!streq(resolved, path))
+                log_debug("'/%s' is '/%s' in the image (symlinks followed)", path, resolved);
+        free(*ret);
+        *ret = resolved;
+        return 0;
+}
+
 int tree_add_file(Tree *t, const char *path, const void *data, size_t size, uint32_t mode, uint32_t uid,
                   uint32_t gid, int64_t mtime) {
         _cleanup_free_ char *p = NULL;
         int r = normalize_arg(path, &p);
+        if (r < 0)
+                return r;
+        r = resolve_logged(t, p, false, &p);
         if (r < 0)
                 return r;
         _cleanup_(entry_freep) Entry *e = entry_new(p, TREE_REG, mode);

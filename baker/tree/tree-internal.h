@@ -67,3 +67,6 @@ int spill_append(Tree *t, const void *data, size_t size, uint64_t *ret_off);
  * what + path. */
 int normalize_arg(const char *path, char **ret);
 int put_logged(Tree *t, Entry *e, const char *what);
+/* tree_resolve (follow_last) or tree_resolve_parent, logging what fails; *ret (a path path_normalize
+ * made, owned) is replaced by the result. */
+int resolve_logged(Tree *t, const char *path, bool follow_last, char **ret);

@@ -380,6 +380,75 @@ static int ensure_parents(Tree *t, const char *path, int64_t mtime) {
         return 0;
 }
 
+/* "a/b" + "c" -> "a/b/c"; "" + "c" -> "c". */
+static char *join_rel(const char *a, const char *b, size_t blen) {
+        return a[0] ? xasprintf("%s/%.*s", a, (int) blen, b) : xstrndup(b, blen);
+}
+
+int tree_resolve(const Tree *t, const char *path, bool follow_last, char **ret) {
+        _cleanup_free_ char *done = NULL, *todo = NULL;
+        int r = path_normalize(path, true, &todo);
+        if (r < 0)
+                return r;
+        done = xstrdup("");
+        unsigned links = 0;
+        while (todo[0]) {
+                size_t clen = strcspn(todo, "/");
+                const char *rest = todo + clen + (todo[clen] == '/');
+                if ((clen == 1 && todo[0] == '.') || clen == 0) {
+                        memmove(todo, rest, strlen(rest) + 1);
+                        continue;
+                }
+                if (clen == 2 && todo[0] == '.' && todo[1] == '.') { /* never above the root */
+                        char *slash = strrchr(done, '/');
+                        *(slash ? slash : done) = 0;
+                        memmove(todo, rest, strlen(rest) + 1);
+                        continue;
+                }
+                _cleanup_free_ char *next = join_rel(done, todo, clen);
+                const Entry *e = hash_find(t, next);
+                if (e && e->pub.type == TREE_SYMLINK && (rest[0] || follow_last)) {
+                        if (++links > 40)
+                                return -ELOOP;
+                        const char *target = e->link;
+                        if (target[0] == '/') /* absolute: from the tree's root, not the host's */
+                                done[0] = 0;
+                        char *n = rest[0] ? xasprintf("%s/%s", target, rest) : xstrdup(target);
+                        free(todo);
+                        todo = n;
+                        while (todo[0] == '/')
+                                memmove(todo, todo + 1, strlen(todo));
+                        continue;
+                }
+                free(done);
+                done = TAKE_PTR(next);
+                memmove(todo, rest, strlen(rest) + 1);
+        }
+        if (strlen(done) + 2 > PATH_MAX)
+                return -ENAMETOOLONG;
+        *ret = TAKE_PTR(done);
+        return 0;
+}
+
+int tree_resolve_parent(const Tree *t, const char *path, char **ret) {
+        _cleanup_free_ char *p = NULL;
+        int r = path_normalize(path, true, &p);
+        if (r < 0)
+                return r;
+        char *slash = strrchr(p, '/');
+        if (!slash) {
+                *ret = TAKE_PTR(p);
+                return 0;
+        }
+        *slash = 0;
+        _cleanup_free_ char *parent = NULL;
+        r = tree_resolve(t, p, true, &parent);
+        if (r < 0)
+                return r;
+        *ret = join_rel(parent, slash + 1, strlen(slash + 1));
+        return 0;
+}
+
 /* Puts e (owned) at its path: parents made as needed, an existing entry replaced (a directory over a
  * directory only updates the metadata, like tar). */
 int tree_put(Tree *t, Entry *e_in) {

@@ -93,6 +93,15 @@ int tree_set_mode(Tree *t, const char *path, uint32_t mode);
 /* Empties a regular file (keeps its metadata). */
 int tree_truncate(Tree *t, const char *path);
 
+/* Symlinks followed inside the tree, never out of it (a merged-/usr image's "lib -> usr/lib"): path
+ * with every symlink among its components replaced by its target, read in the tree (an absolute
+ * target starts at the tree's root, ".." stops at it), the last component too when follow_last.
+ * *ret is a normalised tree path ("usr/lib/x"); what does not exist stays as given. -ELOOP after
+ * 40 links, -EINVAL/-ENAMETOOLONG for a path path_normalize refuses. */
+int tree_resolve(const Tree *t, const char *path, bool follow_last, char **ret);
+/* The same for the parents only: the last component is kept, even when it is a symlink. */
+int tree_resolve_parent(const Tree *t, const char *path, char **ret);
+
 /* Paths may be given with or without a leading '/' here; "/" and "" are the root. */
 const TreeEntry *tree_lookup(const Tree *t, const char *path);
 /* Index of path in sorted order, or -ENOENT. */
