@@ -111,11 +111,29 @@ static int cmp_versions(const void *pa, const void *pb) {
         return c != 0 ? c : strcmp(a->digest, b->digest);
 }
 
+/* history and gc ask the registry about each tag, one request a tag: at most this many tags, so a
+ * repository (or a hostile registry) cannot make them send 100,000 requests. */
+#define VERSIONS_MAX_TAGS 10000u
+
+static int tags_list_bounded(Registry *r, char ***ret_tags, size_t *ret_n) {
+        _cleanup_strv_free_ char **tags = NULL;
+        size_t n = 0;
+        int k = registry_tags_list(r, &tags, &n);
+        if (k < 0)
+                return k;
+        if (n > VERSIONS_MAX_TAGS)
+                return log_error_errno(-E2BIG, "the repository has %zu tags, more than the %u baker looks up one by "
+                                       "one; remove old tags with the registry's own tools first", n, VERSIONS_MAX_TAGS);
+        *ret_tags = TAKE_PTR(tags);
+        *ret_n = n;
+        return 0;
+}
+
 /* The tagged versions, then the channels' targets (a channel may point at an untagged one). */
 static int collect_versions(Registry *r, char **channels, ImageVersion **v, size_t *n) {
         _cleanup_strv_free_ char **tags = NULL;
         size_t n_tags = 0;
-        int k = registry_tags_list(r, &tags, &n_tags);
+        int k = tags_list_bounded(r, &tags, &n_tags);
         if (k < 0)
                 return k;
         for (size_t i = 0; i < n_tags; i++) {
@@ -246,7 +264,7 @@ static int doomed_blobs(Registry *r, char **deleted, char ***ret) {
         for (char **d = deleted; d && *d; d++)
                 if ((k = collect_blobs(r, *d, &doomed)) < 0)
                         return k;
-        k = registry_tags_list(r, &tags, &n_tags);
+        k = tags_list_bounded(r, &tags, &n_tags);
         if (k < 0)
                 return k;
         for (size_t t = 0; t < n_tags; t++) {

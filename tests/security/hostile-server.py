@@ -7,6 +7,7 @@ usage: hostile-server.py PORT-FILE LOG
   /v2/x/blobs/<that digest>       zeros, endlessly, whatever was declared
   /v2/x/manifests/big             one layer of 24 MiB, declared and served honestly
   /v2/x/tags/list                 1000 tags a page and a Link rel="next", forever
+  /v2/many/tags/list              10,001 tags in 11 pages
 LOG gets one JSON line per finished response: path and the body bytes written before the client
 stopped reading."""
 import hashlib, json, os, sys, threading
@@ -91,6 +92,13 @@ class H(BaseHTTPRequestHandler):
             return self.endless()
         if p == "/v2/x/blobs/" + digest(BIG):
             return self.reply(200, BIG)
+        if p == "/v2/many/tags/list":  # 10,001 tags, 1000 a page
+            q = self.path.partition("?")[2]
+            last = int(dict(kv.split("=") for kv in q.split("&") if "=" in kv).get("last", "0"))
+            tags = ["t%09d" % i for i in range(last + 1, min(last + 1001, 10002))]
+            more = [("Link", '</v2/many/tags/list?n=1000&last=%d>; rel="next"' % (last + 1000))] if last + 1000 < 10001 else []
+            return self.reply(200, json.dumps({"name": "many", "tags": tags}).encode(),
+                              [("Content-Type", "application/json")] + more)
         if p == "/v2/x/tags/list":
             q = self.path.partition("?")[2]
             last = int(dict(kv.split("=") for kv in q.split("&") if "=" in kv).get("last", "0"))

@@ -45,6 +45,17 @@ pages=$(jq -s '[.[] | select(.path | startswith("/v2/x/tags/list"))] | length' l
 [ "$(jq -s '[.[] | select(.path | startswith("/v2/x/manifests/t"))] | length' log)" = 0 ] || fail "a GET per tag"
 pass "endless tag pagination stopped after $pages pages"
 
+# 2b. A finite but large tag list: history and gc look tags up one by one, so past 10,000 tags they
+# refuse before the first lookup instead of sending one request a tag.
+for verb in history gc; do
+  : > log
+  expect_fail "$BAKER" $verb $([ $verb = gc ] && echo --keep 1) "127.0.0.1:$P/many"
+  failed_with "has 10001 tags, more than the 10000 baker looks up one by one"
+  [ "$(jq -s '[.[] | select(.path | startswith("/v2/many/manifests/t"))] | length' log)" = 0 ] ||
+    fail "$verb: a request per tag"
+  pass "$verb: 10,001 tags refused without a request per tag"
+done
+
 # 3. A full disk during pull says so.
 if small_fs "$SCRATCH/small" 8m; then
   expect_fail "$BAKER" pull "$R:big" "$SCRATCH/small/dest"
