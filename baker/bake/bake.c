@@ -14,6 +14,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "output-dir.h"
+#include "strv.h"
 
 #define BAKE_NS "bakes"
 #define WORK_PREFIX "baker-work"
@@ -222,6 +223,20 @@ static Outcome bake_outputs(Bake *b, const char *raw, const Assembly *a, int64_t
         return OUTCOME_OK;
 }
 
+/* The finished bake in the remote cache: its manifest and the outputs it names, so that a cold
+ * runner with the same bake key downloads just these. */
+static void bake_share(Bake *b, const char *keyhex, const char *done_dir) {
+        if (!b->remote)
+                return;
+        _cleanup_strv_free_ char **paths = NULL;
+        strv_push(&paths, NULL, path_join(done_dir, MANIFEST_FILE));
+        for (size_t i = 0; i < b->manifest->n_outputs; i++)
+                strv_push(&paths, NULL, path_join(b->output_dir, b->manifest->outputs[i].file));
+        if (b->manifest->packages && b->manifest->packages->sbom)
+                strv_push(&paths, NULL, path_join(b->output_dir, b->manifest->packages->sbom));
+        remote_cache_store_files(b->remote, BAKE_NS, keyhex, paths);
+}
+
 /* Records the finished bake (its manifest) under the bake key — unless a step uses a secret,
  * which the key does not cover. */
 static void bake_record(Bake *b) {
@@ -236,7 +251,7 @@ static void bake_record(Bake *b) {
         if (manifest_write(p, b->manifest) < 0 || cache_entry_commit(b->cache, BAKE_NS, keyhex, tmpdir, &done_dir) < 0)
                 cache_entry_abort(b->cache, tmpdir);
         else if (steps_shared_until(b->plan) == b->plan->n_steps) /* no step keeps its result local */
-                remote_cache_store(b->remote, BAKE_NS, keyhex, done_dir);
+                bake_share(b, keyhex, done_dir);
 }
 
 static Outcome bake_test(Bake *b, const char *raw, const char *manifest_path) {
@@ -255,6 +270,63 @@ static Outcome bake_test(Bake *b, const char *raw, const char *manifest_path) {
 
 /* A finished bake with this key and its outputs in place: nothing to do. Never when a step uses
  * a secret: the key does not cover it, so a rotated secret must bake again. */
+typedef struct PullCheck {
+        const char *bake_key;
+        bool need_test;
+} PullCheck;
+
+/* A pulled manifest.json is this bake's, and passed its boot test when this bake needs one. */
+static bool pull_accept(const char *manifest_path, void *userdata) {
+        const PullCheck *c = userdata;
+        _cleanup_(manifest_freep) BakeManifest *m = NULL;
+        return manifest_load(manifest_path, &m) >= 0 && streq_ptr(m->bake_key, c->bake_key) && m->outputs &&
+               m->n_outputs > 0 && (!c->need_test || (m->test && m->test->passed));
+}
+
+static void report_pulled_steps(const Plan *p) {
+        for (size_t i = 0; i < p->n_steps; i++) {
+                const PlanStep *ps = &p->steps[i];
+                _cleanup_free_ char *name = log_mask(ps->step->name ? ps->step->name : ps->display);
+                char sk[DIGEST_STRING_MAX];
+                digest_to_string(ps->key, sk);
+                _cleanup_free_ char *human = xasprintf("[%zu/%zu] %s: pulled", i + 1, p->n_steps, name);
+                event_emit("step", json_pack("{s:I, s:s, s:s, s:s}", "index", (json_int_t) i + 1, "name", name, "key", sk,
+                                             "status", "pulled"),
+                           human);
+        }
+}
+
+/* A cold runner: the finished bake from the remote cache, its outputs and nothing else (no input,
+ * no step state), verified; every step is then reported as pulled. */
+static bool bake_pull_finished(Bake *b, const char *manifest_path, BakeResult *ret) {
+        const BakeOptions *o = b->opts;
+        const Plan *p = b->plan;
+        if (!b->remote || o->rebuild || steps_shared_until(p) < p->n_steps)
+                return false;
+        char key[DIGEST_STRING_MAX], keyhex[DIGEST_HEX_SIZE + 1];
+        digest_to_string(p->bake_key, key);
+        digest_to_hex(p->bake_key, keyhex);
+        bool need_test = b->t->test.has_boot && !o->skip_test;
+        PullCheck c = { .bake_key = key, .need_test = need_test };
+        if (remote_cache_fetch_files(b->remote, BAKE_NS, keyhex, b->output_dir, pull_accept, &c) < 0)
+                return false;
+        if (!outputs_current(b->output_dir, manifest_path, key, need_test, ret->image_digest)) {
+                log_warning("the finished bake pulled from the remote cache does not match its manifest; baking");
+                (void) unlink(manifest_path);
+                return false;
+        }
+        /* Recorded locally too, like a bake that ran here. */
+        _cleanup_free_ char *tmpdir = NULL;
+        if (cache_entry_begin(b->cache, BAKE_NS, keyhex, &tmpdir) >= 0) {
+                _cleanup_free_ char *dst = path_join(tmpdir, MANIFEST_FILE);
+                if (copy_file(manifest_path, dst, O_EXCL, 0600) < 0 ||
+                    cache_entry_commit(b->cache, BAKE_NS, keyhex, tmpdir, NULL) < 0)
+                        cache_entry_abort(b->cache, tmpdir);
+        }
+        report_pulled_steps(p);
+        return true;
+}
+
 static bool bake_unchanged(Bake *b, const char *manifest_path, bool keep_raw, BakeResult *ret) {
         const BakeOptions *o = b->opts;
         char key[DIGEST_STRING_MAX], keyhex[DIGEST_HEX_SIZE + 1];
@@ -395,7 +467,8 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
                    human);
         /* A refresh runs the volatile steps before it can know the bake key (bake_build). */
         bool rerun = o->refresh && steps_any_volatile(b->plan);
-        if (rerun || !bake_unchanged(b, manifest_path, keep_raw, ret)) {
+        if (rerun || (!bake_unchanged(b, manifest_path, keep_raw, ret) &&
+                      (keep_raw || !bake_pull_finished(b, manifest_path, ret)))) {
                 out = bake_build(b, ret, keep_raw);
                 if (out != OUTCOME_OK)
                         return out;

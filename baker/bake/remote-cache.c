@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "digest.h"
+#include "interrupt.h"
 #include "log.h"
 #include "registry.h"
 #include "strv.h"
@@ -184,6 +185,100 @@ int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char
         return -ENOENT;
 }
 
+#define ENTRY_MANIFEST "manifest.json"
+
+/* The layers of entry manifest m into staging: manifest.json first, judged by accept(). 1 when
+ * accepted and complete, 0 when not accepted, < 0 on a bad entry. */
+static int fetch_into(Remote *rem, const RegistryManifest *m, const char *staging,
+                      bool (*accept)(const char *manifest_path, void *userdata), void *userdata) {
+        _cleanup_(json_decrefp) json_t *j = json_loadb(m->data, m->size, 0, NULL);
+        json_t *layers = json_object_get(j, "layers");
+        if (!json_is_array(layers) || json_array_size(layers) > MAX_ENTRY_FILES ||
+            !streq_ptr(json_string_value(json_object_get(j, "artifactType")), CACHE_ARTIFACT_TYPE))
+                return -EBADMSG;
+        for (int pass = 0; pass < 2; pass++) { /* manifest.json, then the rest */
+                size_t i;
+                json_t *l;
+                bool found = false;
+                json_array_foreach(layers, i, l) {
+                        const char *digest = json_string_value(json_object_get(l, "digest"));
+                        const char *title = json_string_value(json_object_get(json_object_get(l, "annotations"), TITLE_ANNOTATION));
+                        json_t *size = json_object_get(l, "size");
+                        if (!digest || !file_name_valid(title) || !json_is_integer(size) || json_integer_value(size) < 0)
+                                return -EBADMSG;
+                        if (streq(title, ENTRY_MANIFEST) != (pass == 0))
+                                continue;
+                        found = true;
+                        _cleanup_free_ char *path = path_join(staging, title);
+                        int r = registry_blob_get(rem->registry, digest, (uint64_t) json_integer_value(size), path);
+                        if (r < 0)
+                                return r;
+                        if (pass == 0 && !accept(path, userdata))
+                                return 0;
+                }
+                if (pass == 0 && !found)
+                        return 0; /* an entry of an older baker: a manifest only, in the steps' way */
+        }
+        return 1;
+}
+
+/* Every file of staging into dir, manifest.json last. */
+static int move_into(const char *staging, const char *dir) {
+        _cleanup_(closedirp) DIR *d = opendir(staging);
+        if (!d)
+                return -errno;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!file_name_valid(de->d_name) || streq(de->d_name, ENTRY_MANIFEST))
+                        continue;
+                _cleanup_free_ char *from = path_join(staging, de->d_name), *to = path_join(dir, de->d_name);
+                if (rename(from, to) < 0)
+                        return -errno;
+        }
+        _cleanup_free_ char *from = path_join(staging, ENTRY_MANIFEST), *to = path_join(dir, ENTRY_MANIFEST);
+        return rename(from, to) < 0 ? -errno : 0;
+}
+
+int remote_cache_fetch_files(RemoteCache *rc, const char *ns, const char *key_hex, const char *dir,
+                             bool (*accept)(const char *manifest_path, void *userdata), void *userdata) {
+        if (!rc)
+                return -ENOENT;
+        _cleanup_free_ char *tag = xasprintf("%s-%s", ns, key_hex);
+        for (size_t i = 0; i < rc->n_from; i++) {
+                Remote *rem = rc->from + i;
+                if (rem->broken)
+                        continue;
+                _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
+                _cleanup_free_ char *why = NULL, *why2 = NULL;
+                int r = CAPTURED(why, registry_manifest_get(rem->registry, tag, &m));
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0) {
+                        mark_broken(rc, rem, r, why);
+                        continue;
+                }
+                _cleanup_free_ char *base = path_join(dir, "pull"), *staging = tmp_sibling(base);
+                if (!mkdtemp(staging))
+                        return log_error_errno(-errno, "failed to create '%s': %m", staging);
+                interrupt_register(staging);
+                r = CAPTURED(why2, fetch_into(rem, m, staging, accept, userdata));
+                bool accepted = r > 0;
+                if (accepted)
+                        r = move_into(staging, dir);
+                (void) rm_rf(staging);
+                interrupt_unregister(staging);
+                if (accepted && r >= 0) {
+                        log_info("pulled %s from the remote cache '%s'", tag, rem->name);
+                        return 0;
+                }
+                if (r == 0)
+                        continue; /* not accepted */
+                _cleanup_free_ char *what = xasprintf("remote cache '%s': entry '%s' is unusable, not used", rem->name, tag);
+                warn_once(what, r, why2);
+        }
+        return -ENOENT;
+}
+
 bool remote_cache_has(RemoteCache *rc, const char *ns, const char *key_hex) {
         if (!rc)
                 return false;
@@ -203,35 +298,35 @@ bool remote_cache_has(RemoteCache *rc, const char *ns, const char *key_hex) {
         return false;
 }
 
-static int store_one(Remote *rem, const char *tag, const char *dir) {
-        _cleanup_(closedirp) DIR *d = opendir(dir);
-        if (!d)
-                return -errno;
+static int push_layer(Remote *rem, const char *path, json_t *layers) {
+        const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        struct stat st;
+        if (!file_name_valid(name) || lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                return 0;
+        uint8_t dg[DIGEST_SIZE];
+        uint64_t size = 0;
+        int r = digest_file(path, dg, &size);
+        if (r < 0)
+                return r;
+        char ds[DIGEST_STRING_MAX];
+        digest_to_string(dg, ds);
+        RegistryBlob blob = { .digest = ds, .size = size, .path = path, .label = name };
+        r = registry_blob_push(rem->registry, &blob, NULL);
+        if (r < 0)
+                return r;
+        json_array_append_new(layers, json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", CACHE_LAYER_MEDIA_TYPE, "digest",
+                                                ds, "size", (json_int_t) size, "annotations", TITLE_ANNOTATION, name));
+        return 0;
+}
+
+static int store_one(Remote *rem, const char *tag, char *const *paths) {
         json_t *layers = json_array();
         _cleanup_(json_decrefp) json_t *holder = layers;
-        struct dirent *de;
-        int r = 0;
-        while ((de = readdir(d))) {
-                if (!file_name_valid(de->d_name))
-                        continue;
-                _cleanup_free_ char *path = path_join(dir, de->d_name);
-                struct stat st;
-                if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
-                        continue;
-                uint8_t dg[DIGEST_SIZE];
-                uint64_t size = 0;
-                r = digest_file(path, dg, &size);
+        int r;
+        for (char *const *p = paths; p && *p; p++) {
+                r = push_layer(rem, *p, layers);
                 if (r < 0)
                         return r;
-                char ds[DIGEST_STRING_MAX];
-                digest_to_string(dg, ds);
-                RegistryBlob blob = { .digest = ds, .size = size, .path = path, .label = de->d_name };
-                r = registry_blob_push(rem->registry, &blob, NULL);
-                if (r < 0)
-                        return r;
-                json_array_append_new(layers, json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", CACHE_LAYER_MEDIA_TYPE,
-                                                        "digest", ds, "size", (json_int_t) size, "annotations",
-                                                        TITLE_ANNOTATION, de->d_name));
         }
         if (json_array_size(layers) == 0)
                 return -ENODATA;
@@ -250,7 +345,7 @@ static int store_one(Remote *rem, const char *tag, const char *dir) {
         return registry_manifest_put(rem->registry, tag, OCI_MANIFEST_MEDIA_TYPE, data, strlen(data), NULL);
 }
 
-void remote_cache_store(RemoteCache *rc, const char *ns, const char *key_hex, const char *dir) {
+void remote_cache_store_files(RemoteCache *rc, const char *ns, const char *key_hex, char *const *paths) {
         if (!rc)
                 return;
         _cleanup_free_ char *tag = xasprintf("%s-%s", ns, key_hex);
@@ -259,12 +354,26 @@ void remote_cache_store(RemoteCache *rc, const char *ns, const char *key_hex, co
                 if (rem->broken)
                         continue;
                 _cleanup_free_ char *why = NULL;
-                int r = CAPTURED(why, store_one(rem, tag, dir));
+                int r = CAPTURED(why, store_one(rem, tag, paths));
                 if (r < 0)
                         mark_broken(rc, rem, r, why);
                 else
                         log_info("pushed %s to the remote cache '%s'", tag, rem->name);
         }
+}
+
+void remote_cache_store(RemoteCache *rc, const char *ns, const char *key_hex, const char *dir) {
+        if (!rc)
+                return;
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        if (!d)
+                return;
+        _cleanup_strv_free_ char **paths = NULL;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (file_name_valid(de->d_name))
+                        strv_push(&paths, NULL, path_join(dir, de->d_name));
+        remote_cache_store_files(rc, ns, key_hex, paths);
 }
 
 static bool cache_tag(const char *tag) {

@@ -27,6 +27,16 @@ bool remote_cache_enabled(const RemoteCache *rc);
  * local cache (verified). 0 when it is now in the local cache, -ENOENT when no registry has a valid
  * copy. */
 int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char *key_hex);
+/* A finished bake's files straight into dir, from the first --cache-from registry that has a
+ * usable entry: its manifest.json first, into a private staging directory in dir, where accept()
+ * judges it (false: not this entry); then every other file, each verified by digest and size;
+ * then each is renamed into dir, manifest.json last (it vouches for the others). 0 when done,
+ * -ENOENT when no registry has a usable entry (a bad one is one warning). */
+int remote_cache_fetch_files(RemoteCache *rc, const char *ns, const char *key_hex, const char *dir,
+                             bool (*accept)(const char *manifest_path, void *userdata), void *userdata);
+/* Uploads these files (strv of paths; each layer titled with its base name) as the entry, to every
+ * --cache-to registry. Failures are warnings. */
+void remote_cache_store_files(RemoteCache *rc, const char *ns, const char *key_hex, char *const *paths);
 /* Whether a --cache-from registry holds the entry: one manifest GET per registry, stopping at the
  * first that has it (its layers are not fetched, so not verified). An unreachable registry is a
  * warning and counts as not holding it. */

@@ -97,12 +97,29 @@ export BAKER_CACHE_FROM=$REF
 BAKER_CACHE=$SCRATCH/cache-b "$BAKER" bake --json -o out-b steps.yaml > b.json 2> b.err || { cat b.err; fail "bake on B"; }
 [ "$(statuses b.json)" = "1:pulled 2:pulled 3:pulled 4:pulled" ] || fail "B: $(statuses b.json)"
 [ "$(digest_of out-b)" = "$(digest_of out-a)" ] || fail "B's image differs from A's"
-[ "$(find "$SCRATCH/cache-b/steps" -mindepth 1 -maxdepth 1 | wc -l)" = 1 ] || fail "B downloaded more than the longest prefix"
+# the whole bake is cached: nothing but the finished bake's outputs is downloaded
+[ "$(find "$SCRATCH/cache-b/steps" "$SCRATCH/cache-b/blobs" -type f | wc -l)" = 0 ] ||
+  fail "B downloaded step states or inputs: $(find "$SCRATCH/cache-b/steps" "$SCRATCH/cache-b/blobs" -type f)"
+cmp out-a/steps.raw out-b/steps.raw || fail "B's output differs from A's"
 BAKER_CACHE=$SCRATCH/cache-d "$BAKER" bake --json --cache-from "$LAYOUT" -o out-d steps.yaml > d.json 2> d.err ||
   { cat d.err; fail "bake from the layout"; }
 [ "$(statuses d.json)" = "1:pulled 2:pulled 3:pulled 4:pulled" ] || fail "D: $(statuses d.json)"
 [ "$(digest_of out-d)" = "$(digest_of out-a)" ] || fail "D's image differs from A's"
-pass "B (and D from an OCI layout), cold: every step pulled, the longest prefix only, identical digest"
+pass "B (and D from an OCI layout), cold: every step pulled, only the outputs downloaded, identical digest"
+
+# ---- a corrupt output in the finished bake's entry: skipped, the steps' longest prefix instead ---
+RAWL=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+  "http://127.0.0.1:$PORT/v2/baker/cache/manifests/bakes-${BAKE_KEY#sha256:}" |
+  jq -r '.layers[] | select(.annotations["org.opencontainers.image.title"] == "steps.raw") | .digest')
+RAWD=$(find "$SCRATCH/reg/data" -path "*/blobs/sha256/*/${RAWL#sha256:}/data")
+[ -f "$RAWD" ] || fail "the finished bake's entry has no steps.raw layer"
+printf 'XXXXXXXX' | dd of="$RAWD" bs=1 seek=4096 conv=notrunc status=none
+BAKER_CACHE=$SCRATCH/cache-x "$BAKER" bake --json -o out-x steps.yaml > x.json 2> x.err || { cat x.err; fail "bake with a corrupt output"; }
+grep -q "bakes-${BAKE_KEY#sha256:}' is unusable" x.err || { cat x.err; fail "no warning for the corrupt output"; }
+[ "$(find "$SCRATCH/cache-x/steps" -mindepth 1 -maxdepth 1 | wc -l)" = 1 ] || fail "X did not fall back to the longest prefix"
+[ "$(digest_of out-x)" = "$(digest_of out-a)" ] || fail "the bake past a corrupt output differs"
+[ -z "$(find out-x -name '.*')" ] || fail "staging files left in out-x: $(find out-x -name '.*')"
+pass "a corrupt output in the finished bake's entry: one warning, not used, the steps pulled instead, same digest"
 
 # ---- B changes the last step: exactly that one re-runs ------------------------------------------
 BAKER_CACHE=$SCRATCH/cache-c "$BAKER" bake --json --var last=second -o out-c steps.yaml > c.json 2> c.err ||
@@ -117,7 +134,7 @@ LAYER=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
 DATA=$(find "$SCRATCH/reg/data" -path "*/blobs/sha256/*/${LAYER#sha256:}/data")
 [ -f "$DATA" ] || fail "blob $LAYER not found in the registry's storage"
 printf 'XXXXXXXX' | dd of="$DATA" bs=1 seek=1000 conv=notrunc status=none
-BAKER_CACHE=$SCRATCH/cache-e "$BAKER" bake --json -o out-e steps.yaml > e.json 2> e.err || { cat e.err; fail "bake with a corrupt entry"; }
+BAKER_CACHE=$SCRATCH/cache-e "$BAKER" bake --json --rebuild -o out-e steps.yaml > e.json 2> e.err || { cat e.err; fail "bake with a corrupt entry"; }
 [ "$(statuses e.json)" = "1:pulled 2:pulled 3:pulled 4:done" ] || fail "corrupt entry: $(statuses e.json)"
 grep -q "steps-${K4#sha256:}' is unusable" e.err || { cat e.err; fail "no warning for the corrupt entry"; }
 [ "$(digest_of out-e)" = "$(digest_of out-a)" ] || fail "the bake past a corrupt entry differs"
@@ -130,7 +147,7 @@ LAYER3=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
   "http://127.0.0.1:$PORT/v2/baker/cache/manifests/steps-${K3#sha256:}" | jq -r '.layers[0].digest')
 DATA3=$(find "$SCRATCH/reg/data" -path "*/blobs/sha256/*/${LAYER3#sha256:}/data")
 truncate -s 4096 "$DATA3"
-BAKER_CACHE=$SCRATCH/cache-t "$BAKER" bake --json -o out-t steps.yaml > t.json 2> t.err || { cat t.err; fail "bake with a truncated entry"; }
+BAKER_CACHE=$SCRATCH/cache-t "$BAKER" bake --json --rebuild -o out-t steps.yaml > t.json 2> t.err || { cat t.err; fail "bake with a truncated entry"; }
 [ "$(statuses t.json)" = "1:pulled 2:pulled 3:done 4:done" ] || fail "truncated entry: $(statuses t.json)"
 grep -q "steps-${K3#sha256:}' is unusable" t.err || { cat t.err; fail "no warning for the truncated entry"; }
 [ "$(digest_of out-t)" = "$(digest_of out-a)" ] || fail "the bake past a truncated entry differs"
