@@ -285,6 +285,8 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *userdata) {
                                 t->sink_error = k < 0 ? -errno : -EIO; /* file shrank under us */
                                 return CURL_READFUNC_ABORT;
                         }
+                        if (req->body_observer)
+                                req->body_observer(buf, (size_t) k, t->upload_pos, req->userdata);
                         t->upload_pos += (uint64_t) k;
                         return (size_t) k;
                 }

@@ -25,6 +25,10 @@ typedef int (*HttpSink)(const void *data, size_t size, void *userdata);
  * called again on a retry, before the body is delivered afresh. */
 typedef int (*HttpOnHeaders)(const HttpResponse *resp, void *userdata);
 
+/* Sees each chunk of an HTTP_BODY_FD body as it goes out (offset: within the body). A retry or
+ * rewind starts again at offset 0. Lets a caller hash exactly the bytes it sent. */
+typedef void (*HttpBodyObserver)(const void *data, size_t size, uint64_t offset, void *userdata);
+
 typedef enum HttpBodyKind {
         HTTP_BODY_NONE = 0,
         HTTP_BODY_MEMORY, /* body, body_size */
@@ -59,6 +63,7 @@ typedef struct HttpRequest {
         size_t body_size;
         int body_fd;
         uint64_t body_offset, body_length;
+        HttpBodyObserver body_observer; /* HTTP_BODY_FD only; gets userdata */
 
         /* Response body: a 2xx body goes to sink if set; otherwise (and for every non-2xx
          * response) it is collected in memory, up to max_body bytes (0 = 1 MiB). A larger
