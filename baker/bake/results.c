@@ -4,6 +4,8 @@
 #include "bake-internal.h"
 #include "boot.h"
 #include "events.h"
+#include "glance.h"
+#include "kind.h"
 #include "log.h"
 #include "manifest.h"
 #include "progress.h"
@@ -85,10 +87,48 @@ int bake_boot_test(Bake *b, const char *raw) {
         return 0;
 }
 
+/* Nova's hw_firmware_type for the template's bootloader: a hybrid image boots either way, and
+ * BIOS is what Nova gives when nothing is said. */
+static const char *bake_firmware_type(const Template *t) {
+        for (size_t i = 0; i < t->n_steps; i++) {
+                const TemplateStep *s = t->steps + i;
+                if (!s->kind || !streq(s->kind->name, "bootloader"))
+                        continue;
+                return s->bootloader.type == BOOTLOADER_SYSTEMD_BOOT ? "uefi" : "bios";
+        }
+        return NULL;
+}
+
+static int bake_publish_glance(Bake *b, const TemplatePublish *p, const char *manifest_path) {
+        const Template *t = b->t;
+        _cleanup_free_ char *target = xasprintf(GLANCE_REF_PREFIX "%s/%s", p->target, t->name);
+        GlancePublishOptions go = { .format = p->glance->format, .firmware = bake_firmware_type(t),
+                                    .disk_bus = p->glance->disk_bus, .visibility = p->glance->visibility,
+                                    .properties = p->glance->properties, .channels = t->channels,
+                                    .n_channels = t->n_channels };
+        _cleanup_(glance_publish_report_done) GlancePublishReport report = {};
+        int r = glance_publish(manifest_path, target, &go, &report);
+        if (r < 0)
+                return template_error_at(t, p->pos, "publishing to '%s' failed", target);
+        _cleanup_free_ char *human = xasprintf("published %s: glance image %s (%s, %" PRIu64 " bytes sent)", target,
+                                               report.image_id, report.reused ? "unchanged" : "uploaded",
+                                               report.bytes_sent);
+        json_t *fields = glance_publish_report_to_json(&report);
+        json_object_set_new(fields, "target", json_string(target));
+        event_emit("publish", fields, human);
+        return 0;
+}
+
 int bake_publish(Bake *b, const char *manifest_path) {
         const Template *t = b->t;
         for (size_t i = 0; i < t->n_publish; i++) {
                 const TemplatePublish *p = t->publish + i;
+                if (p->kind == PUBLISH_GLANCE) {
+                        int r = bake_publish_glance(b, p, manifest_path);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 _cleanup_free_ char *target = publish_target(publish_kind_to_string(p->kind), p->target, t->name);
                 PublishOptions po = { .channels = t->channels, .n_channels = t->n_channels, .insecure = p->insecure };
                 _cleanup_(publish_report_done) PublishReport report = {};

@@ -3,9 +3,11 @@
 #include <jansson.h>
 
 #include "channel.h"
+#include "glance.h"
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
+#include "cli-glance.h"
 #include "cli.h"
 #include "verbs.h"
 
@@ -20,6 +22,8 @@ int verb_promote(int argc, char **argv) {
                 log_error("invalid channel name '%s' (lower-case letters, digits, '-' and '_')", channel);
                 return OUTCOME_USAGE;
         }
+        if (glance_ref_is(source))
+                return cli_glance_promote(source, channel, json);
 
         _cleanup_(registry_ref_freep) RegistryRef *ref = NULL;
         _cleanup_(registry_freep) Registry *r = NULL;

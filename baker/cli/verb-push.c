@@ -3,10 +3,12 @@
 #include <inttypes.h>
 #include <jansson.h>
 
+#include "glance.h"
 #include "log.h"
 #include "outcome.h"
 #include "publish.h"
 #include "registry.h"
+#include "cli-glance.h"
 #include "cli.h"
 #include "verbs.h"
 
@@ -62,6 +64,8 @@ int verb_push(int argc, char **argv) {
                 log_error_errno(-errno, "cannot read '%s': %m", input);
                 return OUTCOME_INPUT;
         }
+        if (glance_ref_is(target))
+                return cli_glance_push(input, target, opts.artifact.format, channels, opts.n_channels, json);
         _cleanup_(publish_report_done) PublishReport report = {};
         k = publish_image(input, target, &opts, &report);
         if (k == -EBADMSG || k == -ENOENT)

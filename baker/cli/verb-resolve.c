@@ -3,9 +3,11 @@
 #include <jansson.h>
 
 #include "channel.h"
+#include "glance.h"
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
+#include "cli-glance.h"
 #include "cli.h"
 #include "verbs.h"
 
@@ -16,6 +18,8 @@ int verb_resolve(int argc, char **argv) {
         if (cli_parse_registry_verb(argc, argv, &json) < 0)
                 return OUTCOME_USAGE;
         const char *source = argv[optind];
+        if (glance_ref_is(source))
+                return cli_glance_resolve(source, json);
 
         _cleanup_(registry_ref_freep) RegistryRef *ref = NULL;
         _cleanup_(registry_freep) Registry *r = NULL;

@@ -3,9 +3,11 @@
 #include <jansson.h>
 
 #include "channel.h"
+#include "glance.h"
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
+#include "cli-glance.h"
 #include "cli.h"
 #include "verbs.h"
 
@@ -16,6 +18,8 @@ int verb_rollback(int argc, char **argv) {
         if (cli_parse_registry_verb(argc, argv, &json) < 0)
                 return OUTCOME_USAGE;
         const char *source = argv[optind], *channel = argv[optind + 1];
+        if (glance_ref_is(source))
+                return cli_glance_rollback(source, channel, json);
 
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(source, false, NULL, &r);

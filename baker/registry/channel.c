@@ -18,7 +18,7 @@ bool channel_name_valid(const char *name) {
         return name[0] >= 'a' && name[0] <= 'z';
 }
 
-static char *who(void) {
+char *channel_who(void) {
         char host[256] = "localhost";
         (void) gethostname(host, sizeof(host) - 1);
         const char *user = getenv("BAKER_USER") ?: getenv("USER") ?: getenv("LOGNAME") ?: "unknown";
@@ -112,7 +112,7 @@ int channel_record_push(Registry *r, const char *digest, const char *tag, const 
         json_t *entries = json_object_get(h, "entries");
         while (json_array_size(entries) >= PUSH_RECORD_MAX)
                 json_array_remove(entries, 0);
-        _cleanup_free_ char *date = rfc3339_format(time(NULL)), *by = who();
+        _cleanup_free_ char *date = rfc3339_format(time(NULL)), *by = channel_who();
         json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "push", "digest", digest, "tag", tag, "date", date,
                               "by", by);
         if (version)
@@ -164,7 +164,7 @@ static int append_and_move(Registry *r, const char *channel, json_t *history, co
         json_t *manifest = json_loadb(m->data, m->size, 0, NULL);
         const char *version =
                 json_string_value(json_object_get(json_object_get(manifest, "annotations"), "org.opencontainers.image.version"));
-        _cleanup_free_ char *date = rfc3339_format(time(NULL)), *by = who();
+        _cleanup_free_ char *date = rfc3339_format(time(NULL)), *by = channel_who();
         json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "action", action, "digest", digest, "date", date, "by", by);
         if (version)
                 json_object_set_new(e, "version", json_string(version));
@@ -362,7 +362,7 @@ int channel_revoke(Registry *r, const char *digest, const char *reason, char **r
         k = push_empty_blob(r);
         if (k < 0)
                 return k;
-        _cleanup_free_ char *date = rfc3339_format(time(NULL)), *by = who();
+        _cleanup_free_ char *date = rfc3339_format(time(NULL)), *by = channel_who();
         json_t *m = json_pack("{s:i, s:s, s:s, s:o, s:[o], s:{s:s, s:s, s:I}, s:{s:s, s:s, s:s}}", "schemaVersion", 2,
                               "mediaType", OCI_MANIFEST_MEDIA_TYPE, "artifactType", BAKER_REVOCATION_ARTIFACT_TYPE,
                               "config", empty_descriptor(), "layers", empty_descriptor(), "subject", "mediaType",

@@ -32,6 +32,8 @@
 #define ANNOTATION_CHANNEL "vnd.baker.channel"
 
 bool channel_name_valid(const char *name);
+/* "user@host" for the "by" of a history entry ($BAKER_USER, else $USER). */
+char *channel_who(void);
 
 /* Points channel at digest (which must be an image manifest in the registry and not revoked).
  * Returns 1 if moved, 0 if it already pointed there. ret_previous (optional): the old digest or

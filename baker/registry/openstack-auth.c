@@ -224,8 +224,11 @@ int openstack_request(OpenStackSession *s, const char *path, HttpRequest *req, c
                 req->headers = headers;
                 _cleanup_(http_response_freep) HttpResponse *resp = NULL;
                 int k = http_request(req, &resp);
-                if (k < 0)
+                if (k < 0) {
+                        req->url = NULL;
+                        req->headers = NULL;
                         return k;
+                }
                 if (http_response_status(resp) == 401 && renewable && attempt == 0) {
                         log_info("%s %s: status 401, authenticating again", req->method ?: "GET", url);
                         k = keystone_authenticate(s);
@@ -233,10 +236,26 @@ int openstack_request(OpenStackSession *s, const char *path, HttpRequest *req, c
                                 return k;
                         continue;
                 }
+                req->url = NULL;
                 req->headers = NULL;
                 *ret = TAKE_PTR(resp);
                 return 0;
         }
+}
+
+int openstack_response_check(OpenStackSession *s, const char *method, const char *path, const HttpResponse *resp,
+                             bool quiet_404) {
+        long status = http_response_status(resp);
+        if (status >= 200 && status <= 299)
+                return 0;
+        int k = status == 404 ? -ENOENT : status == 401 || status == 403 ? -EACCES : status == 409 ? -EEXIST
+                : status == 413 ? -EDQUOT : -EIO;
+        if (k == -ENOENT && quiet_404)
+                return k;
+        _cleanup_free_ char *msg = server_message(resp);
+        _cleanup_free_ char *where = openstack_cloud_describe(s->cloud), *who = openstack_cloud_identity(s->cloud);
+        return log_error_errno(k, "%s %s%s: status %ld %s (%s as %s): %s", method, s->endpoint, path, status,
+                               http_response_reason(resp), where, who, msg);
 }
 
 int openstack_json(OpenStackSession *s, const char *method, const char *path, const char *content_type,
@@ -254,17 +273,9 @@ int openstack_json(OpenStackSession *s, const char *method, const char *path, co
         int k = openstack_request(s, path, &req, headers, &resp);
         if (k < 0)
                 return k;
-        long status = http_response_status(resp);
-        if (status < 200 || status > 299) {
-                _cleanup_free_ char *msg = server_message(resp);
-                _cleanup_free_ char *where = openstack_cloud_describe(s->cloud), *who = openstack_cloud_identity(s->cloud);
-                k = status == 404 ? -ENOENT : status == 401 || status == 403 ? -EACCES : status == 409 ? -EEXIST
-                    : status == 413 ? -EDQUOT : -EIO;
-                if (k == -ENOENT && ret_json)
-                        return k; /* an answer the caller handles */
-                return log_error_errno(k, "%s %s%s: status %ld %s (%s as %s): %s", method, s->endpoint, path, status,
-                                       http_response_reason(resp), where, who, msg);
-        }
+        k = openstack_response_check(s, method, path, resp, ret_json != NULL);
+        if (k < 0)
+                return k;
         if (ret_json) {
                 size_t n;
                 const char *b = http_response_body(resp, &n);

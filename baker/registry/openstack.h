@@ -60,12 +60,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(OpenStackSession *, openstack_session_free);
 const char *openstack_session_endpoint(const OpenStackSession *s);
 const OpenStackCloud *openstack_session_cloud(const OpenStackSession *s);
 
-/* http_request() on endpoint + path (req->url is ignored) with the session's token; on 401, one new
- * authentication and one more try. extra_headers: NULL-terminated, or NULL. */
+/* http_request() on endpoint + path (req->url and req->headers are set for the call and reset to
+ * NULL after it) with the session's token; on 401, one new authentication and one more try.
+ * extra_headers: NULL-terminated, or NULL. */
 int openstack_request(OpenStackSession *s, const char *path, HttpRequest *req, const char *const *extra_headers,
                       HttpResponse **ret);
-/* openstack_request() with a JSON body (or none) and a JSON reply: a non-2xx status is logged with
- * the URL, the status and the server's message and returns -ENOENT/-EACCES/-EEXIST (409)/-EIO.
- * ret_json (optional): the reply's body, NULL when empty. */
+/* 0 for a 2xx response; otherwise logs METHOD URL, the status, the cloud, the identity and the
+ * server's message, and returns -ENOENT (404; not logged when quiet_404), -EACCES (401/403),
+ * -EEXIST (409), -EDQUOT (413) or -EIO. */
+int openstack_response_check(OpenStackSession *s, const char *method, const char *path, const HttpResponse *resp,
+                             bool quiet_404);
+/* openstack_request() with a JSON body (or none) and a JSON reply, checked as above; with ret_json
+ * a 404 is returned as -ENOENT without logging (an answer the caller handles). ret_json (optional):
+ * the reply's body, NULL when empty. */
 int openstack_json(OpenStackSession *s, const char *method, const char *path, const char *content_type,
                    json_t *body, json_t **ret_json);

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <regex.h>
 
+#include "strv.h"
 #include "units.h"
 
 void template_parse_variables(Template *t, const Node *m) {
@@ -290,6 +291,45 @@ static bool publish_s3_target(Template *t, const Node *m, char **ret) {
         return true;
 }
 
+void template_glance_free(TemplateGlance *g) {
+        if (!g)
+                return;
+        free(g->format);
+        free(g->visibility);
+        free(g->disk_bus);
+        strv_free(g->properties);
+        free(g);
+}
+
+/* `glance: { cloud: NAME, format: qcow2|raw, visibility: …, disk_bus: …, properties: {K: V} }` */
+static void parse_publish_glance(Template *t, const Node *v, TemplatePublish *pub) {
+        static const char *const formats[] = { "qcow2", "raw", NULL };
+        static const char *const visibilities[] = { "public", "private", "shared", "community", NULL };
+        if (!node_expect(t, v, NODE_MAPPING, "'glance'"))
+                return;
+        node_check_keys(t, v, KEYS("cloud", "format", "visibility", "disk_bus", "properties"), "glance target");
+        TemplateGlance *g = pub->glance = xcalloc(1, sizeof *g);
+        SourcePos pos;
+        if (!node_string(t, v, "cloud", &pub->target, NULL))
+                pub->target = xstrdup("");
+        if (node_string(t, v, "format", &g->format, &pos) && !strv_contains(formats, g->format))
+                template_add_error(t, pos, "glance format '%s': qcow2 or raw", g->format);
+        if (node_string(t, v, "visibility", &g->visibility, &pos) &&
+            !strv_contains(visibilities, g->visibility))
+                template_add_error(t, pos, "glance visibility '%s': public, private, shared or community", g->visibility);
+        node_string(t, v, "disk_bus", &g->disk_bus, NULL);
+        const Node *props = node_get(v, "properties");
+        if (props && node_expect(t, props, NODE_MAPPING, "glance 'properties'"))
+                for (size_t i = 0; i < props->n; i++) {
+                        const Node *k = props->keys[i], *pv = props->items[i];
+                        if (!node_expect(t, pv, NODE_SCALAR, "a glance property"))
+                                continue;
+                        if (startswith(k->value, "baker_"))
+                                template_add_error(t, k->pos, "glance property '%s' is baker's own", k->value);
+                        strv_push(&g->properties, NULL, xasprintf("%s=%s", k->value, pv->value));
+                }
+}
+
 void template_parse_publish(Template *t, const Node *seq) {
         if (!node_expect(t, seq, NODE_SEQUENCE, "'publish'"))
                 return;
@@ -298,14 +338,22 @@ void template_parse_publish(Template *t, const Node *seq) {
                 const Node *p = seq->items[i];
                 if (!node_expect(t, p, NODE_MAPPING, "a publish target"))
                         continue;
-                node_check_keys(t, p, KEYS("oci", "oci-layout", "s3", "insecure"), "publish target");
-                const Node *oci = node_get(p, "oci"), *layout = node_get(p, "oci-layout"), *s3 = node_get(p, "s3");
-                if (!!oci + !!layout + !!s3 != 1) {
-                        template_add_error(t, p->pos, "a publish target needs exactly one of 'oci', 'oci-layout' or 's3'");
+                node_check_keys(t, p, KEYS("oci", "oci-layout", "s3", "glance", "insecure"), "publish target");
+                const Node *oci = node_get(p, "oci"), *layout = node_get(p, "oci-layout"), *s3 = node_get(p, "s3"),
+                           *glance = node_get(p, "glance");
+                if (!!oci + !!layout + !!s3 + !!glance != 1) {
+                        template_add_error(t, p->pos,
+                                           "a publish target needs exactly one of 'oci', 'oci-layout', 's3' or 'glance'");
                         continue;
                 }
                 TemplatePublish *pub = &t->publish[t->n_publish];
                 pub->pos = p->pos;
+                if (glance) {
+                        pub->kind = PUBLISH_GLANCE;
+                        parse_publish_glance(t, glance, pub);
+                        t->n_publish++;
+                        continue;
+                }
                 pub->kind = oci ? PUBLISH_OCI : layout ? PUBLISH_OCI_LAYOUT : PUBLISH_S3;
                 node_bool(t, p, "insecure", &pub->insecure, NULL);
                 if (s3) {

@@ -8,4 +8,5 @@ void template_parse_disk(Template *t, const Node *m);
 void template_parse_outputs(Template *t, const Node *seq);
 void template_parse_test(Template *t, const Node *m);
 void template_parse_publish(Template *t, const Node *seq);
+void template_glance_free(TemplateGlance *g);
 void template_parse_channels(Template *t, const Node *seq);

@@ -37,7 +37,7 @@ DEFINE_STRING_TABLE(fs_type, FsType, _FS_TYPE_MAX,
                     [FS_NONE] = "none");
 DEFINE_STRING_TABLE(publish_kind, PublishKind, _PUBLISH_KIND_MAX,
                     [PUBLISH_OCI] = "oci", [PUBLISH_OCI_LAYOUT] = "oci-layout",
-                    [PUBLISH_S3] = "s3");
+                    [PUBLISH_S3] = "s3", [PUBLISH_GLANCE] = "glance");
 
 /* ---- variable references -------------------------------------------------------------------- */
 
@@ -475,8 +475,10 @@ Template *template_free(Template *t) {
                 free(t->test.commands[i].expect);
         }
         free(t->test.commands);
-        for (size_t i = 0; i < t->n_publish; i++)
+        for (size_t i = 0; i < t->n_publish; i++) {
                 free(t->publish[i].target);
+                template_glance_free(t->publish[i].glance);
+        }
         free(t->publish);
         for (size_t i = 0; i < t->n_channels; i++)
                 free(t->channels[i]);

@@ -37,6 +37,7 @@ typedef enum PublishKind {
         PUBLISH_OCI,        /* "host:port/repo" on an OCI Distribution registry */
         PUBLISH_OCI_LAYOUT, /* an OCI image-layout directory */
         PUBLISH_S3,         /* S3-compatible object storage: target "s3://[REGION@]HOST/BUCKET/PREFIX" */
+        PUBLISH_GLANCE,     /* OpenStack Glance: `glance: { cloud: NAME, … }` */
         _PUBLISH_KIND_MAX,
         _PUBLISH_KIND_INVALID = -EINVAL,
 } PublishKind;
@@ -200,13 +201,23 @@ typedef struct TemplateTest {
         size_t n_commands;
 } TemplateTest;
 
+/* `glance: { cloud, format, visibility, disk_bus, properties: {KEY: VALUE} }` */
+typedef struct TemplateGlance {
+        char *format;     /* qcow2 | raw | NULL */
+        char *visibility; /* public | private | shared | community | NULL */
+        char *disk_bus;
+        char **properties; /* strv of "KEY=VALUE" */
+} TemplateGlance;
+
 typedef struct TemplatePublish {
         SourcePos pos;
         PublishKind kind;
-        char *target; /* "host:port/repo", a directory (as written, relative to the CWD), or for s3 the
+        char *target; /* "host:port/repo", a directory (as written, relative to the CWD), for s3 the
                        * reference made of endpoint, bucket, prefix and region ("…/BUCKET/" without a
-                       * prefix: the image's name is appended) */
+                       * prefix: the image's name is appended), for glance the cloud ("" for $OS_CLOUD
+                       * or the OS_* variables) */
         bool insecure;
+        TemplateGlance *glance; /* PUBLISH_GLANCE */
 } TemplatePublish;
 
 typedef struct Template {

@@ -1,7 +1,8 @@
 /* OpenStack cloud configuration as the openstack client reads it (clouds.yaml + secure.yaml,
- * $OS_CLOUD, OS_* variables, auth_type defaults and aliases). */
+ * $OS_CLOUD, OS_* variables, auth_type defaults and aliases) and glance: references. */
 #include <stdlib.h>
 
+#include "glance.h"
 #include "log.h"
 #include "openstack.h"
 #include "test-lib.h"
@@ -105,11 +106,41 @@ static void test_env(void) {
         clear_env();
 }
 
+static void test_refs(void) {
+        static const struct {
+                const char *in;
+                int ok;
+                const char *cloud, *name, *channel, *digest;
+        } refs[] = {
+                { "glance:prod/web", 1, "prod", "web", NULL, NULL },
+                { "glance:/web:stable", 1, NULL, "web", "stable", NULL },
+                { "glance:web", 1, NULL, "web", NULL, NULL },
+                { "glance:c/web@sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 1, "c", "web",
+                  NULL, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+                { .in = "glance:c/web@sha256:1234", .ok = 0 },
+                { .in = "glance:c/", .ok = 0 },
+                { .in = "glance:c/web:", .ok = 0 },
+                { .in = "oci-layout:x", .ok = 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(refs); i++) {
+                _cleanup_(glance_ref_freep) GlanceRef *r = NULL;
+                int k = glance_ref_parse(refs[i].in, &r);
+                if (!refs[i].ok) {
+                        assert_se(k == -EINVAL);
+                        continue;
+                }
+                assert_se(k == 0);
+                assert_se(streq_ptr(r->cloud, refs[i].cloud) && streq(r->name, refs[i].name));
+                assert_se(streq_ptr(r->channel, refs[i].channel) && streq_ptr(r->digest, refs[i].digest));
+        }
+}
+
 int main(void) {
         clear_env();
         unsetenv("XDG_CONFIG_HOME");
         setenv("HOME", test_scratch(), 1); /* no ~/.config/openstack of the machine's */
         test_files(test_scratch());
         test_env();
+        test_refs();
         return 0;
 }

@@ -65,6 +65,7 @@ static void test_good(void) {
                 "    insecure: true\n"
                 "  - s3: { endpoint: \"https://s3.example.com:9000\", bucket: images, prefix: team/web/, region: eu-west-1 }\n"
                 "  - s3: { endpoint: \"http://127.0.0.1:8080\", bucket: images }\n"
+                "  - glance: { cloud: prod, format: raw, properties: { os_distro: debian, os_version: \"12\" } }\n"
                 "channels: [nightly, stable]\n";
         Template *t = parse(yaml, false);
         for (size_t i = 0; i < t->n_errors; i++)
@@ -92,10 +93,12 @@ static void test_good(void) {
         assert_se(streq(s[5].kind->name, "bootloader") && s[5].bootloader.type == BOOTLOADER_SYSLINUX);
         assert_se(t->n_outputs == 2 && t->outputs[1].compress == IMAGE_COMPRESSION_ZSTD);
         assert_se(t->test.has_boot && t->test.timeout_usec == UINT64_C(5400) * 1000000 && t->test.n_commands == 1);
-        assert_se(t->n_publish == 4 && t->publish[1].kind == PUBLISH_OCI && t->publish[1].insecure);
+        assert_se(t->n_publish == 5 && t->publish[1].kind == PUBLISH_OCI && t->publish[1].insecure);
         assert_se(t->publish[2].kind == PUBLISH_S3 &&
                   streq(t->publish[2].target, "s3+https://eu-west-1@s3.example.com:9000/images/team/web"));
         assert_se(streq(t->publish[3].target, "s3+http://127.0.0.1:8080/images/")); /* the name is the prefix */
+        assert_se(t->publish[4].kind == PUBLISH_GLANCE && streq(t->publish[4].target, "prod"));
+        assert_se(streq(t->publish[4].glance->format, "raw") && streq(t->publish[4].glance->properties[1], "os_version=12"));
         assert_se(t->n_channels == 2);
         template_free(t);
 }
@@ -159,6 +162,9 @@ static void test_bad(void) {
                 { HEAD DISK "publish:\n  - s3: { endpoint: \"s3.example.com\", bucket: b }\n", "is not an S3 endpoint", 8 },
                 { HEAD DISK "publish:\n  - s3: { endpoint: \"https://h\" }\n", "missing 'bucket'", 8 },
                 { HEAD DISK "publish:\n  - s3: { endpoint: \"https://h\", bucket: b, acl: x }\n", "acl", 8 },
+                { HEAD DISK "publish:\n  - glance: { cloud: c, format: vhd }\n", "glance format 'vhd'", 8 },
+                { HEAD DISK "publish:\n  - glance: { properties: { baker_version: x } }\n", "is baker's own", 8 },
+                { HEAD DISK "publish:\n  - glance: {}\n    oci: a/b\n", "exactly one of", 8 },
                 { HEAD DISK "variables:\n  x: { required: true, default: 1 }\n", "cannot have a default", 8 },
                 { HEAD DISK "outputs:\n  - { format: vmdk }\n", "unknown format 'vmdk'", 8 },
         };

@@ -1,0 +1,269 @@
+/* A bake into a Glance image (glance.h): reuse by image digest, create, stream, wait for active,
+ * check Glance's sha512 against the bytes sent, then channels. */
+#include <errno.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#include "glance.h"
+#include "log.h"
+#include "manifest.h"
+#include "strv.h"
+
+void glance_publish_report_done(GlancePublishReport *r) {
+        free(r->image_id);
+        free(r->name);
+        free(r->digest);
+        free(r->disk_format);
+        free(r->cloud);
+        strv_free(r->channels_moved);
+        *r = (GlancePublishReport) {};
+}
+
+json_t *glance_publish_report_to_json(const GlancePublishReport *r) {
+        json_t *channels = json_array();
+        for (char **c = r->channels_moved; c && *c; c++)
+                json_array_append_new(channels, json_string(*c));
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s*, s:I, s:o}", "status", r->reused ? "unchanged" : "uploaded",
+                         "backend", "glance", "image_id", r->image_id, "name", r->name, "digest", r->digest, "disk_format",
+                         r->disk_format, "cloud", r->cloud, "bytes_sent", (json_int_t) r->bytes_sent, "channels", channels);
+}
+
+static const char *prop(json_t *img, const char *key) {
+        return json_string_value(json_object_get(img, key));
+}
+
+int glance_find_by_digest(Glance *g, const char *name, const char *digest, json_t **ret) {
+        _cleanup_(json_decrefp) json_t *all = NULL;
+        int k = glance_list_images(g, name, &all);
+        if (k < 0)
+                return k;
+        json_t *best = NULL, *img;
+        size_t i;
+        json_array_foreach(all, i, img) {
+                if (!streq_ptr(prop(img, GLANCE_PROP_DIGEST), digest))
+                        continue;
+                if (!best || (streq_ptr(prop(img, "status"), "active") && !streq_ptr(prop(best, "status"), "active")))
+                        best = img;
+        }
+        *ret = best ? json_incref(best) : NULL;
+        return 0;
+}
+
+/* The image of this digest and disk format baker made before, if any (newest first). */
+static int find_existing(Glance *g, const char *name, const char *digest, const char *format, json_t **ret) {
+        _cleanup_(json_decrefp) json_t *all = NULL;
+        int k = glance_list_images(g, name, &all);
+        if (k < 0)
+                return k;
+        json_t *img;
+        size_t i;
+        *ret = NULL;
+        json_array_foreach(all, i, img)
+                if (streq_ptr(prop(img, GLANCE_PROP_DIGEST), digest) && streq_ptr(prop(img, "disk_format"), format)) {
+                        *ret = json_incref(img);
+                        break;
+                }
+        return 0;
+}
+
+/* The output Glance gets: uncompressed, of the format asked for (qcow2 first when not asked). */
+static int pick_output(const BakeManifest *m, const char *input, const char *format, char **ret_path,
+                       const ManifestOutput **ret) {
+        const ManifestOutput *found = NULL;
+        for (size_t pass = 0; pass < 2 && !found; pass++) {
+                const char *want = format ?: pass == 0 ? "qcow2" : "raw";
+                for (size_t i = 0; i < m->n_outputs && !found; i++)
+                        if ((!m->outputs[i].compress || streq(m->outputs[i].compress, "none")) &&
+                            streq_ptr(m->outputs[i].format, want))
+                                found = m->outputs + i;
+        }
+        if (!found)
+                return log_error_errno(-ENOENT, "'%s' has no uncompressed %s output for glance (add '{ format: %s }' "
+                                       "to outputs:)", input, format ?: "qcow2 or raw", format ?: "qcow2");
+        const char *slash = strrchr(input, '/');
+        _cleanup_free_ char *dir = slash ? xstrndup(input, (size_t) (slash - input)) : xstrdup(".");
+        _cleanup_free_ char *path = path_join(dir, found->file);
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return log_error_errno(-errno, "'%s': %m", path);
+        if ((uint64_t) st.st_size != found->size)
+                return log_error_errno(-EBADMSG, "'%s' is %lld bytes, the manifest says %" PRIu64, path,
+                                       (long long) st.st_size, found->size);
+        *ret_path = TAKE_PTR(path);
+        *ret = found;
+        return 0;
+}
+
+static int properties_add(json_t *body, char **properties) {
+        for (char **p = properties; p && *p; p++) {
+                const char *eq = strchr(*p, '=');
+                if (!eq || eq == *p)
+                        return log_error_errno(-EINVAL, "glance property '%s' is not KEY=VALUE", *p);
+                _cleanup_free_ char *key = xstrndup(*p, (size_t) (eq - *p));
+                if (startswith(key, "baker_"))
+                        return log_error_errno(-EINVAL, "glance property '%s' is baker's own", key);
+                json_object_set_new(body, key, json_string(eq + 1));
+        }
+        return 0;
+}
+
+static json_t *create_body(const BakeManifest *m, const char *format, const GlancePublishOptions *o) {
+        uint64_t gib = 1ULL << 30;
+        json_t *body = json_pack("{s:s, s:s, s:s, s:[s], s:s, s:s, s:s}", "name", m->name, "disk_format", format,
+                                 "container_format", "bare", "tags", GLANCE_BAKER_TAG, GLANCE_PROP_DIGEST,
+                                 m->image_digest, GLANCE_PROP_BAKE_KEY, m->bake_key, "hw_disk_bus",
+                                 o->disk_bus ?: "virtio");
+        if (m->version)
+                json_object_set_new(body, GLANCE_PROP_VERSION, json_string(m->version));
+        if (o->firmware)
+                json_object_set_new(body, "hw_firmware_type", json_string(o->firmware));
+        if (o->visibility)
+                json_object_set_new(body, "visibility", json_string(o->visibility));
+        if (m->has_image_size)
+                json_object_set_new(body, "min_disk", json_integer((json_int_t) ((m->image_size + gib - 1) / gib)));
+        return body;
+}
+
+/* Uploads into *image (queued), waits for active and checks Glance's hash of what it stored;
+ * *image becomes the active image. */
+static int upload_and_verify(Glance *g, json_t **image, const char *path, uint64_t size, const GlancePublishOptions *o,
+                             uint64_t *ret_sent) {
+        const char *id = prop(*image, "id");
+        _cleanup_free_ char *sha512 = NULL;
+        int k = glance_image_upload(g, id, path, size, &sha512);
+        if (k < 0)
+                return log_error_errno(k, "upload of '%s' into glance image %s failed; a re-run uploads again", path, id);
+        *ret_sent = size;
+        _cleanup_(json_decrefp) json_t *active = NULL;
+        k = glance_image_wait_active(g, id, o->timeout_s, &active);
+        if (k < 0) {
+                if (k == -EIO)
+                        (void) glance_image_delete(g, id);
+                return k;
+        }
+        const char *algo = prop(active, "os_hash_algo"), *value = prop(active, "os_hash_value");
+        json_int_t stored = json_integer_value(json_object_get(active, "size"));
+        if (!streq_ptr(algo, "sha512") || !value || !streq(value, sha512) || (uint64_t) stored != size) {
+                log_error("glance image %s holds other bytes than were sent (%s %s, %lld bytes; sent sha512 %s, "
+                          "%" PRIu64 " bytes): deleting it", id, algo ?: "no hash", value ?: "", (long long) stored,
+                          sha512, size);
+                (void) glance_image_delete(g, id);
+                return -EBADMSG;
+        }
+        log_info("glance image %s is active, sha512 %.16s… matches the %" PRIu64 " bytes sent", id, sha512, size);
+        json_decref(*image);
+        *image = TAKE_PTR(active);
+        return 0;
+}
+
+/* An image of this digest from before: reused when active, uploaded into when an earlier run
+ * stopped before its bytes, replaced when Glance killed it. Returns 1 when *image is usable as is
+ * (active), 0 when it still needs bytes (or is NULL: create one). */
+static int settle_existing(Glance *g, json_t **image, const GlancePublishOptions *o) {
+        if (!*image)
+                return 0;
+        const char *id = prop(*image, "id"), *status = prop(*image, "status") ?: "";
+        if (streq(status, "active"))
+                return 1;
+        if (streq(status, "queued"))
+                return 0;
+        if (streq(status, "deactivated"))
+                return log_error_errno(-EKEYREVOKED, "glance image %s of this digest is deactivated (revoked); "
+                                       "reactivate it or change the image", id);
+        if (streq(status, "saving") || streq(status, "importing") || streq(status, "uploading")) {
+                log_info("glance image %s of this digest is '%s' (another upload): waiting for it", id, status);
+                json_t *active = NULL;
+                int k = glance_image_wait_active(g, id, o->timeout_s, &active);
+                if (k < 0)
+                        return k;
+                json_decref(*image);
+                *image = active;
+                return 1;
+        }
+        log_info("glance image %s of this digest is '%s': deleting it and uploading anew", id, status);
+        int k = glance_image_delete(g, id);
+        if (k < 0)
+                return k;
+        json_decref(*image);
+        *image = NULL;
+        return 0;
+}
+
+static int move_channels(Glance *g, const char *name, json_t *image, const GlancePublishOptions *o,
+                         GlancePublishReport *rep) {
+        for (size_t i = 0; i < o->n_channels; i++) {
+                int k = glance_channel_promote(g, name, o->channels[i], image, NULL);
+                if (k < 0)
+                        return k;
+                if (k > 0)
+                        strv_push(&rep->channels_moved, NULL, xstrdup(o->channels[i]));
+        }
+        return 0;
+}
+
+int glance_publish(const char *input, const char *target, const GlancePublishOptions *opts,
+                   GlancePublishReport *ret_report) {
+        static const GlancePublishOptions defaults = {};
+        _cleanup_(glance_ref_freep) GlanceRef *ref = NULL;
+        _cleanup_(manifest_freep) BakeManifest *m = NULL;
+        _cleanup_(glance_freep) Glance *g = NULL;
+        _cleanup_(json_decrefp) json_t *image = NULL;
+        _cleanup_free_ char *path = NULL;
+        _cleanup_(glance_publish_report_done) GlancePublishReport rep = {};
+        const ManifestOutput *out = NULL;
+
+        if (!opts)
+                opts = &defaults;
+        int k = glance_ref_parse(target, &ref);
+        if (k < 0)
+                return k;
+        if (ref->channel || ref->digest)
+                return log_error_errno(-EINVAL, "'%s': publish to glance:[CLOUD/]NAME, without channel or digest", target);
+        if (opts->format && !streq(opts->format, "qcow2") && !streq(opts->format, "raw"))
+                return log_error_errno(-EINVAL, "glance format '%s': qcow2 or raw", opts->format);
+        k = manifest_load(input, &m);
+        if (k < 0)
+                return k;
+        k = pick_output(m, input, opts->format, &path, &out);
+        if (k < 0)
+                return k;
+        _cleanup_(json_decrefp) json_t *body = create_body(m, out->format, opts);
+        json_object_set_new(body, "name", json_string(ref->name));
+        k = properties_add(body, opts->properties);
+        if (k < 0)
+                return k;
+        k = glance_open(ref->cloud, &g);
+        if (k < 0)
+                return k;
+        k = find_existing(g, ref->name, m->image_digest, out->format, &image);
+        if (k >= 0)
+                k = settle_existing(g, &image, opts);
+        if (k < 0)
+                return k;
+        rep.reused = k > 0;
+        if (!image) {
+                k = glance_image_create(g, body, &image);
+                if (k < 0)
+                        return k;
+                log_info("created glance image %s for '%s'", prop(image, "id"), path);
+        }
+        if (!rep.reused) {
+                k = upload_and_verify(g, &image, path, out->size, opts, &rep.bytes_sent);
+                if (k < 0)
+                        return k;
+        } else
+                log_info("glance image %s has digest %s already, nothing uploaded", prop(image, "id"), m->image_digest);
+        k = move_channels(g, ref->name, image, opts, &rep);
+        if (k < 0)
+                return k;
+        rep.image_id = xstrdup(prop(image, "id"));
+        rep.name = xstrdup(ref->name);
+        rep.digest = xstrdup(m->image_digest);
+        rep.disk_format = xstrdup(out->format);
+        rep.cloud = ref->cloud ? xstrdup(ref->cloud) : NULL;
+        if (ret_report) {
+                *ret_report = rep;
+                rep = (GlancePublishReport) {};
+        }
+        return 0;
+}
