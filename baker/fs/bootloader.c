@@ -76,7 +76,9 @@ static int install_syslinux(const char *image_path, const DiskLayout *l, const P
         char offset[32], epoch[64];
         snprintf(offset, sizeof offset, "%" PRIu64, esp->offset);
         snprintf(epoch, sizeof epoch, "SOURCE_DATE_EPOCH=%" PRIu64, o->epoch);
-        char *env[] = { (char *) "MTOOLSRC=/dev/null", (char *) "MTOOLS_SKIP_CHECK=1", epoch, NULL };
+        /* syslinux writes ldlinux.sys and ldlinux.c32 through mtools, which stores FAT's local
+         * times from TZ: UTC, as vfat.c does, or the bytes depend on where the bake ran. */
+        char *env[] = { (char *) "MTOOLSRC=/dev/null", (char *) "MTOOLS_SKIP_CHECK=1", (char *) "TZ=UTC0", epoch, NULL };
         char *argv[] = { (char *) "syslinux", (char *) "--install", (char *) "--offset", offset, (char *) image_path,
                          NULL };
         r = process_run_checked(argv, env, "install syslinux on the esp", "syslinux");
