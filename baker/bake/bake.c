@@ -205,7 +205,7 @@ static Outcome bake_outputs(Bake *b, const char *raw, const Assembly *a, int64_t
         size_t n_specs = 0, n_outs = 0;
         _cleanup_free_ ImageOutputSpec *specs = bake_output_specs(t, &n_specs);
         ImageOutput *outs = NULL;
-        int r = image_write_outputs(raw, ret->image_digest, b->output_dir, t->name, specs, n_specs, &outs, &n_outs);
+        int r = image_write_outputs(raw, ret->image_digest, epoch, b->output_dir, t->name, specs, n_specs, &outs, &n_outs);
         if (r < 0)
                 return log_error_errno(r, "failed to write the outputs: %m"), OUTCOME_BUILD;
         for (size_t i = 0; i < n_outs; i++) {

@@ -38,11 +38,22 @@ static int original_raw(const char *output_dir, const BakeManifest *m, const cha
                 *ret_path = TAKE_PTR(plain);
                 return 0;
         }
-        _cleanup_free_ char *converted = xasprintf("%s/original.raw", work);
-        char *argv[] = { (char *) "qemu-img", (char *) "convert", (char *) "-O", (char *) "raw", plain, converted, NULL };
-        r = process_run_checked(argv, NULL, "convert the original image to raw", "qemu-utils");
+        _cleanup_free_ char *converted = NULL;
+        if (streq(best->format, "gce")) { /* disk.raw in a tar.gz */
+                converted = xasprintf("%s/disk.raw", work);
+                char *argv[] = { (char *) "tar", (char *) "-xSzf", plain, (char *) "-C", (char *) work,
+                                 (char *) "disk.raw", NULL };
+                r = process_run_checked(argv, NULL, "extract the original image", "tar");
+        } else {
+                converted = xasprintf("%s/original.raw", work);
+                char *argv[] = { (char *) "qemu-img", (char *) "convert", (char *) "-O", (char *) "raw", plain, converted, NULL };
+                r = process_run_checked(argv, NULL, "convert the original image to raw", "qemu-utils");
+        }
         if (r < 0)
                 return r;
+        /* vhd and gce pad the disk (to a MiB, a GiB): the image is what comes before */
+        if (m->has_image_size && truncate(converted, (off_t) m->image_size) < 0)
+                return log_error_errno(-errno, "failed to truncate '%s': %m", converted);
         *ret_path = TAKE_PTR(converted);
         return 0;
 }

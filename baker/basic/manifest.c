@@ -544,9 +544,11 @@ char *manifest_config(const BakeManifest *m, size_t *ret_size) {
         return s;
 }
 
+/* raw, then qcow2, then the cloud formats (vhd, vmdk, gce: padded or archived); uncompressed first. */
 static int output_rank(const ManifestOutput *o) {
-        bool raw = streq_ptr(o->format, "raw"), plain = streq_ptr(o->compress, "none");
-        return raw ? (plain ? 3 : 2) : (plain ? 1 : 0);
+        bool plain = streq_ptr(o->compress, "none");
+        int kind = streq_ptr(o->format, "raw") ? 3 : streq_ptr(o->format, "qcow2") ? 2 : streq_ptr(o->format, "gce") ? 0 : 1;
+        return kind * 2 + plain;
 }
 
 const ManifestOutput *manifest_best_output(const BakeManifest *m) {

@@ -33,6 +33,10 @@ static char **environment_with(char *const extra[]) {
 }
 
 int process_run(char *const argv[], char *const env_extra[], char **ret_output) {
+        return process_run_fds(argv, env_extra, -1, -1, ret_output);
+}
+
+int process_run_fds(char *const argv[], char *const env_extra[], int stdin_fd, int stdout_fd, char **ret_output) {
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
@@ -41,8 +45,11 @@ int process_run(char *const argv[], char *const env_extra[], char **ret_output) 
 
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_adddup2(&fa, wfd, STDOUT_FILENO);
+        if (stdin_fd >= 0)
+                posix_spawn_file_actions_adddup2(&fa, stdin_fd, STDIN_FILENO);
+        else
+                posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, stdout_fd >= 0 ? stdout_fd : wfd, STDOUT_FILENO);
         posix_spawn_file_actions_adddup2(&fa, wfd, STDERR_FILENO);
         _cleanup_free_ char **env = environment_with(env_extra);
         pid_t pid;

@@ -59,3 +59,66 @@ int sparse_walk(int fd, uint64_t size, size_t bufsize, SparseFunction fn, void *
         }
         return 0;
 }
+
+bool memory_is_zero(const void *p, size_t size) {
+        const uint8_t *b = p;
+        /* the first byte is zero, and every byte equals the one before it */
+        return size == 0 || (b[0] == 0 && memcmp(b, b + 1, size - 1) == 0);
+}
+
+#define RUN_WINDOW (4u << 20)
+
+typedef struct RunState {
+        SparseRunFunction fn;
+        void *userdata;
+        uint64_t start, end; /* the run being collected: [start, end) */
+        bool data;
+} RunState;
+
+static int run_add(RunState *s, uint64_t offset, uint64_t length, bool data) {
+        if (length == 0)
+                return 0;
+        if (s->end > s->start && s->data == data) {
+                s->end = offset + length;
+                return 0;
+        }
+        if (s->end > s->start) {
+                int r = s->fn(s->start, s->end - s->start, s->data, s->userdata);
+                if (r < 0)
+                        return r;
+        }
+        *s = (RunState) { .fn = s->fn, .userdata = s->userdata, .start = offset, .end = offset + length, .data = data };
+        return 0;
+}
+
+int sparse_runs(int fd, uint64_t size, size_t block, SparseRunFunction fn, void *userdata) {
+        if (block == 0 || RUN_WINDOW % block != 0)
+                return -EINVAL;
+        _cleanup_free_ uint8_t *buf = xmalloc(RUN_WINDOW);
+        RunState s = { .fn = fn, .userdata = userdata };
+        int r;
+        for (uint64_t pos = 0; pos < size; pos += RUN_WINDOW) {
+                uint64_t end = MIN(pos + RUN_WINDOW, size), data, data_end;
+                r = sparse_next_data(fd, pos, end, &data, &data_end);
+                if (r < 0)
+                        return r;
+                if (data >= end) { /* a hole all through the window */
+                        r = run_add(&s, pos, end - pos, false);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                r = pread_exact(fd, buf, (size_t) (end - pos), pos);
+                if (r < 0)
+                        return r == -ENODATA ? -EIO : r;
+                for (uint64_t off = pos; off < end; off += block) {
+                        size_t n = (size_t) MIN((uint64_t) block, end - off);
+                        r = run_add(&s, off, n, !memory_is_zero(buf + (off - pos), n));
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (s.end > s.start)
+                return fn(s.start, s.end - s.start, s.data, userdata);
+        return 0;
+}

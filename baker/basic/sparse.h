@@ -1,6 +1,7 @@
 #pragma once
 /* Sparse files: finding data and holes with SEEK_DATA/SEEK_HOLE, so that holes are never read.
  * Filesystems without them report the whole file as data. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,3 +15,14 @@ int sparse_next_data(int fd, uint64_t pos, uint64_t end, uint64_t *ret_data, uin
  * return and returns it; -EIO when the file shrinks under us. */
 typedef int (*SparseFunction)(const void *data, size_t size, void *userdata);
 int sparse_walk(int fd, uint64_t size, size_t bufsize, SparseFunction fn, void *userdata);
+
+/* Calls fn, in order, on each maximal run of `block`-sized pieces of fd's [0, size) that are all
+ * zeros (data == false) or not (data == true); the last piece may be shorter. The runs depend on
+ * the content only: a hole and written zeros are the same, so two copies of an image give the same
+ * runs whatever their filesystems did with holes. Holes are not read (4 MiB windows that are a
+ * hole entirely). `block` must divide 4 MiB. Stops at fn's first negative return. */
+typedef int (*SparseRunFunction)(uint64_t offset, uint64_t length, bool data, void *userdata);
+int sparse_runs(int fd, uint64_t size, size_t block, SparseRunFunction fn, void *userdata);
+
+/* Whether size bytes at p are all zero. */
+bool memory_is_zero(const void *p, size_t size);

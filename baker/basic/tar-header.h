@@ -22,10 +22,19 @@ typedef struct TarHeader {
         /* A number too large for its octal field: base-256 (GNU, what tar(1) reads) when set, else
          * 0, for a pax record that carries the real value. */
         bool base256;
+        /* GNU's old format ("ustar  " magic; tar --format=oldgnu), whose sparse fields the caller
+         * fills in after encoding (then tar_header_checksum() again). */
+        bool oldgnu;
 } TarHeader;
 
 /* Whether v fits the octal field of that width (width - 1 digits and a NUL). */
 bool tar_octal_fits(uint64_t v, size_t width);
 
+/* A number field of that width: octal, or when it does not fit base-256 (base256) or 0. */
+void tar_put_number(char *field, size_t width, uint64_t v, bool base256);
+
 /* The header block of h, checksum included. */
 void tar_header_encode(const TarHeader *h, uint8_t ret[TAR_BLOCK_SIZE]);
+
+/* (Re)computes the checksum field of a header block. */
+void tar_header_checksum(uint8_t block[TAR_BLOCK_SIZE]);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <zstd.h>
 
+#include "image-format.h"
 #include "interrupt.h"
 #include "log.h"
 #include "process.h"
@@ -16,11 +17,6 @@ void image_outputs_free(ImageOutput *outputs, size_t n) {
         for (size_t i = 0; outputs && i < n; i++)
                 free(outputs[i].path);
         free(outputs);
-}
-
-char *image_output_filename(const char *basename, const ImageOutputSpec *spec) {
-        return xasprintf("%s.%s%s", basename, image_format_to_string(spec->format),
-                         spec->compression == IMAGE_COMPRESSION_ZSTD ? ".zst" : "");
 }
 
 typedef struct ZstdSink {
@@ -120,23 +116,15 @@ typedef struct CopySink {
 static int copy_chunk(const void *data, size_t size, void *userdata) {
         CopySink *s = userdata;
         if (data) {
-                const uint8_t *p = data;
-                size_t left = size;
-                while (left > 0) {
-                        ssize_t n = pwrite(s->fd, p, left, (off_t) s->pos);
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n < 0)
-                                return -errno;
-                        p += n, left -= (size_t) n, s->pos += (uint64_t) n;
-                }
-        } else
-                s->pos += size; /* leave the hole a hole */
+                int r = pwrite_all(s->fd, data, size, s->pos);
+                if (r < 0)
+                        return r;
+        }
+        s->pos += size; /* a hole stays a hole */
         return 0;
 }
 
-/* reflink when the filesystem can (instant, shares blocks), else a copy that keeps holes. */
-static int copy_sparse(const char *src_path, int dst_fd) {
+int image_copy_sparse(const char *src_path, int dst_fd) {
         _cleanup_close_ int fd = open(src_path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -154,16 +142,42 @@ static int copy_sparse(const char *src_path, int dst_fd) {
         return 0;
 }
 
-static int qcow2_convert(const char *src_path, const char *dst_path) {
+static int write_raw(const ImageSource *src, const char *tmp_path, int fd, const char *final_name) {
+        int r = image_copy_sparse(src->path, fd);
+        if (r < 0)
+                return log_error_errno(r, "failed to copy '%s' to '%s': %m", src->path, tmp_path);
+        return 0;
+}
+
+static int write_qcow2(const ImageSource *src, const char *tmp_path, int fd, const char *final_name) {
         /* qemu-img's qcow2 writer is deterministic for a given input and version: same raw, same
          * bytes. */
         char *argv[] = { (char *) "qemu-img", (char *) "convert", (char *) "-f", (char *) "raw", (char *) "-O",
-                         (char *) "qcow2", (char *) src_path, (char *) dst_path, NULL };
+                         (char *) "qcow2", (char *) src->path, (char *) tmp_path, NULL };
         return process_run_checked(argv, NULL, "convert the image to qcow2", "qemu-utils");
 }
 
-static int write_output_tmp(const char *raw_path, const uint8_t *raw_sha256, const char *tmp, int fd,
-                            const char *final_path, const ImageOutputSpec *spec, ImageOutput *ret);
+/* The output formats, one row each: the file name's ending and the writer. */
+typedef struct ImageFormatRow {
+        const char *extension;
+        ImageWriter write;
+} ImageFormatRow;
+
+static const ImageFormatRow image_formats[_IMAGE_FORMAT_MAX] = {
+        [IMAGE_FORMAT_RAW] = { ".raw", write_raw },
+        [IMAGE_FORMAT_QCOW2] = { ".qcow2", write_qcow2 },
+        [IMAGE_FORMAT_VHD] = { ".vhd", image_write_vhd },
+        [IMAGE_FORMAT_VMDK] = { ".vmdk", image_write_vmdk },
+        [IMAGE_FORMAT_GCE] = { ".gce.tar.gz", image_write_gce },
+};
+
+char *image_output_filename(const char *basename, const ImageOutputSpec *spec) {
+        return xasprintf("%s%s%s", basename, image_formats[spec->format].extension,
+                         spec->compression == IMAGE_COMPRESSION_ZSTD ? ".zst" : "");
+}
+
+static int write_output_tmp(const ImageSource *src, const char *tmp, int fd, const char *final_path,
+                            const ImageOutputSpec *spec, ImageOutput *ret);
 
 static void unregister_unlinkp(char **p) {
         if (*p) {
@@ -174,8 +188,8 @@ static void unregister_unlinkp(char **p) {
 }
 
 /* Makes one output under a temporary name and renames it into place. */
-static int write_output(const char *raw_path, const uint8_t *raw_sha256, const char *final_path,
-                        const ImageOutputSpec *spec, ImageOutput *ret) {
+static int write_output(const ImageSource *src, const char *final_path, const ImageOutputSpec *spec,
+                        ImageOutput *ret) {
         _cleanup_unlink_ char *tmp = tmp_sibling(final_path);
         _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0) {
@@ -184,7 +198,7 @@ static int write_output(const char *raw_path, const uint8_t *raw_sha256, const c
         }
         /* A Ctrl-C exits from the signal handler, which runs no cleanups: it removes these itself. */
         interrupt_register(tmp);
-        int r = write_output_tmp(raw_path, raw_sha256, tmp, fd, final_path, spec, ret);
+        int r = write_output_tmp(src, tmp, fd, final_path, spec, ret);
         interrupt_unregister(tmp);
         if (r < 0)
                 return r;
@@ -195,49 +209,48 @@ static int write_output(const char *raw_path, const uint8_t *raw_sha256, const c
         return 0;
 }
 
-static int write_output_tmp(const char *raw_path, const uint8_t *raw_sha256, const char *tmp, int fd,
-                            const char *final_path, const ImageOutputSpec *spec, ImageOutput *ret) {
-        int r;
-        /* For a compressed qcow2 the uncompressed one is an intermediate, also under a temp name. */
+/* The format's writer into fd; for a compressed output into an intermediate file (also under a
+ * temporary name), which is then compressed into fd. */
+static int write_format(const ImageSource *src, const char *tmp, int fd, const char *final_path,
+                        const ImageOutputSpec *spec, ImageOutput *ret) {
+        const char *final_name = strrchr(final_path, '/') ? strrchr(final_path, '/') + 1 : final_path;
+        ImageWriter writer = image_formats[spec->format].write;
+        if (spec->compression == IMAGE_COMPRESSION_NONE)
+                return writer(src, tmp, fd, final_name);
         _cleanup_(unregister_unlinkp) char *intermediate = NULL;
-        const char *source = raw_path;
-        if (spec->format == IMAGE_FORMAT_QCOW2) {
-                if (spec->compression == IMAGE_COMPRESSION_NONE)
-                        r = qcow2_convert(raw_path, tmp);
-                else {
-                        intermediate = tmp_sibling(final_path);
-                        _cleanup_close_ int ifd = mkostemp(intermediate, O_CLOEXEC);
-                        if (ifd < 0) {
-                                free(TAKE_PTR(intermediate));
-                                return log_error_errno(-errno, "failed to create a temporary file: %m");
-                        }
-                        interrupt_register(intermediate);
-                        r = qcow2_convert(raw_path, intermediate);
-                        source = intermediate;
+        const char *source = src->path;
+        if (spec->format != IMAGE_FORMAT_RAW) {
+                intermediate = tmp_sibling(final_path);
+                _cleanup_close_ int ifd = mkostemp(intermediate, O_CLOEXEC);
+                if (ifd < 0) {
+                        free(TAKE_PTR(intermediate));
+                        return log_error_errno(-errno, "failed to create a temporary file: %m");
                 }
+                interrupt_register(intermediate);
+                _cleanup_free_ char *plain_name = strndup(final_name, strlen(final_name) - strlen(".zst"));
+                int r = writer(src, intermediate, ifd, plain_name);
                 if (r < 0)
                         return r;
+                source = intermediate;
         }
+        int r = image_zstd_compress(source, fd, spec->level, ret->sha256, &ret->size);
+        if (r < 0)
+                return log_error_errno(r, "failed to compress '%s' with zstd: %m", source);
+        return 0;
+}
 
-        if (spec->compression == IMAGE_COMPRESSION_ZSTD) {
-                r = image_zstd_compress(source, fd, spec->level, ret->sha256, &ret->size);
-                if (r < 0)
-                        return log_error_errno(r, "failed to compress '%s' with zstd: %m", source);
-        } else if (spec->format == IMAGE_FORMAT_RAW) {
-                r = copy_sparse(raw_path, fd);
-                if (r < 0)
-                        return log_error_errno(r, "failed to copy '%s' to '%s': %m", raw_path, final_path);
-        }
+static int write_output_tmp(const ImageSource *src, const char *tmp, int fd, const char *final_path,
+                            const ImageOutputSpec *spec, ImageOutput *ret) {
+        int r = write_format(src, tmp, fd, final_path, spec, ret);
+        if (r < 0)
+                return r;
         if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
                 return log_error_errno(-errno, "failed to finish '%s': %m", final_path);
-        if (spec->format == IMAGE_FORMAT_RAW && spec->compression == IMAGE_COMPRESSION_NONE && raw_sha256) {
+        if (spec->format == IMAGE_FORMAT_RAW && spec->compression == IMAGE_COMPRESSION_NONE) {
                 /* A byte-for-byte copy: hashing it again would cost a full pass over the apparent
                  * size (holes included) for nothing. */
-                struct stat st;
-                if (fstat(fd, &st) < 0)
-                        return log_error_errno(-errno, "failed to stat '%s': %m", tmp);
-                memcpy(ret->sha256, raw_sha256, DIGEST_SIZE);
-                ret->size = (uint64_t) st.st_size;
+                memcpy(ret->sha256, src->sha256, DIGEST_SIZE);
+                ret->size = src->size;
         } else if (spec->compression == IMAGE_COMPRESSION_NONE) {
                 r = digest_file(tmp, ret->sha256, &ret->size);
                 if (r < 0)
@@ -248,11 +261,25 @@ static int write_output_tmp(const char *raw_path, const uint8_t *raw_sha256, con
         return 0;
 }
 
-int image_write_outputs(const char *raw_path, const uint8_t *raw_sha256, const char *output_dir, const char *basename,
-                        const ImageOutputSpec *specs, size_t n_specs, ImageOutput **ret_outputs, size_t *ret_n) {
+int image_write_outputs(const char *raw_path, const uint8_t *raw_sha256, int64_t epoch, const char *output_dir,
+                        const char *basename, const ImageOutputSpec *specs, size_t n_specs, ImageOutput **ret_outputs,
+                        size_t *ret_n) {
         int r = mkdir_p(output_dir, 0755);
         if (r < 0)
                 return log_error_errno(r, "failed to create output directory '%s': %m", output_dir);
+        ImageSource src = { .path = raw_path, .sha256 = raw_sha256, .epoch = epoch };
+        uint8_t computed[DIGEST_SIZE];
+        if (!raw_sha256) {
+                r = digest_file(raw_path, computed, &src.size);
+                if (r < 0)
+                        return log_error_errno(r, "failed to hash '%s': %m", raw_path);
+                src.sha256 = computed;
+        } else {
+                struct stat st;
+                if (stat(raw_path, &st) < 0)
+                        return log_error_errno(-errno, "failed to stat '%s': %m", raw_path);
+                src.size = (uint64_t) st.st_size;
+        }
         ImageOutput *outputs = xcalloc(n_specs ?: 1, sizeof(ImageOutput));
         size_t n = 0;
         for (; n < n_specs; n++) {
@@ -268,7 +295,7 @@ int image_write_outputs(const char *raw_path, const uint8_t *raw_sha256, const c
                                 r = log_error_errno(-EEXIST, "output '%s' is listed twice", name);
                                 goto fail;
                         }
-                r = write_output(raw_path, raw_sha256, path, s, outputs + n);
+                r = write_output(&src, path, s, outputs + n);
                 if (r < 0)
                         break;
                 log_info("wrote '%s' (%" PRIu64 " bytes)", path, outputs[n].size);

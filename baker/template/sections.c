@@ -204,6 +204,12 @@ void template_parse_outputs(Template *t, const Node *seq) {
                 out->compress = NODE_ENUM(t, o, "compress", image_compression, _IMAGE_COMPRESSION_MAX, IMAGE_COMPRESSION_NONE, NULL);
                 if ((int) out->format < 0 || (int) out->compress < 0)
                         continue;
+                if ((out->format == IMAGE_FORMAT_VMDK || out->format == IMAGE_FORMAT_GCE) &&
+                    out->compress != IMAGE_COMPRESSION_NONE) {
+                        template_add_error(t, node_get(o, "compress")->pos, "output '%s' is compressed already; "
+                                           "it takes no 'compress'", image_format_to_string(out->format));
+                        continue;
+                }
                 bool dup = false;
                 for (size_t j = 0; j < t->n_outputs; j++)
                         dup = dup || (t->outputs[j].format == out->format && t->outputs[j].compress == out->compress);

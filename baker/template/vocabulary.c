@@ -17,6 +17,9 @@ static const char *const bootloader_names[_BOOTLOADER_TYPE_MAX] = {
 static const char *const format_names[_IMAGE_FORMAT_MAX] = {
         [IMAGE_FORMAT_RAW] = "raw",
         [IMAGE_FORMAT_QCOW2] = "qcow2",
+        [IMAGE_FORMAT_VHD] = "vhd",
+        [IMAGE_FORMAT_VMDK] = "vmdk",
+        [IMAGE_FORMAT_GCE] = "gce",
 };
 
 static const char *const compression_names[_IMAGE_COMPRESSION_MAX] = {

@@ -24,6 +24,9 @@ typedef enum BootloaderType {
 typedef enum ImageFormat {
         IMAGE_FORMAT_RAW,
         IMAGE_FORMAT_QCOW2,
+        IMAGE_FORMAT_VHD,   /* fixed VHD (Azure, Hyper-V) */
+        IMAGE_FORMAT_VMDK,  /* streamOptimized VMDK (vSphere, AWS import) */
+        IMAGE_FORMAT_GCE,   /* tar.gz of disk.raw (Google Compute Engine import) */
         _IMAGE_FORMAT_MAX,
         _IMAGE_FORMAT_INVALID = -EINVAL,
 } ImageFormat;

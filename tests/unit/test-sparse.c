@@ -25,7 +25,57 @@ static int fail(const void *data, size_t size, void *userdata) {
         return -ECANCELED;
 }
 
+typedef struct Runs {
+        uint64_t offset[16], length[16];
+        bool data[16];
+        size_t n;
+} Runs;
+
+static int record_run(uint64_t offset, uint64_t length, bool data, void *userdata) {
+        Runs *r = userdata;
+        assert(r->n < 16);
+        r->offset[r->n] = offset, r->length[r->n] = length, r->data[r->n] = data;
+        r->n++;
+        return 0;
+}
+
+/* sparse_runs(): content-defined runs. Written zeros count as a hole, a hole between data inside one
+ * window is found, a window that is a hole is not read, the short last block is a run of its own
+ * kind, and two files with the same bytes but other holes give the same runs. */
+static void test_runs(void) {
+        _cleanup_free_ char *path = tmp_template("test-sparse-runs");
+        _cleanup_close_ int fd = mkostemp(path, O_CLOEXEC);
+        assert(fd >= 0);
+        (void) unlink(path);
+        uint64_t size = (9u << 20) + 1024; /* 2 windows and a bit */
+        assert(ftruncate(fd, (off_t) size) == 0);
+        uint8_t block[4096], zeros[8192] = {};
+        memset(block, 0x5a, sizeof block);
+        assert(pwrite_all(fd, block, sizeof block, 4096) == 0);            /* data: [4K, 8K) */
+        assert(pwrite_all(fd, zeros, sizeof zeros, 16384) == 0);           /* written zeros */
+        assert(pwrite_all(fd, block, 100, 65536 + 10) == 0);               /* data: [64K, 68K) */
+        assert(pwrite_all(fd, block, 1, size - 1) == 0);                   /* the short last block */
+        Runs r = {};
+        assert(sparse_runs(fd, size, 4096, record_run, &r) == 0);
+        assert(r.n == 6);
+        assert(!r.data[0] && r.offset[0] == 0 && r.length[0] == 4096);
+        assert(r.data[1] && r.offset[1] == 4096 && r.length[1] == 4096);
+        assert(!r.data[2] && r.offset[2] == 8192 && r.length[2] == 65536 - 8192);
+        assert(r.data[3] && r.offset[3] == 65536 && r.length[3] == 4096);
+        assert(!r.data[4] && r.offset[4] == 69632 && r.length[4] == (9u << 20) - 69632);
+        assert(r.data[5] && r.offset[5] == 9u << 20 && r.length[5] == 1024);
+
+        /* Written zeros where the first file had a hole: the same runs. */
+        assert(pwrite_all(fd, zeros, sizeof zeros, (5u << 20)) == 0);
+        Runs r2 = {};
+        assert(sparse_runs(fd, size, 4096, record_run, &r2) == 0);
+        assert(memcmp(&r, &r2, sizeof r) == 0);
+        assert(sparse_runs(fd, size, 3000, record_run, &r2) == -EINVAL);
+        assert(memory_is_zero(zeros, sizeof zeros) && !memory_is_zero(block, 1) && memory_is_zero(block, 0));
+}
+
 int main(void) {
+        test_runs();
         _cleanup_free_ char *path = tmp_template("test-sparse");
         _cleanup_close_ int fd = mkostemp(path, O_CLOEXEC);
         assert(fd >= 0);

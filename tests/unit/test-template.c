@@ -166,7 +166,9 @@ static void test_bad(void) {
                 { HEAD DISK "publish:\n  - glance: { properties: { baker_version: x } }\n", "is baker's own", 8 },
                 { HEAD DISK "publish:\n  - glance: {}\n    oci: a/b\n", "exactly one of", 8 },
                 { HEAD DISK "variables:\n  x: { required: true, default: 1 }\n", "cannot have a default", 8 },
-                { HEAD DISK "outputs:\n  - { format: vmdk }\n", "unknown format 'vmdk'", 8 },
+                { HEAD DISK "outputs:\n  - { format: vhdx }\n", "unknown format 'vhdx'", 8 },
+                { HEAD DISK "outputs:\n  - { format: vhd }\n  - format: gce\n    compress: zstd\n",
+                  "output 'gce' is compressed already", 10 },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 Template *t = parse(cases[i].yaml, false);
