@@ -13,6 +13,9 @@
 #define GPT_ENTRY_SIZE 128
 #define GPT_ARRAY_SECTORS (GPT_ENTRIES * GPT_ENTRY_SIZE / SECTOR) /* 32 */
 #define GPT_ATTR_LEGACY_BIOS_BOOTABLE (UINT64_C(1) << 2)
+/* systemd's "grow-file-system" (Discoverable Partitions Specification): systemd-growfs grows the
+ * filesystem to fill the partition at boot. */
+#define GPT_ATTR_GROWFS (UINT64_C(1) << 59)
 #define GPT_NAME_MAX 36
 
 /* The on-disk type of each partition type (its name is in template/vocabulary.c). */
@@ -176,6 +179,7 @@ int disk_layout_new(PartitionTableType table, uint64_t disk_size, const Partitio
                 p->label = xstrdup(s->label ?: "");
                 p->type = s->type;
                 p->legacy_bios_bootable = s->legacy_bios_bootable;
+                p->grow_file_system = s->grow_file_system && table == PARTITION_TABLE_GPT;
                 p->offset = offset;
                 p->size = (ssize_t) i == rest ? available - fixed : align_up(s->size);
                 offset += p->size;
@@ -295,7 +299,8 @@ static int write_gpt(const DiskLayout *l, int fd) {
                 guid_to_gpt(p->uuid, e + 16);
                 put_le64(e + 32, p->offset / SECTOR);
                 put_le64(e + 40, (p->offset + p->size) / SECTOR - 1);
-                put_le64(e + 48, p->legacy_bios_bootable ? GPT_ATTR_LEGACY_BIOS_BOOTABLE : 0);
+                put_le64(e + 48, (p->legacy_bios_bootable ? GPT_ATTR_LEGACY_BIOS_BOOTABLE : 0) |
+                                         (p->grow_file_system ? GPT_ATTR_GROWFS : 0));
                 for (size_t k = 0; p->label[k]; k++) /* ASCII, checked in disk_layout_new() */
                         put_le16(e + 56 + 2 * k, (uint16_t) (unsigned char) p->label[k]);
         }
@@ -417,6 +422,7 @@ static int read_gpt(int fd, uint64_t disk_size, DiskLayout *l) {
                 p->size = last >= first ? (last - first + 1) * SECTOR : 0;
                 p->attributes = get_le64(e + 48);
                 p->legacy_bios_bootable = p->attributes & GPT_ATTR_LEGACY_BIOS_BOOTABLE;
+                p->grow_file_system = p->attributes & GPT_ATTR_GROWFS;
                 char name[GPT_NAME_MAX * 3 + 1], *c = name;
                 for (size_t k = 0; k < GPT_NAME_MAX; k++) {
                         uint16_t u = get_le16(e + 56 + 2 * k);

@@ -18,6 +18,7 @@ typedef struct PartitionSpec {
         PartitionType type;
         uint64_t size;            /* bytes, rounded up to PARTITION_ALIGNMENT; PARTITION_SIZE_REST */
         bool legacy_bios_bootable; /* GPT attribute bit 2; the MBR "active" flag */
+        bool grow_file_system;     /* GPT attribute bit 59 (systemd's "grow-file-system"); GPT only */
 } PartitionSpec;
 
 /* What was laid out. */
@@ -26,6 +27,7 @@ typedef struct Partition {
         PartitionType type;
         uint64_t offset, size;      /* bytes */
         bool legacy_bios_bootable;
+        bool grow_file_system;      /* GPT attribute bit 59 */
         uint8_t uuid[16];           /* PARTUUID, RFC 4122 byte order (GPT only) */
         char uuid_string[37];       /* lower-case "xxxxxxxx-xxxx-..."; MBR: "SSSSSSSS-NN" */
         /* Filled by disk_layout_read() only: the table's raw values, also for types baker does not

@@ -87,6 +87,7 @@ int assembly_new(const Template *t, const AssemblyBootloader *bootloaders, size_
                         .size = p->size_rest ? PARTITION_SIZE_REST : p->size,
                         /* syslinux boots from the partition flagged legacy-BIOS-bootable: the ESP */
                         .legacy_bios_bootable = want_bios && p->type == PARTITION_ESP,
+                        .grow_file_system = p->grow,
                 };
         }
         _cleanup_(assembly_freep) Assembly *a = xcalloc(1, sizeof *a);
@@ -167,8 +168,10 @@ char *assembly_fstab(const Assembly *a) {
                 else if (p->mount && p->fs != FS_NONE) {
                         bool root = streq(p->mount, "/");
                         const char *opts = p->fs == FS_VFAT ? "umask=0077" : root ? "errors=remount-ro" : "defaults";
-                        line = xasprintf("UUID=%s %s %s %s 0 %d\n", uuid, p->mount, fs_type_to_string(p->fs), opts,
-                                         root ? 1 : 2);
+                        /* systemd-growfs grows it at boot when the partition was grown (the GPT
+                         * attribute alone counts only for a root systemd found itself, not one in fstab) */
+                        line = xasprintf("UUID=%s %s %s %s%s 0 %d\n", uuid, p->mount, fs_type_to_string(p->fs), opts,
+                                         p->grow ? ",x-systemd.growfs" : "", root ? 1 : 2);
                 }
                 if (line) {
                         char *joined = xasprintf("%s%s", out, line);

@@ -227,10 +227,10 @@ static json_t *filesystem_json(const FsInfo *fi, json_t *o) {
 
 static json_t *partition_json(const Partition *p, size_t i, const FsInfo *fi) {
         const char *tname = partition_type_to_string(p->type);
-        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:s, s:b}", "index", (json_int_t) i + 1, "label", p->label,
-                              "type", tname ?: p->type_string, "type_id", p->type_string, "offset", (json_int_t) p->offset,
-                              "size", (json_int_t) p->size, "partuuid", p->uuid_string, "legacy_bios_bootable",
-                              p->legacy_bios_bootable);
+        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:s, s:b, s:b}", "index", (json_int_t) i + 1, "label",
+                              p->label, "type", tname ?: p->type_string, "type_id", p->type_string, "offset",
+                              (json_int_t) p->offset, "size", (json_int_t) p->size, "partuuid", p->uuid_string,
+                              "legacy_bios_bootable", p->legacy_bios_bootable, "grow_file_system", p->grow_file_system);
         return filesystem_json(fi, o);
 }
 
@@ -356,7 +356,6 @@ static void print_filesystem(const FsInfo *fi, FILE *f) {
                 fprintf(f, " %s %s%s%s%s", fi->type, fi->uuid, *fi->label ? " '" : "", fi->label, *fi->label ? "'" : "");
         else
                 fprintf(f, " (no known filesystem)");
-        fprintf(f, "\n");
 }
 
 void image_inspection_print(const ImageInspection *x, FILE *f) {
@@ -375,11 +374,14 @@ void image_inspection_print(const ImageInspection *x, FILE *f) {
                         fprintf(f, "  %-3zu %-10s %-10s offset %-12" PRIu64 " size %-12" PRIu64 " partuuid %s", i + 1,
                                 *p->label ? p->label : "-", tname ?: p->type_string, p->offset, p->size, p->uuid_string);
                         print_filesystem(x->filesystems + i, f);
+                        fprintf(f, "%s%s\n", p->legacy_bios_bootable ? " legacy-bios-bootable" : "",
+                                p->grow_file_system ? " grow-file-system" : "");
                 }
         } else {
                 fprintf(f, "table:        none (a bare filesystem)\n");
                 fprintf(f, "  %-3d %-10s %-10s offset %-12d size %-12" PRIu64, 0, "-", "root", 0, x->file_size);
                 print_filesystem(x->filesystems, f);
+                fprintf(f, "\n");
         }
         print_stamp(x, f);
 }

@@ -101,6 +101,24 @@ static void parse_partition_mount(Template *t, const Node *pn, const TemplateDis
                 sum->has_root = true;
 }
 
+/* Whether the filesystem grows into a larger disk at boot (systemd-growfs, after cloud-init's
+ * growpart or systemd-repart grew the partition): on by default for a GPT root partition with a
+ * filesystem that grows while mounted. */
+static void parse_partition_grow(Template *t, const TemplateDisk *d, const Node *pn, TemplatePartition *p) {
+        bool growable = p->fs == FS_EXT4 || p->fs == FS_XFS;
+        SourcePos pos;
+        if (!node_bool(t, pn, "grow", &p->grow, &pos)) {
+                p->grow = d->table == PARTITION_TABLE_GPT && p->type == PARTITION_ROOT && growable && p->mount;
+                return;
+        }
+        if (!p->grow)
+                return;
+        if (d->table != PARTITION_TABLE_GPT)
+                template_add_error(t, pos, "'grow' needs a 'gpt' partition table (it is a GPT partition attribute)");
+        else if (!growable || !p->mount)
+                template_add_error(t, pos, "'grow' needs a mounted ext4 or xfs filesystem (systemd-growfs grows those)");
+}
+
 static void parse_partition(Template *t, TemplateDisk *d, const Node *parts, size_t i, DiskSum *sum) {
         const Node *pn = parts->items[i];
         TemplatePartition *p = &d->partitions[d->n_partitions++];
@@ -113,7 +131,7 @@ static void parse_partition(Template *t, TemplateDisk *d, const Node *parts, siz
                 sum->sizes_ok = false;
                 return;
         }
-        node_check_keys(t, pn, KEYS("label", "type", "size", "fs", "mount", "uuid"), context);
+        node_check_keys(t, pn, KEYS("label", "type", "size", "fs", "mount", "uuid", "grow"), context);
         if (node_require(t, pn, "label", context) && node_string(t, pn, "label", &p->label, &p->label_pos)) {
                 if (!template_valid_name(p->label, true) || strlen(p->label) > 36)
                         template_add_error(t, p->label_pos,
@@ -137,6 +155,7 @@ static void parse_partition(Template *t, TemplateDisk *d, const Node *parts, siz
         if (node_string(t, pn, "uuid", &p->uuid, &p->uuid_pos) && !valid_uuid(p->uuid))
                 template_add_error(t, p->uuid_pos, "'%s' is not a UUID (like 0fc63daf-8483-4772-8e79-3d69d8477de4)",
                                    p->uuid);
+        parse_partition_grow(t, d, pn, p);
 }
 
 static void check_disk_fits(Template *t, const TemplateDisk *d, bool have_size, const DiskSum *sum) {

@@ -89,6 +89,9 @@ typedef struct TemplatePartition {
         SourcePos mount_pos;
         char *uuid; /* NULL = derived from the bake key */
         SourcePos uuid_pos;
+        /* GPT attribute 59 (systemd's grow-file-system) and x-systemd.growfs in fstab: `grow:`, by
+         * default on for a GPT `root` partition with ext4 or xfs. */
+        bool grow;
 } TemplatePartition;
 
 typedef struct TemplateDisk {

@@ -4,7 +4,8 @@
 # (fixed, a whole MiB plus the footer) and the VMDK (streamOptimized, clean for `qemu-img check`),
 # GNU tar lists the GCE archive (disk.raw, 1 GiB, root, the epoch); each converts back to the image
 # digest the manifest records (the padding all zeros); manifest.json lists each with its format,
-# size and sha256; and a second bake with an empty cache gives the same bytes for every output.
+# size and sha256; the root partition carries the grow-file-system attribute and `baker inspect`
+# shows it; and a second bake with an empty cache gives the same bytes for every output.
 source "$(dirname "$0")/lib.sh"
 
 command -v qemu-img >/dev/null || skip "qemu-img missing (qemu-utils)"
@@ -80,6 +81,17 @@ for f, fmt in [("tiny.raw", "raw"), ("tiny.vhd", "vhd"), ("tiny.vmdk", "vmdk"), 
     assert o["sha256"] == "sha256:" + hashlib.sha256(data).hexdigest(), f
 PY
 pass "manifest.json lists raw, vhd, vmdk and gce with their sizes and digests"
+
+# The root partition is marked for growing (GPT attribute 59 and x-systemd.growfs), and inspect says so.
+"$BAKER" inspect "$A/tiny.raw" > "$SCRATCH/inspect.txt"
+grep -E '^  2 +root .* grow-file-system$' "$SCRATCH/inspect.txt" || { cat "$SCRATCH/inspect.txt" >&2; fail "inspect shows no grow-file-system on root"; }
+grep -E '^  1 +esp .*grow-file-system' "$SCRATCH/inspect.txt" && fail "the esp is marked for growing"
+"$BAKER" inspect --json "$A/tiny.vhd" | python3 -c '
+import json, sys
+parts = json.load(sys.stdin)["table"]["partitions"]
+assert [p["grow_file_system"] for p in parts] == [False, True], parts' || fail "inspect --json of the vhd: grow_file_system"
+sgdisk -i 2 "$A/tiny.raw" | grep -q "Attribute flags: 0800000000000000" || fail "sgdisk sees no bit 59 on root"
+pass "root partition marked grow-file-system (bit 59), shown by baker inspect (raw and vhd) and sgdisk"
 
 # A second bake with an empty cache, from another folder: the same bytes.
 (cd "$SCRATCH/gce" && BAKER_CACHE=$SCRATCH/cache-b TZ=Asia/Kolkata "$BAKER" bake --skip-test -o "$SCRATCH/b" "$SCRATCH/tiny.yaml" \

@@ -70,7 +70,7 @@ int main(void) {
         digest_buffer("baker-test", 10, seed);
         PartitionSpec specs[] = {
                 { .label = "esp", .type = PARTITION_ESP, .size = 64 * MIB, .legacy_bios_bootable = true },
-                { .label = "root", .type = PARTITION_ROOT, .size = PARTITION_SIZE_REST },
+                { .label = "root", .type = PARTITION_ROOT, .size = PARTITION_SIZE_REST, .grow_file_system = true },
                 { .label = "swap", .type = PARTITION_SWAP, .size = 16 * MIB - 1000 }, /* rounds up */
         };
         _cleanup_(disk_layout_freep) DiskLayout *l = NULL;
@@ -136,6 +136,17 @@ int main(void) {
         assert_se(le64(e + 48) == 4);
         assert_se(e[56] == 'e' && e[57] == 0 && e[58] == 's' && e[60] == 'p' && e[62] == 0);
         assert_se(le64(e + 32) == 2048 && le64(e + 40) == 2048 + 64 * 2048 - 1);
+        /* Entry 1: systemd's grow-file-system, bit 59, and nothing else. */
+        assert_se(le64(e + 128 + 48) == UINT64_C(1) << 59);
+        assert_se(le64(e + 256 + 48) == 0);
+        {
+                _cleanup_(disk_layout_freep) DiskLayout *back = NULL;
+                int rfd = open(path, O_RDONLY | O_CLOEXEC);
+                assert_se(rfd >= 0 && disk_layout_read(rfd, &back) == 0);
+                close(rfd);
+                assert_se(back->partitions[1].grow_file_system && !back->partitions[0].grow_file_system);
+                assert_se(back->partitions[0].legacy_bios_bootable && !back->partitions[1].legacy_bios_bootable);
+        }
 
         /* An independent reader agrees. */
         json_t *j = run_sfdisk(path);
@@ -155,6 +166,7 @@ int main(void) {
                 assert_se(strcasecmp(json_string_value(json_object_get(json_array_get(parts, 1), "type")),
                                   "4f68bce3-e8cd-4db1-96e7-fbcaf984b709") == 0);
                 assert_se(streq(json_string_value(json_object_get(json_array_get(parts, 0), "attrs")), "LegacyBIOSBootable"));
+                assert_se(streq(json_string_value(json_object_get(json_array_get(parts, 1), "attrs")), "GUID:59"));
                 json_decref(j);
         }
         {
@@ -165,6 +177,10 @@ int main(void) {
                         assert_se(r == 0);
                         assert_se(strstr(out, "No problems found"));
                 }
+                char *info[] = { (char *) "sgdisk", (char *) "-i", (char *) "2", path, NULL };
+                _cleanup_free_ char *iout = NULL;
+                if (process_run(info, NULL, &iout) == 0)
+                        assert_se(strstr(iout, "Attribute flags: 0800000000000000"));
         }
 
         /* MBR. */

@@ -81,6 +81,7 @@ static void test_good(void) {
         assert_se(t->disk.n_partitions == 2 && t->disk.partitions[0].fs == FS_VFAT);
         assert_se(t->disk.partitions[1].size_rest && streq(t->disk.partitions[1].uuid, "0fc63daf-8483-4772-8e79-3d69d8477de4"));
         assert_se(t->disk.partitions[1].label_pos.line == 16);
+        assert_se(t->disk.partitions[1].grow && !t->disk.partitions[0].grow); /* a GPT ext4 root grows */
         assert_se(t->n_steps == 6);
         const TemplateStep *s = t->steps;
         assert_se(streq(s[0].kind->name, "unpack") && streq(s[0].unpack.input, "base") && streq(s[0].unpack.to, "/"));
@@ -100,6 +101,18 @@ static void test_good(void) {
         assert_se(t->publish[4].kind == PUBLISH_GLANCE && streq(t->publish[4].target, "prod"));
         assert_se(streq(t->publish[4].glance->format, "raw") && streq(t->publish[4].glance->properties[1], "os_version=12"));
         assert_se(t->n_channels == 2);
+        template_free(t);
+}
+
+/* grow: off for an MBR root by default, and `grow: false` turns it off on a GPT root. */
+static void test_grow(void) {
+        Template *t = parse(HEAD "disk:\n  size: 1GiB\n  partitions:\n"
+                            "    - { label: root, type: root, size: rest, fs: ext4, mount: /, grow: false }\n", false);
+        assert_se(t->n_errors == 0 && !t->disk.partitions[0].grow);
+        template_free(t);
+        t = parse(HEAD "disk:\n  size: 1GiB\n  table: mbr\n  partitions:\n"
+                  "    - { label: root, type: root, size: rest, fs: ext4, mount: / }\n", false);
+        assert_se(t->n_errors == 0 && !t->disk.partitions[0].grow);
         template_free(t);
 }
 
@@ -167,6 +180,12 @@ static void test_bad(void) {
                 { HEAD DISK "publish:\n  - glance: {}\n    oci: a/b\n", "exactly one of", 8 },
                 { HEAD DISK "variables:\n  x: { required: true, default: 1 }\n", "cannot have a default", 8 },
                 { HEAD DISK "outputs:\n  - { format: vhdx }\n", "unknown format 'vhdx'", 8 },
+                { HEAD "disk:\n  size: 1GiB\n  table: mbr\n  partitions:\n"
+                       "    - { label: root, type: root, size: rest, fs: ext4, mount: /, grow: true }\n",
+                  "'grow' needs a 'gpt' partition table", 7 },
+                { HEAD "disk:\n  size: 1GiB\n  partitions:\n    - { label: e, type: esp, size: 64MiB, fs: vfat, "
+                       "mount: /boot/efi, grow: true }\n    - { label: root, type: root, size: rest, fs: ext4, mount: / }\n",
+                  "'grow' needs a mounted ext4 or xfs filesystem", 6 },
                 { HEAD DISK "outputs:\n  - { format: vhd }\n  - format: gce\n    compress: zstd\n",
                   "output 'gce' is compressed already", 10 },
         };
@@ -246,6 +265,7 @@ static void test_helpers(void) {
 int main(void) {
         test_helpers();
         test_good();
+        test_grow();
         test_bad();
         test_limits();
         printf("ok\n");
