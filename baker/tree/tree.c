@@ -557,7 +557,8 @@ const TreeEntry *tree_entry(const Tree *t, size_t i) {
         return i < t->n_entries ? &t->entries[i]->pub : NULL;
 }
 
-ssize_t tree_read(const Tree *t, const TreeEntry *pe, uint64_t offset, void *buf, size_t size) {
+/* The regular file whose data pe has (a hardlink's target): -ENOENT, -EINVAL for no regular file. */
+static int data_entry(const Tree *t, const TreeEntry *pe, const Entry **ret) {
         const Entry *e = (const Entry *) pe;
         if (e->pub.type == TREE_HARDLINK) {
                 e = hash_find(t, e->link);
@@ -566,6 +567,15 @@ ssize_t tree_read(const Tree *t, const TreeEntry *pe, uint64_t offset, void *buf
         }
         if (e->pub.type != TREE_REG)
                 return -EINVAL;
+        *ret = e;
+        return 0;
+}
+
+ssize_t tree_read(const Tree *t, const TreeEntry *pe, uint64_t offset, void *buf, size_t size) {
+        const Entry *e = NULL;
+        int r = data_entry(t, pe, &e);
+        if (r < 0)
+                return r;
         if (offset >= e->pub.size)
                 return 0;
         size = (size_t) MIN((uint64_t) size, e->pub.size - offset);
@@ -583,21 +593,17 @@ ssize_t tree_read(const Tree *t, const TreeEntry *pe, uint64_t offset, void *buf
 }
 
 int tree_next_data(const Tree *t, const TreeEntry *pe, uint64_t offset, uint64_t *ret_data, uint64_t *ret_data_end) {
-        const Entry *e = (const Entry *) pe;
-        if (e->pub.type == TREE_HARDLINK) {
-                e = hash_find(t, e->link);
-                if (!e)
-                        return -ENOENT;
-        }
-        if (e->pub.type != TREE_REG)
-                return -EINVAL;
+        const Entry *e = NULL;
+        int r = data_entry(t, pe, &e);
+        if (r < 0)
+                return r;
         uint64_t size = e->pub.size;
         if (offset >= size || e->backing < 0) {
                 *ret_data = *ret_data_end = size;
                 return 0;
         }
         uint64_t data, data_end;
-        int r = sparse_next_data(t->backings[e->backing], e->data_offset + offset, e->data_offset + size, &data,
+        r = sparse_next_data(t->backings[e->backing], e->data_offset + offset, e->data_offset + size, &data,
                                  &data_end);
         if (r < 0)
                 return r;
