@@ -13,6 +13,7 @@
 #include "log.h"
 #include "registry-layout.h"
 #include "registry-oci.h"
+#include "registry-azure.h"
 #include "registry-s3.h"
 
 struct Registry {
@@ -135,6 +136,30 @@ static char *s3_ref_repository_string(const RegistryRef *ref) {
                          ref->repository);
 }
 
+/* azure://ACCOUNT/CONTAINER[/PREFIX][:TAG][@DIGEST]; azure+http(s)://HOST:PORT/ACCOUNT/CONTAINER/…
+ * (host set: the account in the path). */
+static int azure_ref_parse(const char *s, RegistryRef **ret) {
+        _cleanup_(registry_ref_freep) RegistryRef *ref = xcalloc(1, sizeof(*ref));
+        ref->kind = REGISTRY_AZURE;
+        const char *p = strstr(s, "://") + 3;
+        if (!startswith(s, "azure://")) {
+                ref->plain_http = startswith(s, "azure+http://");
+                const char *slash = strchr(p, '/');
+                if (!slash || slash == p)
+                        return -EINVAL;
+                ref->host = xstrndup(p, slash - p);
+                p = slash + 1;
+        }
+        _cleanup_free_ char *copy = xstrdup(p);
+        int r = split_tag_digest(copy, &ref->tag, &ref->digest);
+        size_t alen = strcspn(copy, "/");
+        if (r < 0 || !repository_valid(copy) || alen == 0 || !copy[alen] || !copy[alen + 1])
+                return -EINVAL;
+        ref->repository = xstrdup(copy);
+        *ret = TAKE_PTR(ref);
+        return 0;
+}
+
 int registry_ref_parse(const char *s, RegistryRef **ret) {
         _cleanup_(registry_ref_freep) RegistryRef *ref = xcalloc(1, sizeof(*ref));
         _cleanup_free_ char *copy = NULL;
@@ -153,6 +178,8 @@ int registry_ref_parse(const char *s, RegistryRef **ret) {
 
         if (startswith(s, "s3://") || startswith(s, "s3+http://") || startswith(s, "s3+https://"))
                 return s3_ref_parse(s, ret);
+        if (startswith(s, "azure://") || startswith(s, "azure+http://") || startswith(s, "azure+https://"))
+                return azure_ref_parse(s, ret);
 
         ref->kind = REGISTRY_OCI;
         const char *p = s;
@@ -192,6 +219,9 @@ char *registry_ref_repository_string(const RegistryRef *ref) {
                 return xasprintf("oci-layout:%s", ref->repository);
         if (ref->kind == REGISTRY_S3)
                 return s3_ref_repository_string(ref);
+        if (ref->kind == REGISTRY_AZURE)
+                return ref->host ? xasprintf("azure+%s://%s/%s", ref->plain_http ? "http" : "https", ref->host, ref->repository)
+                                 : xasprintf("azure://%s", ref->repository);
         return xasprintf("%s/%s", ref->host, ref->repository);
 }
 
@@ -239,6 +269,8 @@ int registry_open(const RegistryRef *ref, const RegistryOptions *opts, Registry 
                 return registry_oci_open(ref, ret);
         case REGISTRY_S3:
                 return registry_s3_open(ref, ret);
+        case REGISTRY_AZURE:
+                return registry_azure_open(ref, ret);
         }
         return -EINVAL;
 }

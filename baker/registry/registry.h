@@ -13,7 +13,10 @@
  *       which skopeo reads as "oci:./registry/web:1.4.0".
  *   s3://[REGION@]HOST[:PORT]/BUCKET[/PREFIX][:TAG][@sha256:HEX]    S3-compatible object storage
  *       (registry-s3.h), path-style; s3+http:// and s3+https:// name the scheme (plain http is the
- *       default for a loopback host, as for OCI). */
+ *       default for a loopback host, as for OCI).
+ *   azure://ACCOUNT/CONTAINER[/PREFIX][:TAG][@sha256:HEX]        Azure Blob Storage
+ *       (registry-azure.h); azure+http://HOST:PORT/ACCOUNT/… and azure+https://… name an endpoint
+ *       with the account in the path (Azurite). */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +34,7 @@ typedef enum RegistryKind {
         REGISTRY_OCI,
         REGISTRY_LAYOUT,
         REGISTRY_S3,
+        REGISTRY_AZURE,
 } RegistryKind;
 
 typedef struct RegistryRef {

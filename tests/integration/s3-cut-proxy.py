@@ -3,10 +3,12 @@
 cuts every later one in the middle of its body (1 MiB forwarded, then a reset), like a network
 that goes away during an upload. Everything else passes untouched.
 
-usage: s3-cut-proxy.py LISTEN-PORT TARGET-PORT PASS"""
+usage: s3-cut-proxy.py LISTEN-PORT TARGET-PORT PASS [MATCH]
+MATCH (default "partNumber=") picks the PUT requests counted: "comp=page" for Azure page writes."""
 import socket, sys, threading
 
 listen_port, target_port, pass_parts = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+match = sys.argv[4].encode() if len(sys.argv) > 4 else b"partNumber="
 parts = 0
 lock = threading.Lock()
 
@@ -46,7 +48,7 @@ def handle(client):
     first = client.recv(65536, socket.MSG_PEEK)
     line = first.split(b"\r\n", 1)[0]
     limit = None
-    if line.startswith(b"PUT ") and b"partNumber=" in line:
+    if line.startswith(b"PUT ") and match in line:
         with lock:
             parts += 1
             if parts > pass_parts:
