@@ -3,6 +3,7 @@
 
 #include "channel.h"
 #include "log.h"
+#include "sbom-referrer.h"
 
 char *publish_target(const char *kind, const char *value, const char *name) {
         if (streq(kind, "oci-layout")) {
@@ -21,6 +22,7 @@ void publish_report_done(PublishReport *r) {
         free(r->repository);
         free(r->tag);
         free(r->reference);
+        free(r->sbom);
         for (size_t i = 0; i < r->n_channels; i++)
                 free(r->channels[i].name);
         free(r->channels);
@@ -33,9 +35,9 @@ json_t *publish_report_to_json(const PublishReport *r) {
                 json_array_append_new(channels, json_pack("{s:s, s:b}", "name", r->channels[i].name, "moved",
                                                           r->channels[i].moved));
         const RegistryStats *st = &r->stats;
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "status",
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s*, s:I, s:I, s:I, s:I, s:I, s:o}", "status",
                          r->unchanged ? "unchanged" : "pushed", "digest", r->digest, "repository", r->repository, "tag",
-                         r->tag, "reference", r->reference, "blobs_sent", (json_int_t) st->blobs_sent, "blobs_skipped",
+                         r->tag, "reference", r->reference, "sbom", r->sbom, "blobs_sent", (json_int_t) st->blobs_sent, "blobs_skipped",
                          (json_int_t) st->blobs_skipped, "blobs_mounted", (json_int_t) st->blobs_mounted, "bytes_sent",
                          (json_int_t) st->bytes_sent, "bytes_skipped", (json_int_t) st->bytes_skipped, "channels",
                          channels);
@@ -125,6 +127,10 @@ int publish_image(const char *input, const char *target, const PublishOptions *o
         k = artifact_push(r, a, tag, opts->mount_from);
         if (k < 0)
                 return log_error_errno(k, "push of '%s' to '%s' failed", input, target);
+        /* The SBOM before the channels move: whoever follows a channel finds it there. */
+        k = sbom_referrer_push(r, input, a, &rep.sbom);
+        if (k < 0)
+                return k;
         rep.stats = *registry_stats(r);
         rep.unchanged = before && streq(before, a->manifest_digest) && rep.stats.blobs_sent == 0 &&
                         rep.stats.blobs_mounted == 0;

@@ -31,6 +31,7 @@ typedef struct PublishReport {
         char *digest;   /* the image manifest's */
         char *repository, *tag;
         char *reference; /* pinned: "host/repo@sha256:…" */
+        char *sbom;      /* the SBOM referrer's manifest digest, NULL without an SBOM */
         RegistryStats stats;
         PublishChannel *channels;
         size_t n_channels;

@@ -3,7 +3,7 @@
 # no appliance): OUTPUT/sbom.cdx.json validates against CycloneDX 1.5, manifest.json counts the
 # packages, a second bake into the same folder after openssl moved on names "openssl A -> B"
 # (console, --json event, manifest), `baker inspect` shows it, and `baker diff` lists the packages
-# added, removed and changed, then the files.
+# added, removed and changed, then the files. `baker push` attaches the SBOM as an OCI referrer.
 source "$(dirname "$0")/lib.sh"
 
 make_rootfs() { # OUT OPENSSL_VERSION EXTRA_PACKAGE
@@ -70,6 +70,25 @@ case $rc in
   *) fail "the SBOM does not validate against CycloneDX 1.5" ;;
 esac
 cp -r "$SCRATCH/o1" "$SCRATCH/before"
+
+# Published with the image as an OCI referrer (subject = the image manifest); an OCI layout has no
+# referrers API, so the tag-schema fallback index "sha256-<image hex>" lists it.
+L=$SCRATCH/layout
+expect_exit 0 "$BAKER" push --json "$SCRATCH/o1/manifest.json" "oci-layout:$L:1.0"
+img=$(jq -r .digest "$SCRATCH/out"); ref=$(jq -r .sbom "$SCRATCH/out")
+[ -n "$ref" ] && [ "$ref" != null ] || fail "push reports no SBOM referrer"
+blob() { cat "$L/blobs/sha256/${1#sha256:}"; }
+fallback=$(jq -r --arg t "sha256-${img#sha256:}" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' "$L/index.json")
+[ -n "$fallback" ] || fail "no referrers fallback tag for $img"
+blob "$fallback" | jq -e --arg d "$ref" '.manifests[] | select(.digest == $d and .artifactType == "application/vnd.cyclonedx+json")' >/dev/null ||
+  fail "the fallback index does not list the SBOM referrer"
+blob "$ref" | jq -e --arg s "$img" '.subject.digest == $s' >/dev/null || fail "the referrer's subject is not the image"
+[ "$(blob "$ref" | jq -r '.layers[0].digest')" = "sha256:$(sha256sum "$sbom" | cut -d' ' -f1)" ] ||
+  fail "the referrer's layer is not the SBOM"
+expect_exit 0 "$BAKER" push --json "$SCRATCH/o1/manifest.json" "oci-layout:$L:1.0"
+[ "$(jq -r .status "$SCRATCH/out")" = unchanged ] && [ "$(jq -r .sbom "$SCRATCH/out")" = "$ref" ] ||
+  fail "a re-push is not unchanged with the same SBOM referrer"
+pass "push attaches the SBOM as an OCI referrer of the image (fallback tag); a re-push is unchanged"
 
 # openssl moves on, vim goes, nano comes.
 make_rootfs "$SCRATCH/rootfs.tar" 3.0.16-1~deb12u1 nano

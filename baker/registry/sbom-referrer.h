@@ -1,0 +1,14 @@
+#pragma once
+/* A bake's SBOM (sbom.cdx.json beside its manifest.json) published as an OCI referrer of the image
+ * manifest: artifactType application/vnd.cyclonedx+json, the document as its one layer, subject =
+ * the image. Registries without the referrers API get the tag-schema fallback index
+ * ("sha256-<image hex>", registry_manifest_put). Deterministic: the same SBOM and image give the
+ * same referrer digest, so a re-publish adds nothing. */
+#include "artifact.h"
+#include "registry.h"
+
+#define SBOM_MEDIA_TYPE "application/vnd.cyclonedx+json"
+
+/* input: what was published (a manifest.json; anything else has no SBOM). 0 when there is no SBOM,
+ * 1 when it was pushed (ret_digest, optional: the referrer's manifest digest); logs its errors. */
+int sbom_referrer_push(Registry *r, const char *input, const Artifact *a, char **ret_digest);
