@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "interrupt.h"
 #include "log.h"
 #include "strv.h"
 
@@ -16,8 +17,10 @@ extern char **environ;
 AptRoot *apt_root_free(AptRoot *r) {
         if (!r)
                 return NULL;
-        if (r->scratch && r->dir)
+        if (r->scratch && r->dir) {
                 (void) rm_rf(r->dir);
+                interrupt_unregister(r->dir);
+        }
         if (r->lock_fd >= 0)
                 close(r->lock_fd);
         free(r->dir);
@@ -103,6 +106,7 @@ int apt_root_new(const char *dir, const char *arch, const AptSource *sources, si
                         return log_error_errno(-errno, "failed to create a scratch directory in '%s': %m", tmp_dir());
                 a->dir = TAKE_PTR(t);
                 a->scratch = true;
+                interrupt_register(a->dir);
         }
         /* apt downloads as its _apt user, which must reach the lists directory. */
         (void) chmod(a->dir, 0755);

@@ -9,6 +9,7 @@
 
 #include "dpkg-status.h"
 #include "fetch.h"
+#include "interrupt.h"
 #include "log.h"
 #include "process.h"
 
@@ -298,11 +299,14 @@ int debian_build(Cache *c, const DebianBuild *b, char **ret_path, uint8_t ret_di
         _cleanup_free_ char *work = tmp_template("baker-debian");
         if (!mkdtemp(work))
                 return log_error_errno(-errno, "failed to create a scratch directory in '%s': %m", tmp_dir());
+        /* Removed on every path: a failure, success, and Ctrl-C or SIGTERM (interrupt.h). */
+        interrupt_register(work);
         (void) chmod(work, 0755); /* mmdebstrap's unshared user reads the repository and hook */
         _cleanup_free_ char *path = NULL;
         uint8_t digest[DIGEST_SIZE];
         r = build_in(c, b, work, &path, digest);
         (void) rm_rf(work);
+        interrupt_unregister(work);
         if (r < 0)
                 return r;
         r = remember(c, keyhex, digest);

@@ -7,7 +7,8 @@
 # --json event, manifest, lock), a further --refresh is unchanged. Bad input: a release file
 # signed by another key (exit 3, naming the file), an unknown package (exit 3, did you mean), a
 # lock that does not match the template (exit 2, naming the package), a lock edited into invalid
-# JSON (exit 2, file:line:col). No appliance: the image has no run step.
+# JSON (exit 2, file:line:col); Ctrl-C while mmdebstrap runs leaves no scratch directory. No
+# appliance: the image has no run step.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-apt.sh"
 command -v mmdebstrap >/dev/null || skip "mmdebstrap missing"
@@ -136,3 +137,27 @@ sed -i '2s/,$/,,/' "$lock"
 expect_exit 2 "$BAKER" bake -o "$SCRATCH/out3" "$SCRATCH/img.yaml"
 grep -q "img.lock:2:" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "the invalid lock is not named with line:col"; }
 pass "a lock edited into invalid JSON: exit 2 with file:line:col"
+
+# Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while mmdebstrap builds:
+# exit 130 and no baker-debian-* scratch directory left. A new epoch makes the build run again
+# (the .debs are in the cache).
+write_template intr baker-hello repo-key.gpg
+sed -i 's/^epoch: 1700000000$/epoch: 1700000001/' "$SCRATCH/intr.yaml"
+expect_exit 0 "$BAKER" lock "$SCRATCH/intr.yaml"
+mkdir -p "$SCRATCH/tmp-int"
+TMPDIR=$SCRATCH/tmp-int setsid "$BAKER" bake -o "$SCRATCH/out-int" "$SCRATCH/intr.yaml" > "$SCRATCH/int.log" 2>&1 &
+pid=$!
+track_pid "$pid"
+building() {
+  kill -0 "$pid" 2>/dev/null || { cat "$SCRATCH/int.log" >&2; fail "the bake ended before mmdebstrap ran"; }
+  pgrep -s "$pid" mmdebstrap >/dev/null
+}
+wait_for 300 "mmdebstrap to start" building
+ls "$SCRATCH/tmp-int" | grep -q '^baker-debian-' || fail "no baker-debian-* scratch directory while mmdebstrap runs"
+kill -INT -- "-$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 130 ] || { cat "$SCRATCH/int.log" >&2; fail "interrupted bake exited $rc, not 130"; }
+wait_for 60 "mmdebstrap to end" bash -c "! pgrep -s $pid >/dev/null"
+left=$(ls "$SCRATCH/tmp-int" | grep '^baker-debian-' || true)
+[ -z "$left" ] || fail "an interrupted build left $left"
+pass "Ctrl-C during mmdebstrap: exit 130, no baker-debian-* scratch directory left"
