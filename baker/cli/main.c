@@ -124,7 +124,8 @@ static const Verb verbs[] = {
           "refreshed in the last N days; images and channels in the same repository are not touched.\n" },
         { "diff", 2, 2, verb_diff, "what changed between two bakes: packages, then files",
           "baker diff [--json] A B\n\n"
-          "A and B are manifest.json files or output folders. Lists the packages added, removed and\n"
+          "A and B are manifest.json files, output folders or registry references (pulled, with their\n"
+          "SBOM, into a scratch directory). Lists the packages added, removed and\n"
           "changed (from each bake's SBOM, sbom.cdx.json), then the files that differ (from the raw\n"
           "outputs, read offline).\n" },
         { "inspect", 1, 1, verb_inspect, "show the stamp, digest and layout of an image or a manifest",

@@ -1,5 +1,6 @@
 /* baker diff: what changed between two bakes — the packages (from their SBOMs) first, then the
- * files (from their raw images, offline). A and B are manifest.json files or output folders. */
+ * files (from their raw images, offline). A and B are manifest.json files, output folders or
+ * registry references (pulled, with their SBOM referrer, into a scratch directory). */
 #include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -7,14 +8,17 @@
 #include <sys/stat.h>
 
 #include "imagediff.h"
+#include "interrupt.h"
 #include "log.h"
 #include "manifest.h"
 #include "outcome.h"
 #include "pkgdiff.h"
+#include "pull.h"
 #include "sbom.h"
 #include "verbs.h"
 
 typedef struct Side {
+        char *pulled; /* a scratch directory a registry reference was pulled into, removed at the end */
         char *dir;
         BakeManifest *manifest;
         DebPackageSet packages;
@@ -23,17 +27,46 @@ typedef struct Side {
 } Side;
 
 static void side_done(Side *s) {
+        if (s->pulled) {
+                (void) rm_rf(s->pulled);
+                interrupt_unregister(s->pulled);
+                free(s->pulled);
+        }
         free(s->dir);
         manifest_free(s->manifest);
         deb_package_set_done(&s->packages);
         free(s->raw);
 }
 
+/* A registry reference (what is not a path here) pulled into a scratch directory. */
+static int side_pull(const char *ref, char **ret_dir) {
+        _cleanup_free_ char *dir = tmp_template("baker-diff");
+        if (!mkdtemp(dir))
+                return log_error_errno(-errno, "failed to create a scratch directory: %m");
+        interrupt_register(dir);
+        _cleanup_(pull_report_done) PullReport p = {};
+        int r = registry_pull(ref, dir, &p);
+        if (r < 0) {
+                (void) rm_rf(dir);
+                interrupt_unregister(dir);
+                return r;
+        }
+        *ret_dir = TAKE_PTR(dir);
+        return 0;
+}
+
 static int side_load(const char *arg, Side *ret) {
         struct stat st;
         Side s = {};
-        if (stat(arg, &st) < 0)
-                return log_error_errno(-errno, "cannot read '%s': %m", arg);
+        if (stat(arg, &st) < 0) {
+                if (errno != ENOENT || !strchr(arg, ':'))
+                        return log_error_errno(-errno, "cannot read '%s': %m", arg);
+                int r = side_pull(arg, &s.pulled);
+                if (r < 0)
+                        return r;
+                arg = s.pulled;
+                st.st_mode = S_IFDIR;
+        }
         _cleanup_free_ char *copy = xstrdup(arg);
         s.dir = S_ISDIR(st.st_mode) ? xstrdup(arg) : xstrdup(dirname(copy));
         _cleanup_free_ char *manifest = S_ISDIR(st.st_mode) ? path_join(arg, "manifest.json") : xstrdup(arg);
@@ -95,6 +128,7 @@ static json_t *files_section(const Side *a, const Side *b, bool print) {
 }
 
 int verb_diff(int argc, char **argv) {
+        interrupt_install(); /* a pulled side's scratch directory goes on Ctrl-C */
         static const struct option options[] = {
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },

@@ -7,6 +7,7 @@
 #include "channel.h"
 #include "log.h"
 #include "registry.h"
+#include "sbom-referrer.h"
 
 void pull_report_done(PullReport *p) {
         for (size_t i = 0; i < p->n_files; i++) {
@@ -124,6 +125,15 @@ int registry_pull(const char *source, const char *dest, PullReport *ret) {
         json_decref(manifest);
         if (k < 0)
                 return k;
+        /* The image's SBOM beside its manifest.json, where baker diff and inspect read it. */
+        PulledFile sbom = {};
+        k = sbom_referrer_pull(r, m->digest, dest, &sbom);
+        if (k < 0)
+                return k;
+        if (k > 0) {
+                p.files = xrealloc(p.files, (p.n_files + 1) * sizeof(PulledFile));
+                p.files[p.n_files++] = sbom;
+        }
         p.digest = xstrdup(m->digest);
         p.reference = registry_ref_pinned_string(ref, m->digest);
         p.destination = xstrdup(dest);

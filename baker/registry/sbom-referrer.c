@@ -40,7 +40,7 @@ int sbom_referrer_push(Registry *r, const char *input, const Artifact *a, char *
                               "schemaVersion", 2, "mediaType", OCI_MANIFEST_MEDIA_TYPE, "artifactType", SBOM_MEDIA_TYPE,
                               "config", "mediaType", OCI_EMPTY_MEDIA_TYPE, "digest", OCI_EMPTY_DIGEST, "size", 2,
                               "layers", "mediaType", SBOM_MEDIA_TYPE, "digest", digest, "size", (json_int_t) size,
-                              "annotations", "org.opencontainers.image.title", "sbom.cdx.json",
+                              "annotations", "org.opencontainers.image.title", SBOM_FILE_NAME,
                               "subject", "mediaType", OCI_MANIFEST_MEDIA_TYPE, "digest", a->manifest_digest, "size",
                               (json_int_t) a->manifest_size);
         _cleanup_free_ char *data = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
@@ -54,5 +54,29 @@ int sbom_referrer_push(Registry *r, const char *input, const Artifact *a, char *
                 return log_error_errno(k, "failed to publish the SBOM of %s: %m", a->manifest_digest);
         if (ret_digest)
                 *ret_digest = xstrdup(rdigest);
+        return 1;
+}
+
+int sbom_referrer_pull(Registry *r, const char *image_digest, const char *dest, PulledFile *ret) {
+        json_t *descs = NULL;
+        int k = registry_referrers(r, image_digest, SBOM_MEDIA_TYPE, &descs);
+        const char *rdigest = json_string_value(json_object_get(json_array_get(descs, 0), "digest"));
+        _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
+        if (k >= 0 && rdigest)
+                k = registry_manifest_get(r, rdigest, &m); /* verified against its digest */
+        json_decref(descs);
+        if (k < 0 || !m)
+                return k == -ENOENT ? 0 : k;
+        json_t *o = json_loadb(m->data, m->size, 0, NULL);
+        json_t *layer = json_array_get(json_object_get(o, "layers"), 0);
+        const char *digest = json_string_value(json_object_get(layer, "digest"));
+        json_int_t size = json_integer_value(json_object_get(layer, "size"));
+        _cleanup_free_ char *path = path_join(dest, SBOM_FILE_NAME);
+        k = digest && size > 0 ? registry_blob_get(r, digest, (uint64_t) size, path) : -EBADMSG;
+        if (k >= 0)
+                *ret = (PulledFile) { .file = xstrdup(SBOM_FILE_NAME), .digest = xstrdup(digest), .size = (uint64_t) size };
+        json_decref(o);
+        if (k < 0)
+                return log_error_errno(k, "failed to fetch the SBOM of %s: %m", image_digest);
         return 1;
 }

@@ -116,6 +116,21 @@ expect_exit 0 "$BAKER" diff --json "$SCRATCH/before/manifest.json" "$SCRATCH/o1/
 jq -e '.packages | length == 4' "$SCRATCH/out" >/dev/null || fail "diff --json does not list 4 package changes"
 pass "baker diff lists packages, then files"
 
+# The same diff with the older image as a registry reference: pulled with its SBOM referrer into a
+# scratch directory that is gone afterwards.
+export TMPDIR=$SCRATCH/tmp-diff
+mkdir -p "$TMPDIR"
+expect_exit 0 "$BAKER" diff "oci-layout:$L:1.0" "$SCRATCH/o1"
+for line in "packages: 2 changed, 1 added, 1 removed" "  openssl 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1" "  - vim 1:2.0-1"; do
+  grep -qxF -- "$line" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "baker diff of a registry reference lacks '$line'"; }
+done
+grep -q "/usr/share/openssl-version" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "baker diff of a registry reference lists no file"; }
+[ -z "$(ls -A "$TMPDIR")" ] || fail "diff left its pull behind: $(ls "$TMPDIR")"
+expect_exit 0 "$BAKER" pull "oci-layout:$L:1.0" "$SCRATCH/pulled"
+cmp -s "$SCRATCH/pulled/sbom.cdx.json" "$SCRATCH/before/sbom.cdx.json" || fail "pull did not fetch the SBOM referrer"
+unset TMPDIR
+pass "baker diff takes a registry reference (pulled with its SBOM); baker pull fetches the SBOM"
+
 # The same folder, an image without a dpkg status: the old SBOM goes, and diff says there is none.
 python3 - "$SCRATCH/rootfs.tar" <<'PY'
 import io, sys, tarfile
