@@ -493,6 +493,206 @@ uint64_t ext4_estimate_size(const Tree *t, const char *subtree, const char *cons
         return total * bs;
 }
 
+/* The superblock baker asks libext2fs for: ext4's features with metadata checksums, 256-byte
+ * inodes, enough of them for the tree, 5% reserved. */
+static void super_params(const Ext4Params *p, uint64_t blocks, uint32_t bs, uint64_t n_inodes,
+                         struct ext2_super_block *param) {
+        ext2fs_blocks_count_set(param, blocks);
+        param->s_log_block_size = (uint32_t) (__builtin_ctz(bs) - 10);
+        param->s_log_cluster_size = param->s_log_block_size;
+        param->s_rev_level = EXT2_DYNAMIC_REV;
+        param->s_inode_size = 256;
+        param->s_min_extra_isize = param->s_want_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+        param->s_log_groups_per_flex = 4;
+        param->s_desc_size = EXT2_MIN_DESC_SIZE_64BIT;
+        param->s_feature_compat = EXT2_FEATURE_COMPAT_EXT_ATTR | EXT2_FEATURE_COMPAT_DIR_INDEX;
+        param->s_feature_ro_compat = EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | EXT2_FEATURE_RO_COMPAT_LARGE_FILE |
+                                     EXT4_FEATURE_RO_COMPAT_HUGE_FILE | EXT4_FEATURE_RO_COMPAT_DIR_NLINK |
+                                     EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE | EXT4_FEATURE_RO_COMPAT_METADATA_CSUM;
+        param->s_feature_incompat = EXT2_FEATURE_INCOMPAT_FILETYPE | EXT3_FEATURE_INCOMPAT_EXTENTS |
+                                    EXT4_FEATURE_INCOMPAT_FLEX_BG | EXT4_FEATURE_INCOMPAT_64BIT;
+        uint64_t want_inodes = MAX(p->size_bytes / 16384, n_inodes + n_inodes / 8 + 64);
+        param->s_inodes_count = (uint32_t) MIN(want_inodes, (uint64_t) UINT32_MAX - 1);
+        ext2fs_r_blocks_count_set(param, blocks * 5 / 100);
+}
+
+/* Creates the filesystem at offset and stamps its superblock from the parameters alone: no clock,
+ * no host property (char signedness) reaches it. */
+static int fs_create(Writer *w, const Ext4Params *p, uint64_t offset, struct ext2_super_block *param) {
+        errcode_t err = ext2fs_initialize(w->image, EXT2_FLAG_64BITS, param, unix_io_manager, &w->fs);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create a filesystem of %" PRIu64 " bytes: %s",
+                                       w->image, p->size_bytes, error_message(err));
+        ext2_filsys fs = w->fs;
+        if (offset > 0) {
+                _cleanup_free_ char *opt = xasprintf("offset=%" PRIu64, offset);
+                err = io_channel_set_options(fs->io, opt);
+                if (err)
+                        return log_error_errno(-EIO, "ext4 '%s': cannot set offset %" PRIu64 ": %s", w->image, offset,
+                                               error_message(err));
+        }
+        /* libext2fs takes "now" from here where it would call time(): everything it stamps is the epoch. */
+        fs->now = p->epoch;
+        struct ext2_super_block *sb = fs->super;
+        memcpy(sb->s_uuid, p->uuid, 16);
+        memcpy(sb->s_hash_seed, p->hash_seed, 16);
+        sb->s_def_hash_version = EXT2_HASH_HALF_MD4;
+        sb->s_flags |= EXT2_FLAGS_SIGNED_HASH; /* fixed, not the host's char signedness */
+        sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
+        sb->s_mkfs_time = sb->s_lastcheck = sb->s_wtime = (uint32_t) p->epoch;
+        sb->s_mtime = 0;
+        sb->s_max_mnt_count = (uint16_t) -1;
+        sb->s_checkinterval = 0;
+        sb->s_kbytes_written = 0;
+        sb->s_default_mount_opts = EXT2_DEFM_XATTR_USER | EXT2_DEFM_ACL;
+        if (p->label)
+                strncpy((char *) sb->s_volume_name, p->label, sizeof(sb->s_volume_name));
+        ext2fs_init_csum_seed(fs);
+        return 0;
+}
+
+/* Group tables, the reserved inodes, the root directory and the bad blocks inode. */
+static int fs_lay_out(Writer *w) {
+        ext2_filsys fs = w->fs;
+        struct ext2_super_block *sb = fs->super;
+        errcode_t err = ext2fs_allocate_tables(fs);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot allocate group tables: %s", w->image,
+                                       error_message(err));
+        /* The range was zeroed before, so the inode tables are too: say so, and the kernel never runs
+         * its lazy init over them. */
+        for (dgrp_t g = 0; g < fs->group_desc_count; g++)
+                ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
+
+        struct ext2_inode_large zero_inode = {};
+        zero_inode.i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+        for (ext2_ino_t i = 1; i < EXT2_FIRST_INODE(sb); i++) {
+                err = ext2fs_write_inode_full(fs, i, (struct ext2_inode *) &zero_inode, sizeof(zero_inode));
+                if (err)
+                        return log_error_errno(-EIO, "ext4 '%s': cannot write reserved inodes: %s", w->image, error_message(err));
+        }
+        err = ext2fs_mkdir(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, NULL);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create the root directory: %s", w->image,
+                                       error_message(err));
+        for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(sb); i++)
+                ext2fs_inode_alloc_stats2(fs, i, +1, 0);
+        ext2fs_mark_inode_bitmap2(fs->inode_map, EXT2_BAD_INO);
+        ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
+        err = ext2fs_update_bb_inode(fs, NULL);
+        if (err)
+                return log_error_errno(-EIO, "ext4 '%s': cannot write the bad blocks inode: %s", w->image, error_message(err));
+        return 0;
+}
+
+static int fs_add_journal(Writer *w) {
+        ext2_filsys fs = w->fs;
+        if (ext2fs_blocks_count(fs->super) < 2048) {
+                log_info("ext4 '%s': %" PRIu64 " blocks is too small for a journal, writing none", w->image,
+                         (uint64_t) ext2fs_blocks_count(fs->super));
+                return 0;
+        }
+        struct ext2fs_journal_params jp;
+        errcode_t err = ext2fs_get_journal_params(&jp, fs);
+        /* The blocks are zero already (the range was punched), so no need to write zeros. */
+        if (!err)
+                err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL, EXT2_MKJOURNAL_NO_MNT_CHECK | EXT2_MKJOURNAL_LAZYINIT);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create the journal: %s", w->image,
+                                       error_message(err));
+        return 0;
+}
+
+/* Extra names of each regular file in scope, refused past ext4's 16-bit link count. */
+static int count_links(Writer *w) {
+        const Tree *t = w->t;
+        size_t n = tree_size(t);
+        for (size_t i = 0; i < n; i++) {
+                const TreeEntry *e = tree_entry(t, i);
+                if (e->type != TREE_HARDLINK || !scope_path(&w->scope, e->path))
+                        continue;
+                const TreeEntry *target = tree_lookup(t, e->link_target);
+                ssize_t tidx = tree_lookup_index(t, e->link_target);
+                if (!target || tidx < 0 || !scope_path(&w->scope, target->path))
+                        continue;
+                /* ext4 counts links in 16 bits and stops at 65000: more would be a wrong count */
+                if (w->nlinks[tidx] + 2 > EXT4_LINK_MAX)
+                        return log_error_errno(-EMLINK, "ext4 '%s': '/%s' has more than %d links (names), ext4's limit",
+                                               w->image, target->path, EXT4_LINK_MAX);
+                w->nlinks[tidx]++;
+        }
+        return 0;
+}
+
+/* lost+found, LPF_SIZE big as mke2fs makes it, when the tree has none. */
+static int make_lost_found(Writer *w, uint32_t bs) {
+        ext2_filsys fs = w->fs;
+        ext2_ino_t ino;
+        errcode_t err = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
+        if (err == EXT2_ET_DIR_NO_SPACE) {
+                err = ext2fs_expand_dir(fs, EXT2_ROOT_INO);
+                if (!err)
+                        err = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
+        }
+        if (!err)
+                err = ext2fs_lookup(fs, EXT2_ROOT_INO, "lost+found", 10, NULL, &ino);
+        for (unsigned k = 1; !err && k < LPF_SIZE / bs; k++)
+                err = ext2fs_expand_dir(fs, ino);
+        if (err)
+                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create lost+found: %s", w->image,
+                                       error_message(err));
+        struct ext2_inode_large in;
+        int r = read_inode(w, ino, &in);
+        if (r < 0)
+                return r;
+        TreeEntry lpf = { .path = "lost+found", .type = TREE_DIR, .mode = 0700, .mtime_sec = w->epoch };
+        inode_apply(w, &in, &lpf);
+        return write_inode(w, ino, &in);
+}
+
+/* Directories got entries (and link counts) after their own inode was written; set their times
+ * again so nothing the library stamped survives. */
+static int restamp_directories(Writer *w) {
+        size_t n = tree_size(w->t);
+        for (size_t i = 0; i < n; i++) {
+                const TreeEntry *e = tree_entry(w->t, i);
+                if (e->type != TREE_DIR || !w->inos[i])
+                        continue;
+                struct ext2_inode_large in;
+                int r = read_inode(w, w->inos[i], &in);
+                if (r < 0)
+                        return r;
+                inode_apply(w, &in, e);
+                r = write_inode(w, w->inos[i], &in);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Every entry in scope, then lost+found if the tree had none. estimate: the bytes the tree was
+ * thought to need, for the out-of-space message. */
+static int write_entries(Writer *w, const Ext4Params *p, uint32_t bs, uint64_t estimate) {
+        bool have_lpf = false;
+        size_t n = tree_size(w->t);
+        for (size_t i = 0; i < n; i++) {
+                const TreeEntry *e = tree_entry(w->t, i);
+                const char *path = scope_path(&w->scope, e->path);
+                if (!path)
+                        continue;
+                if (streq(path, "lost+found"))
+                        have_lpf = true;
+                int r = write_entry(w, i, e, path);
+                if (r == -ENOSPC)
+                        return log_error_errno(r, "ext4 '%s': out of space writing '/%s': the tree needs more than the "
+                                               "partition's %" PRIu64 " bytes (estimate: %" PRIu64 " bytes)",
+                                               w->image, path, p->size_bytes, estimate);
+                if (r < 0)
+                        return r;
+        }
+        return have_lpf ? 0 : make_lost_found(w, bs);
+}
+
 int ext4_write(const Tree *t, const char *subtree, const char *const *exclude, const char *image_path,
                uint64_t offset, const Ext4Params *p) {
         uint32_t bs = p->block_size ? p->block_size : 4096;
@@ -517,102 +717,21 @@ int ext4_write(const Tree *t, const char *subtree, const char *const *exclude, c
 
         uint64_t n_inodes;
         uint64_t content = content_blocks(t, &w.scope, bs, &n_inodes);
-
         int r = zero_range(image_path, offset, p->size_bytes);
         if (r < 0)
                 return r;
-
         struct ext2_super_block param = {};
-        ext2fs_blocks_count_set(&param, blocks);
-        param.s_log_block_size = (uint32_t) (__builtin_ctz(bs) - 10);
-        param.s_log_cluster_size = param.s_log_block_size;
-        param.s_rev_level = EXT2_DYNAMIC_REV;
-        param.s_inode_size = 256;
-        param.s_min_extra_isize = param.s_want_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
-        param.s_log_groups_per_flex = 4;
-        param.s_desc_size = EXT2_MIN_DESC_SIZE_64BIT;
-        param.s_feature_compat = EXT2_FEATURE_COMPAT_EXT_ATTR | EXT2_FEATURE_COMPAT_DIR_INDEX;
-        param.s_feature_ro_compat = EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | EXT2_FEATURE_RO_COMPAT_LARGE_FILE |
-                                    EXT4_FEATURE_RO_COMPAT_HUGE_FILE | EXT4_FEATURE_RO_COMPAT_DIR_NLINK |
-                                    EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE | EXT4_FEATURE_RO_COMPAT_METADATA_CSUM;
-        param.s_feature_incompat = EXT2_FEATURE_INCOMPAT_FILETYPE | EXT3_FEATURE_INCOMPAT_EXTENTS |
-                                   EXT4_FEATURE_INCOMPAT_FLEX_BG | EXT4_FEATURE_INCOMPAT_64BIT;
-        uint64_t want_inodes = MAX(p->size_bytes / 16384, n_inodes + n_inodes / 8 + 64);
-        param.s_inodes_count = (uint32_t) MIN(want_inodes, (uint64_t) UINT32_MAX - 1);
-        ext2fs_r_blocks_count_set(&param, blocks * 5 / 100);
-
-        errcode_t err = ext2fs_initialize(image_path, EXT2_FLAG_64BITS, &param, unix_io_manager, &w.fs);
-        if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create a filesystem of %" PRIu64 " bytes: %s",
-                                       image_path, p->size_bytes, error_message(err));
-        ext2_filsys fs = w.fs;
-        if (offset > 0) {
-                _cleanup_free_ char *opt = xasprintf("offset=%" PRIu64, offset);
-                err = io_channel_set_options(fs->io, opt);
-                if (err)
-                        return log_error_errno(-EIO, "ext4 '%s': cannot set offset %" PRIu64 ": %s", image_path, offset,
-                                               error_message(err));
-        }
-        /* libext2fs takes "now" from here where it would call time(): everything it stamps is the epoch. */
-        fs->now = p->epoch;
-        struct ext2_super_block *sb = fs->super;
-        memcpy(sb->s_uuid, p->uuid, 16);
-        memcpy(sb->s_hash_seed, p->hash_seed, 16);
-        sb->s_def_hash_version = EXT2_HASH_HALF_MD4;
-        sb->s_flags |= EXT2_FLAGS_SIGNED_HASH; /* fixed, not the host's char signedness */
-        sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
-        sb->s_mkfs_time = sb->s_lastcheck = sb->s_wtime = (uint32_t) p->epoch;
-        sb->s_mtime = 0;
-        sb->s_max_mnt_count = (uint16_t) -1;
-        sb->s_checkinterval = 0;
-        sb->s_kbytes_written = 0;
-        sb->s_default_mount_opts = EXT2_DEFM_XATTR_USER | EXT2_DEFM_ACL;
-        if (p->label)
-                strncpy((char *) sb->s_volume_name, p->label, sizeof(sb->s_volume_name));
-        ext2fs_init_csum_seed(fs);
-
+        super_params(p, blocks, bs, n_inodes, &param);
+        r = fs_create(&w, p, offset, &param);
+        if (r < 0)
+                return r;
+        struct ext2_super_block *sb = w.fs->super;
         uint64_t max_blocks = ext2fs_blocks_count(sb);
-        err = ext2fs_allocate_tables(fs);
-        if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot allocate group tables: %s", image_path,
-                                       error_message(err));
-        /* The range was zeroed above, so the inode tables are too: say so, and the kernel never runs its
-         * lazy init over them. */
-        for (dgrp_t g = 0; g < fs->group_desc_count; g++)
-                ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
-
-        struct ext2_inode_large zero_inode = {};
-        zero_inode.i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
-        for (ext2_ino_t i = 1; i < EXT2_FIRST_INODE(sb); i++) {
-                err = ext2fs_write_inode_full(fs, i, (struct ext2_inode *) &zero_inode, sizeof(zero_inode));
-                if (err)
-                        return log_error_errno(-EIO, "ext4 '%s': cannot write reserved inodes: %s", image_path, error_message(err));
-        }
-        err = ext2fs_mkdir(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, NULL);
-        if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create the root directory: %s", image_path,
-                                       error_message(err));
-        for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(sb); i++)
-                ext2fs_inode_alloc_stats2(fs, i, +1, 0);
-        ext2fs_mark_inode_bitmap2(fs->inode_map, EXT2_BAD_INO);
-        ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
-        err = ext2fs_update_bb_inode(fs, NULL);
-        if (err)
-                return log_error_errno(-EIO, "ext4 '%s': cannot write the bad blocks inode: %s", image_path, error_message(err));
-
-        if (p->journal && ext2fs_blocks_count(sb) < 2048)
-                log_info("ext4 '%s': %" PRIu64 " blocks is too small for a journal, writing none", image_path,
-                         (uint64_t) ext2fs_blocks_count(sb));
-        else if (p->journal) {
-                struct ext2fs_journal_params jp;
-                err = ext2fs_get_journal_params(&jp, fs);
-                /* The blocks are zero already (the range was punched), so no need to write zeros. */
-                if (!err)
-                        err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL, EXT2_MKJOURNAL_NO_MNT_CHECK | EXT2_MKJOURNAL_LAZYINIT);
-                if (err)
-                        return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create the journal: %s", image_path,
-                                               error_message(err));
-        }
+        r = fs_lay_out(&w);
+        if (r >= 0 && p->journal)
+                r = fs_add_journal(&w);
+        if (r < 0)
+                return r;
 
         /* Does it fit? Say so before writing a single file. */
         uint64_t free_blocks = ext2fs_free_blocks_count(sb);
@@ -634,79 +753,16 @@ int ext4_write(const Tree *t, const char *subtree, const char *const *exclude, c
         w.nlinks = xcalloc(n, sizeof(uint16_t));
         w.buf_size = 1 << 20;
         w.buf = xmalloc(w.buf_size);
-        for (size_t i = 0; i < n; i++) {
-                const TreeEntry *e = tree_entry(t, i);
-                if (e->type != TREE_HARDLINK || !scope_path(&w.scope, e->path))
-                        continue;
-                const TreeEntry *target = tree_lookup(t, e->link_target);
-                ssize_t tidx = tree_lookup_index(t, e->link_target);
-                if (!target || tidx < 0 || !scope_path(&w.scope, target->path))
-                        continue;
-                /* ext4 counts links in 16 bits and stops at 65000: more would be a wrong count */
-                if (w.nlinks[tidx] + 2 > EXT4_LINK_MAX)
-                        return log_error_errno(-EMLINK, "ext4 '%s': '/%s' has more than %d links (names), ext4's limit",
-                                               image_path, target->path, EXT4_LINK_MAX);
-                w.nlinks[tidx]++;
-        }
-        bool have_lpf = false;
-        for (size_t i = 0; i < n; i++) {
-                const TreeEntry *e = tree_entry(t, i);
-                const char *path = scope_path(&w.scope, e->path);
-                if (!path)
-                        continue;
-                if (streq(path, "lost+found"))
-                        have_lpf = true;
-                r = write_entry(&w, i, e, path);
-                if (r == -ENOSPC)
-                        return log_error_errno(r, "ext4 '%s': out of space writing '/%s': the tree needs more than the "
-                                               "partition's %" PRIu64 " bytes (estimate: %" PRIu64 " bytes)",
-                                               image_path, path, p->size_bytes, (used + content) * bs);
-                if (r < 0)
-                        return r;
-        }
-        if (!have_lpf) {
-                ext2_ino_t ino;
-                err = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
-                if (err == EXT2_ET_DIR_NO_SPACE) {
-                        err = ext2fs_expand_dir(fs, EXT2_ROOT_INO);
-                        if (!err)
-                                err = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
-                }
-                if (!err)
-                        err = ext2fs_lookup(fs, EXT2_ROOT_INO, "lost+found", 10, NULL, &ino);
-                for (unsigned k = 1; !err && k < LPF_SIZE / bs; k++)
-                        err = ext2fs_expand_dir(fs, ino);
-                if (err)
-                        return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create lost+found: %s", image_path,
-                                               error_message(err));
-                struct ext2_inode_large in;
-                r = read_inode(&w, ino, &in);
-                if (r < 0)
-                        return r;
-                TreeEntry lpf = { .path = "lost+found", .type = TREE_DIR, .mode = 0700, .mtime_sec = p->epoch };
-                inode_apply(&w, &in, &lpf);
-                r = write_inode(&w, ino, &in);
-                if (r < 0)
-                        return r;
-        }
-        /* Directories got entries (and link counts) after their own inode was written; set their times
-         * again so nothing the library stamped survives. */
-        for (size_t i = 0; i < n; i++) {
-                const TreeEntry *e = tree_entry(t, i);
-                if (e->type != TREE_DIR || !w.inos[i])
-                        continue;
-                struct ext2_inode_large in;
-                r = read_inode(&w, w.inos[i], &in);
-                if (r < 0)
-                        return r;
-                inode_apply(&w, &in, e);
-                r = write_inode(&w, w.inos[i], &in);
-                if (r < 0)
-                        return r;
-        }
+        r = count_links(&w);
+        if (r >= 0)
+                r = write_entries(&w, p, bs, (used + content) * bs);
+        if (r >= 0)
+                r = restamp_directories(&w);
+        if (r < 0)
+                return r;
 
         sb->s_wtime = (uint32_t) p->epoch;
-        err = ext2fs_set_gdt_csum(fs);
+        errcode_t err = ext2fs_set_gdt_csum(w.fs);
         if (!err)
                 err = ext2fs_close_free(&w.fs);
         if (err)
