@@ -8,17 +8,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "ext4-format.h"
 #include "log.h"
 
 #define LPF_SIZE 16384 /* lost+found gets this many bytes of directory, like mke2fs */
-
-static int err_to_errno(errcode_t e) {
-        if (e > 0 && e < 256)
-                return -(int) e;
-        if (e == EXT2_ET_BLOCK_ALLOC_FAIL || e == EXT2_ET_INODE_ALLOC_FAIL || e == EXT2_ET_DIR_NO_SPACE)
-                return -ENOSPC;
-        return -EIO;
-}
 
 /* Which entries go into the filesystem, and at which path inside it. */
 typedef struct Scope {
@@ -173,7 +166,7 @@ static int read_inode(Writer *w, ext2_ino_t ino, struct ext2_inode_large *in) {
         memset(in, 0, sizeof(*in));
         errcode_t err = ext2fs_read_inode_full(w->fs, ino, (struct ext2_inode *) in, sizeof(*in));
         if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot read inode %u: %s", w->image, ino,
+                return log_error_errno(ext4_errno(err), "ext4 '%s': cannot read inode %u: %s", w->image, ino,
                                        error_message(err));
         return 0;
 }
@@ -181,7 +174,7 @@ static int read_inode(Writer *w, ext2_ino_t ino, struct ext2_inode_large *in) {
 static int write_inode(Writer *w, ext2_ino_t ino, struct ext2_inode_large *in) {
         errcode_t err = ext2fs_write_inode_full(w->fs, ino, (struct ext2_inode *) in, sizeof(*in));
         if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot write inode %u: %s", w->image, ino,
+                return log_error_errno(ext4_errno(err), "ext4 '%s': cannot write inode %u: %s", w->image, ino,
                                        error_message(err));
         return 0;
 }
@@ -197,7 +190,7 @@ static int set_xattrs(Writer *w, ext2_ino_t ino, const TreeEntry *e, const char 
                 err = ext2fs_xattr_set(h, e->xattrs[i].name, e->xattrs[i].value, e->xattrs[i].size);
         errcode_t err2 = h ? ext2fs_xattrs_close(&h) : 0;
         if (err || err2)
-                return log_error_errno(err_to_errno(err ?: err2), "ext4 '%s': cannot set xattrs of '/%s': %s", w->image,
+                return log_error_errno(ext4_errno(err ?: err2), "ext4 '%s': cannot set xattrs of '/%s': %s", w->image,
                                        path, error_message(err ?: err2));
         return 0;
 }
@@ -217,7 +210,7 @@ static int write_data(Writer *w, ext2_ino_t ino, const TreeEntry *e, const char 
         ext2_file_t f;
         errcode_t err = ext2fs_file_open(w->fs, ino, EXT2_FILE_WRITE, &f);
         if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot open '/%s': %s", w->image, path,
+                return log_error_errno(ext4_errno(err), "ext4 '%s': cannot open '/%s': %s", w->image, path,
                                        error_message(err));
         uint64_t off = 0, bs = w->fs->blocksize;
         int r = 0;
@@ -279,7 +272,7 @@ static int write_data(Writer *w, ext2_ino_t ino, const TreeEntry *e, const char 
         if (r < 0)
                 return r;
         if (err || err2)
-                return log_error_errno(err_to_errno(err ?: err2), "ext4 '%s': cannot write '/%s': %s", w->image, path,
+                return log_error_errno(ext4_errno(err ?: err2), "ext4 '%s': cannot write '/%s': %s", w->image, path,
                                        error_message(err ?: err2));
         return 0;
 }
@@ -368,7 +361,7 @@ static int make_inode(Writer *w, const TreeEntry *data, ext2_ino_t parent, const
         *ret_ino = ino;
         return 0;
 fail:
-        return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create '/%s': %s", w->image, path, error_message(err));
+        return log_error_errno(ext4_errno(err), "ext4 '%s': cannot create '/%s': %s", w->image, path, error_message(err));
 }
 
 static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *path) {
@@ -391,7 +384,7 @@ static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *pa
                 if (tidx >= 0 && w->inos[tidx]) {
                         errcode_t err = link_grow(w->fs, parent, name, w->inos[tidx], EXT2_FT_REG_FILE);
                         if (err)
-                                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot link '/%s': %s", w->image,
+                                return log_error_errno(ext4_errno(err), "ext4 '%s': cannot link '/%s': %s", w->image,
                                                        path, error_message(err));
                         w->inos[idx] = w->inos[tidx];
                         return 0;
@@ -405,7 +398,7 @@ static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *pa
         if (data->type == TREE_DIR || data->type == TREE_SYMLINK) {
                 errcode_t err = make_dir_or_symlink(w->fs, parent, name, data, &ino);
                 if (err)
-                        return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create '/%s': %s", w->image, path,
+                        return log_error_errno(ext4_errno(err), "ext4 '%s': cannot create '/%s': %s", w->image, path,
                                                error_message(err));
                 struct ext2_inode_large in;
                 r = read_inode(w, ino, &in);
@@ -493,116 +486,6 @@ uint64_t ext4_estimate_size(const Tree *t, const char *subtree, const char *cons
         return total * bs;
 }
 
-/* The superblock baker asks libext2fs for: ext4's features with metadata checksums, 256-byte
- * inodes, enough of them for the tree, 5% reserved. */
-static void super_params(const Ext4Params *p, uint64_t blocks, uint32_t bs, uint64_t n_inodes,
-                         struct ext2_super_block *param) {
-        ext2fs_blocks_count_set(param, blocks);
-        param->s_log_block_size = (uint32_t) (__builtin_ctz(bs) - 10);
-        param->s_log_cluster_size = param->s_log_block_size;
-        param->s_rev_level = EXT2_DYNAMIC_REV;
-        param->s_inode_size = 256;
-        param->s_min_extra_isize = param->s_want_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
-        param->s_log_groups_per_flex = 4;
-        param->s_desc_size = EXT2_MIN_DESC_SIZE_64BIT;
-        param->s_feature_compat = EXT2_FEATURE_COMPAT_EXT_ATTR | EXT2_FEATURE_COMPAT_DIR_INDEX;
-        param->s_feature_ro_compat = EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | EXT2_FEATURE_RO_COMPAT_LARGE_FILE |
-                                     EXT4_FEATURE_RO_COMPAT_HUGE_FILE | EXT4_FEATURE_RO_COMPAT_DIR_NLINK |
-                                     EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE | EXT4_FEATURE_RO_COMPAT_METADATA_CSUM;
-        param->s_feature_incompat = EXT2_FEATURE_INCOMPAT_FILETYPE | EXT3_FEATURE_INCOMPAT_EXTENTS |
-                                    EXT4_FEATURE_INCOMPAT_FLEX_BG | EXT4_FEATURE_INCOMPAT_64BIT;
-        uint64_t want_inodes = MAX(p->size_bytes / 16384, n_inodes + n_inodes / 8 + 64);
-        param->s_inodes_count = (uint32_t) MIN(want_inodes, (uint64_t) UINT32_MAX - 1);
-        ext2fs_r_blocks_count_set(param, blocks * 5 / 100);
-}
-
-/* Creates the filesystem at offset and stamps its superblock from the parameters alone: no clock,
- * no host property (char signedness) reaches it. */
-static int fs_create(Writer *w, const Ext4Params *p, uint64_t offset, struct ext2_super_block *param) {
-        errcode_t err = ext2fs_initialize(w->image, EXT2_FLAG_64BITS, param, unix_io_manager, &w->fs);
-        if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create a filesystem of %" PRIu64 " bytes: %s",
-                                       w->image, p->size_bytes, error_message(err));
-        ext2_filsys fs = w->fs;
-        if (offset > 0) {
-                _cleanup_free_ char *opt = xasprintf("offset=%" PRIu64, offset);
-                err = io_channel_set_options(fs->io, opt);
-                if (err)
-                        return log_error_errno(-EIO, "ext4 '%s': cannot set offset %" PRIu64 ": %s", w->image, offset,
-                                               error_message(err));
-        }
-        /* libext2fs takes "now" from here where it would call time(): everything it stamps is the epoch. */
-        fs->now = p->epoch;
-        struct ext2_super_block *sb = fs->super;
-        memcpy(sb->s_uuid, p->uuid, 16);
-        memcpy(sb->s_hash_seed, p->hash_seed, 16);
-        sb->s_def_hash_version = EXT2_HASH_HALF_MD4;
-        sb->s_flags |= EXT2_FLAGS_SIGNED_HASH; /* fixed, not the host's char signedness */
-        sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
-        sb->s_mkfs_time = sb->s_lastcheck = sb->s_wtime = (uint32_t) p->epoch;
-        sb->s_mtime = 0;
-        sb->s_max_mnt_count = (uint16_t) -1;
-        sb->s_checkinterval = 0;
-        sb->s_kbytes_written = 0;
-        sb->s_default_mount_opts = EXT2_DEFM_XATTR_USER | EXT2_DEFM_ACL;
-        if (p->label)
-                strncpy((char *) sb->s_volume_name, p->label, sizeof(sb->s_volume_name));
-        ext2fs_init_csum_seed(fs);
-        return 0;
-}
-
-/* Group tables, the reserved inodes, the root directory and the bad blocks inode. */
-static int fs_lay_out(Writer *w) {
-        ext2_filsys fs = w->fs;
-        struct ext2_super_block *sb = fs->super;
-        errcode_t err = ext2fs_allocate_tables(fs);
-        if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot allocate group tables: %s", w->image,
-                                       error_message(err));
-        /* The range was zeroed before, so the inode tables are too: say so, and the kernel never runs
-         * its lazy init over them. */
-        for (dgrp_t g = 0; g < fs->group_desc_count; g++)
-                ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
-
-        struct ext2_inode_large zero_inode = {};
-        zero_inode.i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
-        for (ext2_ino_t i = 1; i < EXT2_FIRST_INODE(sb); i++) {
-                err = ext2fs_write_inode_full(fs, i, (struct ext2_inode *) &zero_inode, sizeof(zero_inode));
-                if (err)
-                        return log_error_errno(-EIO, "ext4 '%s': cannot write reserved inodes: %s", w->image, error_message(err));
-        }
-        err = ext2fs_mkdir(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, NULL);
-        if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create the root directory: %s", w->image,
-                                       error_message(err));
-        for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(sb); i++)
-                ext2fs_inode_alloc_stats2(fs, i, +1, 0);
-        ext2fs_mark_inode_bitmap2(fs->inode_map, EXT2_BAD_INO);
-        ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
-        err = ext2fs_update_bb_inode(fs, NULL);
-        if (err)
-                return log_error_errno(-EIO, "ext4 '%s': cannot write the bad blocks inode: %s", w->image, error_message(err));
-        return 0;
-}
-
-static int fs_add_journal(Writer *w) {
-        ext2_filsys fs = w->fs;
-        if (ext2fs_blocks_count(fs->super) < 2048) {
-                log_info("ext4 '%s': %" PRIu64 " blocks is too small for a journal, writing none", w->image,
-                         (uint64_t) ext2fs_blocks_count(fs->super));
-                return 0;
-        }
-        struct ext2fs_journal_params jp;
-        errcode_t err = ext2fs_get_journal_params(&jp, fs);
-        /* The blocks are zero already (the range was punched), so no need to write zeros. */
-        if (!err)
-                err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL, EXT2_MKJOURNAL_NO_MNT_CHECK | EXT2_MKJOURNAL_LAZYINIT);
-        if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create the journal: %s", w->image,
-                                       error_message(err));
-        return 0;
-}
-
 /* Extra names of each regular file in scope, refused past ext4's 16-bit link count. */
 static int count_links(Writer *w) {
         const Tree *t = w->t;
@@ -639,7 +522,7 @@ static int make_lost_found(Writer *w, uint32_t bs) {
         for (unsigned k = 1; !err && k < LPF_SIZE / bs; k++)
                 err = ext2fs_expand_dir(fs, ino);
         if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot create lost+found: %s", w->image,
+                return log_error_errno(ext4_errno(err), "ext4 '%s': cannot create lost+found: %s", w->image,
                                        error_message(err));
         struct ext2_inode_large in;
         int r = read_inode(w, ino, &in);
@@ -721,15 +604,15 @@ int ext4_write(const Tree *t, const char *subtree, const char *const *exclude, c
         if (r < 0)
                 return r;
         struct ext2_super_block param = {};
-        super_params(p, blocks, bs, n_inodes, &param);
-        r = fs_create(&w, p, offset, &param);
+        ext4_super_params(p, blocks, bs, n_inodes, &param);
+        r = ext4_fs_create(image_path, p, offset, &param, &w.fs);
         if (r < 0)
                 return r;
         struct ext2_super_block *sb = w.fs->super;
         uint64_t max_blocks = ext2fs_blocks_count(sb);
-        r = fs_lay_out(&w);
+        r = ext4_fs_lay_out(w.fs, image_path);
         if (r >= 0 && p->journal)
-                r = fs_add_journal(&w);
+                r = ext4_fs_add_journal(w.fs, image_path);
         if (r < 0)
                 return r;
 
@@ -766,7 +649,7 @@ int ext4_write(const Tree *t, const char *subtree, const char *const *exclude, c
         if (!err)
                 err = ext2fs_close_free(&w.fs);
         if (err)
-                return log_error_errno(err_to_errno(err), "ext4 '%s': cannot write the filesystem: %s", image_path,
+                return log_error_errno(ext4_errno(err), "ext4 '%s': cannot write the filesystem: %s", image_path,
                                        error_message(err));
         return 0;
 }
