@@ -78,7 +78,8 @@ static void check_cloud_formats(const char *dir, const char *raw, uint64_t raw_s
         test_sh("qemu-img compare -f raw -F vmdk %s %s", raw, o[1].path);
 
         /* gce: one member, disk.raw, oldgnu sparse, 1 GiB, root, the epoch. */
-        _cleanup_free_ char *list = test_output(xasprintf("tar -tvzf %s --full-time", o[2].path), NULL);
+        _cleanup_free_ char *tar_cmd = xasprintf("tar -tvzf %s --full-time", o[2].path);
+        _cleanup_free_ char *list = test_output(tar_cmd, NULL);
         assert_se(strstr(list, "root/root 1073741824 2023-11-14 22:13:20 disk.raw\n"));
         test_sh("gzip -dc %s | head -c 512 | cut -b 258-265 | grep -q '^ustar  $'", o[2].path);
         test_sh("mkdir %s/gce && tar -xSzf %s -C %s/gce", dir, o[2].path, dir);
