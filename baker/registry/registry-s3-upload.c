@@ -435,8 +435,10 @@ int s3_abort_stale_uploads(S3 *s, unsigned min_age_s, uint64_t *ret_n) {
                 _cleanup_free_ char *key = s3_xml_next(body, "Key", &pos), *id = s3_xml_next(body, "UploadId", &pos);
                 _cleanup_free_ char *initiated = s3_xml_next(body, "Initiated", &pos);
                 int64_t t = 0;
-                if (!key || !id || !initiated || rfc3339_parse(initiated, &t) < 0 || now - t < (int64_t) min_age_s ||
-                    !startswith(key, s->prefix))
+                /* min_age_s 0 means any age: Swift rounds Initiated up, so an upload made this second
+                 * can look a second younger than "now". */
+                if (!key || !id || !initiated || rfc3339_parse(initiated, &t) < 0 ||
+                    (min_age_s > 0 && now - t < (int64_t) min_age_s) || !startswith(key, s->prefix))
                         continue;
                 _cleanup_free_ char *idq = s3_uri_encode(id, false), *aq = xasprintf("uploadId=%s", idq);
                 S3Call abort_call = { .method = "DELETE", .key = key + strlen(s->prefix), .query = aq };
