@@ -386,47 +386,47 @@ static char *join_rel(const char *a, const char *b, size_t blen) {
 }
 
 int tree_resolve(const Tree *t, const char *path, bool follow_last, char **ret) {
-        _cleanup_free_ char *done = NULL, *todo = NULL;
-        int r = path_normalize(path, true, &todo);
+        _cleanup_free_ char *resolved = NULL, *pending = NULL;
+        int r = path_normalize(path, true, &pending);
         if (r < 0)
                 return r;
-        done = xstrdup("");
+        resolved = xstrdup("");
         unsigned links = 0;
-        while (todo[0]) {
-                size_t clen = strcspn(todo, "/");
-                const char *rest = todo + clen + (todo[clen] == '/');
-                if ((clen == 1 && todo[0] == '.') || clen == 0) {
-                        memmove(todo, rest, strlen(rest) + 1);
+        while (pending[0]) {
+                size_t clen = strcspn(pending, "/");
+                const char *rest = pending + clen + (pending[clen] == '/');
+                if ((clen == 1 && pending[0] == '.') || clen == 0) {
+                        memmove(pending, rest, strlen(rest) + 1);
                         continue;
                 }
-                if (clen == 2 && todo[0] == '.' && todo[1] == '.') { /* never above the root */
-                        char *slash = strrchr(done, '/');
-                        *(slash ? slash : done) = 0;
-                        memmove(todo, rest, strlen(rest) + 1);
+                if (clen == 2 && pending[0] == '.' && pending[1] == '.') { /* never above the root */
+                        char *slash = strrchr(resolved, '/');
+                        *(slash ? slash : resolved) = 0;
+                        memmove(pending, rest, strlen(rest) + 1);
                         continue;
                 }
-                _cleanup_free_ char *next = join_rel(done, todo, clen);
+                _cleanup_free_ char *next = join_rel(resolved, pending, clen);
                 const Entry *e = hash_find(t, next);
                 if (e && e->pub.type == TREE_SYMLINK && (rest[0] || follow_last)) {
                         if (++links > 40)
                                 return -ELOOP;
                         const char *target = e->link;
                         if (target[0] == '/') /* absolute: from the tree's root, not the host's */
-                                done[0] = 0;
+                                resolved[0] = 0;
                         char *n = rest[0] ? xasprintf("%s/%s", target, rest) : xstrdup(target);
-                        free(todo);
-                        todo = n;
-                        while (todo[0] == '/')
-                                memmove(todo, todo + 1, strlen(todo));
+                        free(pending);
+                        pending = n;
+                        while (pending[0] == '/')
+                                memmove(pending, pending + 1, strlen(pending));
                         continue;
                 }
-                free(done);
-                done = TAKE_PTR(next);
-                memmove(todo, rest, strlen(rest) + 1);
+                free(resolved);
+                resolved = TAKE_PTR(next);
+                memmove(pending, rest, strlen(rest) + 1);
         }
-        if (strlen(done) + 2 > PATH_MAX)
+        if (strlen(resolved) + 2 > PATH_MAX)
                 return -ENAMETOOLONG;
-        *ret = TAKE_PTR(done);
+        *ret = TAKE_PTR(resolved);
         return 0;
 }
 
