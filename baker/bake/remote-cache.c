@@ -157,23 +157,33 @@ static int fetch_entry(Remote *rem, Cache *cache, const char *ns, const char *ke
         return r;
 }
 
+/* The manifest of entry tag in one remote: 1 when it is there; 0 when it is not, or the remote is
+ * broken (marked so now, with its one warning, if this lookup found out). */
+static int remote_lookup(RemoteCache *rc, Remote *rem, const char *tag, RegistryManifest **ret) {
+        if (rem->broken)
+                return 0;
+        _cleanup_free_ char *why = NULL;
+        int r = CAPTURED(why, registry_manifest_get(rem->registry, tag, ret));
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                mark_broken(rc, rem, r, why);
+                return 0;
+        }
+        return 1;
+}
+
 int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char *key_hex) {
         if (!rc)
                 return -ENOENT;
         _cleanup_free_ char *tag = xasprintf("%s-%s", ns, key_hex);
         for (size_t i = 0; i < rc->n_from; i++) {
                 Remote *rem = rc->from + i;
-                if (rem->broken)
-                        continue;
                 _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
-                _cleanup_free_ char *why = NULL, *why2 = NULL;
-                int r = CAPTURED(why, registry_manifest_get(rem->registry, tag, &m));
-                if (r == -ENOENT)
+                _cleanup_free_ char *why2 = NULL;
+                int r;
+                if (remote_lookup(rc, rem, tag, &m) <= 0)
                         continue;
-                if (r < 0) {
-                        mark_broken(rc, rem, r, why);
-                        continue;
-                }
                 r = CAPTURED(why2, fetch_entry(rem, cache, ns, key_hex, m));
                 if (r >= 0) {
                         log_info("pulled %s/%s from the remote cache '%s'", ns, key_hex, rem->name);
@@ -246,17 +256,11 @@ int remote_cache_fetch_files(RemoteCache *rc, const char *ns, const char *key_he
         _cleanup_free_ char *tag = xasprintf("%s-%s", ns, key_hex);
         for (size_t i = 0; i < rc->n_from; i++) {
                 Remote *rem = rc->from + i;
-                if (rem->broken)
-                        continue;
                 _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
-                _cleanup_free_ char *why = NULL, *why2 = NULL;
-                int r = CAPTURED(why, registry_manifest_get(rem->registry, tag, &m));
-                if (r == -ENOENT)
+                _cleanup_free_ char *why2 = NULL;
+                int r;
+                if (remote_lookup(rc, rem, tag, &m) <= 0)
                         continue;
-                if (r < 0) {
-                        mark_broken(rc, rem, r, why);
-                        continue;
-                }
                 _cleanup_free_ char *base = path_join(dir, "pull"), *staging = tmp_sibling(base);
                 if (!mkdtemp(staging))
                         return log_error_errno(-errno, "failed to create '%s': %m", staging);
