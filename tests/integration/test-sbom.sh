@@ -3,8 +3,11 @@
 # no appliance): OUTPUT/sbom.cdx.json validates against CycloneDX 1.5, manifest.json counts the
 # packages, a second bake into the same folder after openssl moved on names "openssl A -> B"
 # (console, --json event, manifest), `baker inspect` shows it, and `baker diff` lists the packages
-# added, removed and changed, then the files. `baker push` attaches the SBOM as an OCI referrer.
+# added, removed and changed, then the files. `baker push` attaches the SBOM as an OCI referrer, to
+# an OCI layout and to Debian's docker-registry (distribution 2.8: no referrers API, so the
+# tag-schema fallback), and `baker pull` fetches it back from both.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-registry.sh"
 
 make_rootfs() { # OUT OPENSSL_VERSION EXTRA_PACKAGE
   python3 - "$@" <<'PY'
@@ -90,6 +93,40 @@ expect_exit 0 "$BAKER" push --json "$SCRATCH/o1/manifest.json" "oci-layout:$L:1.
   fail "a re-push is not unchanged with the same SBOM referrer"
 pass "push attaches the SBOM as an OCI referrer of the image (fallback tag); a re-push is unchanged"
 
+# The same against a real registry. docker-registry 2.8 has no referrers API (its 404 is checked, so
+# this really is the fallback): the "sha256-<image hex>" tag holds an index listing the referrer.
+PORT=$(free_port)
+write_registry_config "$SCRATCH/reg" "$PORT"
+start_registry "$SCRATCH/reg" "$PORT"
+R=127.0.0.1:$PORT/img
+expect_exit 0 "$BAKER" push --json "$SCRATCH/o1/manifest.json" "$R:1.0"
+[ "$(jq -r .digest "$SCRATCH/out")" = "$img" ] && [ "$(jq -r .sbom "$SCRATCH/out")" = "$ref" ] ||
+  fail "the registry push reports another image or SBOM referrer than the layout push"
+v2=http://127.0.0.1:$PORT/v2/img
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$v2/referrers/$img")" = 404 ] ||
+  fail "docker-registry answers the referrers API: this no longer tests the fallback"
+accept='Accept: application/vnd.oci.image.index.v1+json'
+fallback_index() { curl -sf -H "$accept" "$v2/manifests/sha256-${img#sha256:}"; }
+fallback_index > "$SCRATCH/fallback.json" || fail "the registry has no referrers fallback tag sha256-${img#sha256:}"
+jq -e --arg d "$ref" '.mediaType == "application/vnd.oci.image.index.v1+json" and
+  ([.manifests[] | select(.digest == $d and .artifactType == "application/vnd.cyclonedx+json")] | length == 1)' \
+  "$SCRATCH/fallback.json" >/dev/null || { cat "$SCRATCH/fallback.json" >&2; fail "the fallback index does not list the SBOM referrer once"; }
+curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$v2/manifests/$ref" > "$SCRATCH/referrer.json" ||
+  fail "the registry does not serve the referrer manifest $ref"
+jq -e --arg s "$img" '.subject.digest == $s and .artifactType == "application/vnd.cyclonedx+json"' "$SCRATCH/referrer.json" \
+  >/dev/null || fail "the referrer's subject is not the image"
+curl -sf "$v2/blobs/$(jq -r '.layers[0].digest' "$SCRATCH/referrer.json")" | cmp -s - "$sbom" ||
+  fail "the referrer's layer in the registry is not the SBOM"
+# A re-push, and a push of the same image under another tag: one referrer, listed once.
+expect_exit 0 "$BAKER" push --json "$SCRATCH/o1/manifest.json" "$R:1.0"
+[ "$(jq -r .status "$SCRATCH/out")" = unchanged ] && [ "$(jq -r .sbom "$SCRATCH/out")" = "$ref" ] ||
+  fail "a re-push to the registry is not unchanged with the same SBOM referrer"
+expect_exit 0 "$BAKER" push --json "$SCRATCH/o1/manifest.json" "$R:also"
+fallback_index | cmp -s - "$SCRATCH/fallback.json" || fail "a re-publish changed the fallback index (a duplicate referrer?)"
+expect_exit 0 "$BAKER" pull "$R:1.0" "$SCRATCH/pulled-reg"
+cmp -s "$SCRATCH/pulled-reg/sbom.cdx.json" "$sbom" || fail "pull did not fetch the SBOM from the registry"
+pass "docker-registry (no referrers API): the SBOM referrer in the sha256-<hex> fallback index, once after re-publishing; pull fetches it"
+
 # openssl moves on, vim goes, nano comes.
 make_rootfs "$SCRATCH/rootfs.tar" 3.0.16-1~deb12u1 nano
 expect_exit 0 "$BAKER" bake --json -o "$SCRATCH/o1" "$SCRATCH/img.yaml"
@@ -125,11 +162,14 @@ for line in "packages: 2 changed, 1 added, 1 removed" "  openssl 3.0.15-1~deb12u
   grep -qxF -- "$line" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "baker diff of a registry reference lacks '$line'"; }
 done
 grep -q "/usr/share/openssl-version" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "baker diff of a registry reference lists no file"; }
+expect_exit 0 "$BAKER" diff "$R:1.0" "$SCRATCH/o1"
+grep -qxF -- "  openssl 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out"; fail "baker diff of a docker-registry reference does not name openssl's change"; }
 [ -z "$(ls -A "$TMPDIR")" ] || fail "diff left its pull behind: $(ls "$TMPDIR")"
 expect_exit 0 "$BAKER" pull "oci-layout:$L:1.0" "$SCRATCH/pulled"
 cmp -s "$SCRATCH/pulled/sbom.cdx.json" "$SCRATCH/before/sbom.cdx.json" || fail "pull did not fetch the SBOM referrer"
 unset TMPDIR
-pass "baker diff takes a registry reference (pulled with its SBOM); baker pull fetches the SBOM"
+pass "baker diff takes a registry reference (layout, docker-registry; pulled with its SBOM); baker pull fetches the SBOM"
 
 # The same folder, an image without a dpkg status: the old SBOM goes, and diff says there is none.
 python3 - "$SCRATCH/rootfs.tar" <<'PY'
