@@ -14,3 +14,6 @@ char *rfc3339_format(int64_t epoch);
 /* Seconds since the epoch of a "YYYY-MM-DDTHH:MM:SS..." UTC timestamp (anything after the seconds
  * is ignored); -EINVAL when it is not one. */
 int rfc3339_parse(const char *s, int64_t *ret);
+/* Seconds since the epoch of an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110's
+ * IMF-fixdate, as Azure's Last-Modified); -EINVAL when it is not one. */
+int http_date_parse(const char *s, int64_t *ret);
