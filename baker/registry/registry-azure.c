@@ -12,14 +12,17 @@
 #include "digest.h"
 #include "http.h"
 #include "log.h"
+#include "object-layout.h"
 #include "sparse.h"
 #include "strv.h"
+#include "time-util.h"
 
 #define AZURE_API_VERSION "2021-08-06"
 #define AZURE_PAGE_WRITE (UINT64_C(4) << 20) /* the largest Put Page */
 #define AZURE_PAGE_MIN (UINT64_C(4) << 20)   /* smaller blobs are block blobs */
 
 typedef struct Azure {
+        ObjectStore store; /* first: the registry's userdata is the Azure and its ObjectStore */
         char *endpoint;  /* "https://acct.blob.core.windows.net" or "http://127.0.0.1:10000/acct" */
         char *base_path; /* "" or "/acct": what precedes /CONTAINER in the path */
         char *container;
@@ -41,6 +44,7 @@ typedef struct AzureCall {
         HttpSink sink;
         void *userdata;
         size_t max_body;
+        unsigned flags;
         bool missing_ok;
 } AzureCall;
 
@@ -94,7 +98,8 @@ static int azure_call(Azure *a, const AzureCall *c, HttpResponse **ret) {
         HttpRequest req = { .method = c->method, .url = url, .headers = (const char *const *) headers,
                             .body_kind = c->body_kind, .body = c->body, .body_size = c->body_size, .body_fd = c->body_fd,
                             .body_offset = c->body_offset, .body_length = c->body_length, .sink = c->sink,
-                            .userdata = c->userdata, .max_body = c->max_body, .progress_label = c->name };
+                            .userdata = c->userdata, .max_body = c->max_body, .flags = c->flags,
+                            .progress_label = c->name };
         return http_request(&req, ret);
 }
 
@@ -155,13 +160,9 @@ static int azure_do(Azure *a, const AzureCall *c, HttpResponse **ret) {
         return 0;
 }
 
-static char *blob_name(const char *digest) {
-        return xasprintf("blobs/sha256/%s", digest + strlen("sha256:"));
-}
-
 static int azure_blob_exists(void *userdata, const char *digest, uint64_t *ret_size) {
         Azure *a = userdata;
-        _cleanup_free_ char *name = blob_name(digest);
+        _cleanup_free_ char *name = object_layout_blob_name(digest);
         _cleanup_(http_response_freep) HttpResponse *resp = NULL;
         AzureCall c = { .method = "HEAD", .name = name, .missing_ok = true };
         int k = azure_do(a, &c, &resp);
@@ -359,7 +360,7 @@ static int put_page_blob(Azure *a, const char *name, const RegistryBlob *blob, u
 
 static int azure_blob_push(void *userdata, const RegistryBlob *blob, uint64_t *ret_sent) {
         Azure *a = userdata;
-        _cleanup_free_ char *name = blob_name(blob->digest);
+        _cleanup_free_ char *name = object_layout_blob_name(blob->digest);
         if (blob->path && blob->size % 512 == 0 && blob->size >= AZURE_PAGE_MIN)
                 return put_page_blob(a, name, blob, ret_sent);
         int k = put_block_blob(a, name, blob, "application/octet-stream");
@@ -368,223 +369,89 @@ static int azure_blob_push(void *userdata, const RegistryBlob *blob, uint64_t *r
         return k;
 }
 
-typedef struct VerifySink {
-        int fd;
-        uint64_t written, max;
-        Digest *digest;
-} VerifySink;
-
-static int verify_sink(const void *data, size_t size, void *userdata) {
-        VerifySink *v = userdata;
-        if (v->written + size > v->max)
-                return -EFBIG;
-        digest_update(v->digest, data, size);
-        v->written += size;
-        return write_all(v->fd, data, size);
-}
-
-static int azure_blob_get(void *userdata, const char *digest, uint64_t max_size, int fd) {
-        Azure *a = userdata;
-        _cleanup_free_ char *name = blob_name(digest);
-        _cleanup_(digest_freep) Digest *d = digest_new();
-        VerifySink v = { .fd = fd, .max = max_size, .digest = d };
-        AzureCall c = { .method = "GET", .name = name, .sink = verify_sink, .userdata = &v };
-        int k = azure_do(a, &c, NULL);
-        if (k == -EFBIG)
-                return log_error_errno(k, "azure-blob '%s': blob '%s' is larger than the %" PRIu64 " bytes declared",
-                                       a->display, digest, max_size);
-        if (k < 0)
-                return k;
-        uint8_t got[DIGEST_SIZE];
-        char s[DIGEST_STRING_MAX];
-        digest_final(d, got);
-        digest_to_string(got, s);
-        if (!streq(s, digest))
-                return log_error_errno(-EBADMSG, "azure-blob '%s': blob '%s' failed verification: content has digest %s",
-                                       a->display, digest, s);
-        return 0;
-}
-
-static int delete_name(Azure *a, const char *name) {
-        AzureCall c = { .method = "DELETE", .name = name, .missing_ok = true };
-        int k = azure_do(a, &c, NULL);
-        return k == -ENOENT ? 0 : k;
-}
-
-static int azure_blob_delete(void *userdata, const char *digest) {
-        _cleanup_free_ char *name = blob_name(digest);
-        return delete_name(userdata, name);
-}
-
-static char *manifest_name(const char *digest) {
-        return xasprintf("manifests/sha256/%s", digest + strlen("sha256:"));
-}
-
-static bool is_digest(const char *reference) {
-        return startswith(reference, "sha256:") && strlen(reference) == 7 + DIGEST_HEX_SIZE &&
-               reference[7 + strspn(reference + 7, "0123456789abcdef")] == 0;
-}
-
-static int put_small(Azure *a, const char *name, const char *content_type, const void *data, size_t size) {
+/* The object layout's operations (object-layout.h). */
+static int azure_object_put(ObjectStore *o, const char *name, const char *content_type, const void *data, size_t size) {
         RegistryBlob b = { .size = size, .data = data };
-        return put_block_blob(a, name, &b, content_type);
+        return put_block_blob((Azure *) o, name, &b, content_type);
 }
 
-static int azure_manifest_put(void *userdata, const char *reference, const char *media_type, const char *data,
-                              size_t size, bool *ret_subject_ok) {
-        Azure *a = userdata;
-        uint8_t d[DIGEST_SIZE];
-        char digest[DIGEST_STRING_MAX];
-        digest_buffer(data, size, d);
-        digest_to_string(d, digest);
-        _cleanup_free_ char *name = manifest_name(digest);
-        int k = put_small(a, name, media_type, data, size); /* before any tag names it */
-        if (k < 0)
-                return k;
-        if (!is_digest(reference)) {
-                _cleanup_free_ char *tag_name = xasprintf("tags/%s", reference);
-                json_t *j = json_pack("{s:s, s:s, s:I}", "digest", digest, "mediaType", media_type, "size", (json_int_t) size);
-                _cleanup_free_ char *tag = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
-                json_decref(j);
-                k = put_small(a, tag_name, "application/json", tag, strlen(tag));
-                if (k < 0)
-                        return k;
-        }
-        *ret_subject_ok = false;
-        return 0;
-}
-
-static int tag_resolve(Azure *a, const char *tag, char **ret_digest, char **ret_media_type) {
-        _cleanup_free_ char *name = xasprintf("tags/%s", tag);
+static int azure_object_get(ObjectStore *o, const char *name, const ObjectRead *r, char **ret_data, size_t *ret_size,
+                            char **ret_content_type) {
         _cleanup_(http_response_freep) HttpResponse *resp = NULL;
-        AzureCall c = { .method = "GET", .name = name, .missing_ok = true, .max_body = 64 * 1024 };
-        int k = azure_do(a, &c, &resp);
+        AzureCall c = { .method = r->head_only ? "HEAD" : "GET", .name = name, .sink = r->sink, .userdata = r->userdata,
+                        .max_body = r->max_size, .flags = r->progress ? HTTP_PROGRESS : 0, .missing_ok = true };
+        int k = azure_do((Azure *) o, &c, &resp);
         if (k < 0)
                 return k;
-        json_t *j = json_loads(http_response_body(resp, NULL), 0, NULL);
-        const char *digest = json_string_value(json_object_get(j, "digest"));
-        const char *mt = json_string_value(json_object_get(j, "mediaType"));
-        if (!digest || !is_digest(digest)) {
-                json_decref(j);
-                return log_error_errno(-EBADMSG, "azure-blob '%s': tag blob '%s' names no manifest digest", a->display, name);
-        }
-        *ret_digest = xstrdup(digest);
-        if (ret_media_type)
-                *ret_media_type = mt ? xstrdup(mt) : NULL;
-        json_decref(j);
+        object_read_answer(resp, ret_data, ret_size, ret_content_type);
         return 0;
 }
 
-static int azure_manifest_get(void *userdata, const char *reference, char **ret_data, size_t *ret_size,
-                              char **ret_media_type) {
-        Azure *a = userdata;
-        _cleanup_free_ char *digest = NULL, *mt = NULL;
-        int k = is_digest(reference) ? 0 : tag_resolve(a, reference, &digest, &mt);
-        if (k < 0)
-                return k;
-        _cleanup_free_ char *name = manifest_name(digest ?: reference);
-        _cleanup_(http_response_freep) HttpResponse *resp = NULL;
-        AzureCall c = { .method = "GET", .name = name, .missing_ok = true, .max_body = 4 << 20 };
-        k = azure_do(a, &c, &resp);
-        if (k < 0)
-                return k;
-        size_t size;
-        const char *body = http_response_body(resp, &size);
-        uint8_t d[DIGEST_SIZE];
-        char got[DIGEST_STRING_MAX];
-        digest_buffer(body, size, d);
-        digest_to_string(d, got);
-        if (!streq(got, digest ?: reference))
-                return log_error_errno(-EBADMSG, "azure-blob '%s': manifest '%s' failed verification: content has digest %s",
-                                       a->display, reference, got);
-        const char *ct = http_response_header(resp, "Content-Type");
-        *ret_data = xstrndup(body, size);
-        *ret_size = size;
-        *ret_media_type = mt ? TAKE_PTR(mt) : ct ? xstrdup(ct) : NULL;
-        return 0;
+/* One <Blob> of a List Blobs answer: its name (if under full), Last-Modified and Content-Length. */
+static void listing_add(ObjectListing *l, const char *blob, const char *full) {
+        _cleanup_free_ char *name = xml_text(blob, "Name", NULL), *lm = xml_text(blob, "Last-Modified", NULL);
+        _cleanup_free_ char *len = xml_text(blob, "Content-Length", NULL);
+        int64_t t = 0;
+        if (!name || !startswith(name, full))
+                return;
+        if (lm)
+                (void) http_date_parse(lm, &t);
+        object_listing_add(l, name + strlen(full), t, len ? strtoull(len, NULL, 10) : 0);
 }
 
-static int azure_manifest_head(void *userdata, const char *reference, char **ret_digest) {
-        Azure *a = userdata;
-        _cleanup_free_ char *digest = NULL;
-        int k = is_digest(reference) ? 0 : tag_resolve(a, reference, &digest, NULL);
-        if (k < 0)
-                return k;
-        _cleanup_free_ char *name = manifest_name(digest ?: reference);
-        AzureCall c = { .method = "HEAD", .name = name, .missing_ok = true };
-        k = azure_do(a, &c, NULL);
-        if (k < 0)
-                return k;
-        *ret_digest = digest ? TAKE_PTR(digest) : xstrdup(reference);
-        return 0;
-}
-
-/* Every blob name under PREFIX+sub (List Blobs, following NextMarker), without PREFIX+sub. */
-static int list_names(Azure *a, const char *sub, char ***ret, size_t *ret_n) {
+/* Every blob under PREFIX+sub (List Blobs, following NextMarker). */
+static int azure_object_list(ObjectStore *o, const char *sub, ObjectListing *ret) {
+        Azure *a = (Azure *) o;
         _cleanup_free_ char *full = xasprintf("%s%s", a->prefix, sub), *marker = NULL;
-        char **names = xcalloc(1, sizeof(char *));
-        size_t n = 0;
+        _cleanup_(object_listing_done) ObjectListing l = {};
         do {
                 _cleanup_free_ char *query = xasprintf("restype=container&comp=list&prefix=%s%s%s", full,
                                                        marker ? "&marker=" : "", marker ?: "");
                 _cleanup_(http_response_freep) HttpResponse *resp = NULL;
                 AzureCall c = { .method = "GET", .query = query, .max_body = 16 << 20 };
                 int k = azure_do(a, &c, &resp);
-                if (k < 0) {
-                        strv_free(names);
+                if (k < 0)
                         return k;
-                }
                 const char *body = http_response_body(resp, NULL), *pos = body;
-                char *name;
-                while ((name = xml_text(body, "Name", &pos))) {
-                        if (startswith(name, full))
-                                strv_push(&names, &n, xstrdup(name + strlen(full)));
-                        free(name);
+                char *blob;
+                while ((blob = xml_text(body, "Blob", &pos))) {
+                        listing_add(&l, blob, full);
+                        free(blob);
                 }
                 free(marker);
                 marker = xml_text(body, "NextMarker", NULL);
                 if (marker && !*marker)
                         marker = mfree(marker);
         } while (marker);
-        *ret = names;
-        *ret_n = n;
+        *ret = l;
+        l = (ObjectListing) {};
         return 0;
 }
 
-static int azure_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
-        int k = list_names(userdata, "tags/", ret_tags, ret_n);
-        if (k >= 0)
-                strv_sort(*ret_tags, *ret_n);
-        return k;
+static int azure_object_delete(ObjectStore *o, const char *name) {
+        AzureCall c = { .method = "DELETE", .name = name, .missing_ok = true };
+        int k = azure_do((Azure *) o, &c, NULL);
+        return k == -ENOENT ? 0 : k;
 }
 
-static int azure_manifest_delete(void *userdata, const char *digest) {
-        Azure *a = userdata;
-        _cleanup_strv_free_ char **tags = NULL;
-        size_t n;
-        int k = list_names(a, "tags/", &tags, &n); /* tags first: none may name a deleted manifest */
-        if (k < 0)
-                return k;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *d = NULL, *name = xasprintf("tags/%s", tags[i]);
-                if (tag_resolve(a, tags[i], &d, NULL) >= 0 && streq(d, digest) && (k = delete_name(a, name)) < 0)
-                        return k;
-        }
-        _cleanup_free_ char *name = manifest_name(digest);
-        return delete_name(a, name);
-}
+static const ObjectStoreOps azure_object_ops = {
+        .put = azure_object_put,
+        .get = azure_object_get,
+        .list = azure_object_list,
+        .delete = azure_object_delete,
+};
 
 static const RegistryBackend azure_backend = {
         .name = "azure-blob",
         .blob_exists = azure_blob_exists,
         .blob_push = azure_blob_push,
-        .blob_get = azure_blob_get,
-        .blob_delete = azure_blob_delete,
-        .manifest_put = azure_manifest_put,
-        .manifest_get = azure_manifest_get,
-        .manifest_head = azure_manifest_head,
-        .manifest_delete = azure_manifest_delete,
-        .tags_list = azure_tags_list,
+        .blob_get = object_layout_blob_get,
+        .blob_delete = object_layout_blob_delete,
+        .manifest_put = object_layout_manifest_put,
+        .manifest_get = object_layout_manifest_get,
+        .manifest_head = object_layout_manifest_head,
+        .manifest_delete = object_layout_manifest_delete,
+        .tags_list = object_layout_tags_list,
         .free = azure_free,
 };
 
@@ -611,6 +478,7 @@ int registry_azure_open(const RegistryRef *ref, Registry **ret) {
                 a->base_path = xstrdup("");
         }
         a->display = registry_ref_repository_string(ref);
+        a->store = (ObjectStore) { .ops = &azure_object_ops, .kind = "azure-blob", .display = a->display };
         a->creds = TAKE_PTR(creds);
         if (ref->plain_http && !http_url_credentials_ok(a->endpoint)) {
                 azure_free(a);

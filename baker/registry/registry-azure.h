@@ -5,8 +5,8 @@
  * azure+http://HOST:PORT/ACCOUNT/CONTAINER[/PREFIX] and azure+https://… for an endpoint that names
  * the account in the path (Azurite, Azure Stack).
  *
- * Blob layout under CONTAINER/PREFIX, as the S3 backend's (channels, history, promote, gc work
- * unchanged over it):
+ * Blob layout under CONTAINER/PREFIX, the S3 backend's (object-layout.h: channels, history,
+ * promote, gc work unchanged over it):
  *   PREFIX/blobs/sha256/HEX      every blob, content-addressed. An image file whose size is a
  *                                multiple of 512 and at least 4 MiB (the fixed VHD always is) is a
  *                                PAGE blob: only its non-zero 4 MiB ranges are written (Put Page,

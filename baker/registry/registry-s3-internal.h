@@ -5,10 +5,12 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "object-layout.h"
 #include "registry-s3.h"
 #include "s3-sigv4.h"
 
 typedef struct S3 {
+        ObjectStore store; /* first: the registry's userdata is the S3 and its ObjectStore */
         char *endpoint;  /* "https://host[:port]" */
         char *host;      /* the Host header: "host[:port]" */
         char *bucket;
@@ -51,8 +53,6 @@ int s3_do(S3 *s, const S3Call *call, HttpResponse **ret);
 /* The text of the first <NAME>…</NAME> at or after *pos (entities decoded); *pos moves past it.
  * NULL when there is none. */
 char *s3_xml_next(const char *xml, const char *name, const char **pos);
-/* "sha256:HEX" → "blobs/sha256/HEX" */
-char *s3_blob_key(const char *digest);
 
 /* registry-s3-upload.c */
 int s3_blob_push(void *userdata, const RegistryBlob *blob, uint64_t *ret_sent);

@@ -409,7 +409,7 @@ static int put_multipart(S3 *s, const RegistryBlob *blob, int fd, const char *ke
 
 int s3_blob_push(void *userdata, const RegistryBlob *blob, uint64_t *ret_sent) {
         S3 *s = userdata;
-        _cleanup_free_ char *key = s3_blob_key(blob->digest);
+        _cleanup_free_ char *key = object_layout_blob_name(blob->digest);
         _cleanup_close_ int fd = -EBADF;
         if (!blob->data) {
                 fd = open(blob->path, O_RDONLY | O_CLOEXEC);

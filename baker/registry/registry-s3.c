@@ -1,5 +1,5 @@
-/* The S3 backend (registry-s3.h): signed requests, error reports, blobs, manifests and tags as
- * objects under the prefix. Uploads are in registry-s3-upload.c. */
+/* The S3 backend (registry-s3.h): signed requests, error reports, and the put/get/list/delete the
+ * object layout (object-layout.h) keeps tags and manifests with. Uploads are in registry-s3-upload.c. */
 #include "registry-s3.h"
 
 #include <inttypes.h>
@@ -22,10 +22,6 @@ static void s3_free(void *userdata) {
         free(s->display);
         s3_credentials_free(s->creds);
         free(s);
-}
-
-char *s3_blob_key(const char *digest) {
-        return xasprintf("blobs/sha256/%s", digest + strlen("sha256:"));
 }
 
 /* "/BUCKET/PREFIXKEY", encoded the one way SigV4 and the server agree on. */
@@ -163,7 +159,7 @@ int s3_do(S3 *s, const S3Call *call, HttpResponse **ret) {
 
 static int s3_blob_exists(void *userdata, const char *digest, uint64_t *ret_size) {
         S3 *s = userdata;
-        _cleanup_free_ char *key = s3_blob_key(digest);
+        _cleanup_free_ char *key = object_layout_blob_name(digest);
         _cleanup_(http_response_freep) HttpResponse *resp = NULL;
         S3Call call = { .method = "HEAD", .key = key, .missing_ok = true };
         int k = s3_call(s, &call, &resp);
@@ -186,173 +182,28 @@ static int s3_blob_exists(void *userdata, const char *digest, uint64_t *ret_size
         return 1;
 }
 
-typedef struct LimitedSink {
-        int fd;
-        uint64_t written, max;
-        Digest *digest;
-} LimitedSink;
-
-static int limited_sink(const void *data, size_t size, void *userdata) {
-        LimitedSink *l = userdata;
-        if (l->written + size > l->max)
-                return -EFBIG;
-        digest_update(l->digest, data, size);
-        l->written += size;
-        return write_all(l->fd, data, size);
-}
-
-static int s3_blob_get(void *userdata, const char *digest, uint64_t max_size, int fd) {
-        S3 *s = userdata;
-        _cleanup_free_ char *key = s3_blob_key(digest);
-        _cleanup_(digest_freep) Digest *d = digest_new();
-        LimitedSink sink = { .fd = fd, .max = max_size, .digest = d };
-        S3Call call = { .method = "GET", .key = key, .sink = limited_sink, .userdata = &sink, .flags = HTTP_PROGRESS };
-        int k = s3_do(s, &call, NULL);
-        if (k == -EFBIG)
-                return log_error_errno(k, "S3 '%s': blob '%s' is larger than the %" PRIu64 " bytes declared", s->display,
-                                       digest, max_size);
-        if (k < 0)
-                return k;
-        uint8_t got[DIGEST_SIZE];
-        char gots[DIGEST_STRING_MAX];
-        digest_final(d, got);
-        digest_to_string(got, gots);
-        if (!streq(gots, digest))
-                return log_error_errno(-EBADMSG, "S3 '%s': blob '%s' failed verification: content has digest %s",
-                                       s->display, digest, gots);
-        return 0;
-}
-
-static int s3_blob_delete(void *userdata, const char *digest) {
-        _cleanup_free_ char *key = s3_blob_key(digest);
-        S3Call call = { .method = "DELETE", .key = key };
-        int k = s3_do(userdata, &call, NULL);
-        return k == -ENOENT ? 0 : k;
-}
-
-static char *manifest_key(const char *digest) {
-        return xasprintf("manifests/sha256/%s", digest + strlen("sha256:"));
-}
-
-static bool is_digest(const char *reference) {
-        return startswith(reference, "sha256:") && strlen(reference) == 7 + DIGEST_HEX_SIZE &&
-               reference[7 + strspn(reference + 7, "0123456789abcdef")] == 0;
-}
-
-static int s3_manifest_put(void *userdata, const char *reference, const char *media_type, const char *data,
-                           size_t size, bool *ret_subject_ok) {
-        S3 *s = userdata;
-        uint8_t d[DIGEST_SIZE];
-        char digest[DIGEST_STRING_MAX];
-        digest_buffer(data, size, d);
-        digest_to_string(d, digest);
-        _cleanup_free_ char *key = manifest_key(digest), *ct = xasprintf("Content-Type: %s", media_type);
+/* The object layout's operations (object-layout.h). */
+static int s3_object_put(ObjectStore *o, const char *name, const char *content_type, const void *data, size_t size) {
+        _cleanup_free_ char *ct = xasprintf("Content-Type: %s", content_type);
         const char *headers[] = { ct, NULL };
-        /* The manifest lands before any tag names it. */
-        S3Call call = { .method = "PUT", .key = key, .headers = headers, .body_kind = HTTP_BODY_MEMORY,
+        S3Call call = { .method = "PUT", .key = name, .headers = headers, .body_kind = HTTP_BODY_MEMORY,
                         .body = data, .body_size = size };
-        int k = s3_do(s, &call, NULL);
-        if (k < 0)
-                return k;
-        if (!is_digest(reference)) {
-                _cleanup_free_ char *tag_key = xasprintf("tags/%s", reference);
-                _cleanup_free_ char *tag = NULL;
-                json_t *j = json_pack("{s:s, s:s, s:I}", "digest", digest, "mediaType", media_type, "size", (json_int_t) size);
-                tag = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
-                json_decref(j);
-                const char *th[] = { "Content-Type: application/json", NULL };
-                S3Call tc = { .method = "PUT", .key = tag_key, .headers = th, .body_kind = HTTP_BODY_MEMORY,
-                              .body = tag, .body_size = strlen(tag) };
-                k = s3_do(s, &tc, NULL);
-                if (k < 0)
-                        return k;
-        }
-        *ret_subject_ok = false; /* no referrers API: the caller keeps the fallback index */
-        return 0;
+        return s3_do((S3 *) o, &call, NULL);
 }
 
-/* A tag's object → its manifest digest (and media type). -ENOENT if there is no such tag. */
-static int tag_resolve(S3 *s, const char *tag, char **ret_digest, char **ret_media_type) {
-        _cleanup_free_ char *key = xasprintf("tags/%s", tag);
+static int s3_object_get(ObjectStore *o, const char *name, const ObjectRead *r, char **ret_data, size_t *ret_size,
+                         char **ret_content_type) {
         _cleanup_(http_response_freep) HttpResponse *resp = NULL;
-        S3Call call = { .method = "GET", .key = key, .missing_ok = true, .max_body = 64 * 1024 };
-        int k = s3_do(s, &call, &resp);
+        S3Call call = { .method = r->head_only ? "HEAD" : "GET", .key = name, .sink = r->sink, .userdata = r->userdata,
+                        .max_body = r->max_size, .flags = r->progress ? HTTP_PROGRESS : 0, .missing_ok = true };
+        int k = s3_do((S3 *) o, &call, &resp);
         if (k < 0)
                 return k;
-        json_t *j = json_loads(http_response_body(resp, NULL), 0, NULL);
-        const char *digest = json_string_value(json_object_get(j, "digest"));
-        const char *mt = json_string_value(json_object_get(j, "mediaType"));
-        if (!digest || !is_digest(digest)) {
-                json_decref(j);
-                return log_error_errno(-EBADMSG, "S3 '%s': tag object '%s' does not name a manifest digest", s->display, key);
-        }
-        *ret_digest = xstrdup(digest);
-        if (ret_media_type)
-                *ret_media_type = mt ? xstrdup(mt) : NULL;
-        json_decref(j);
+        object_read_answer(resp, ret_data, ret_size, ret_content_type);
         return 0;
 }
 
-static int s3_manifest_get(void *userdata, const char *reference, char **ret_data, size_t *ret_size,
-                           char **ret_media_type) {
-        S3 *s = userdata;
-        _cleanup_free_ char *digest = NULL, *mt = NULL;
-        int k = is_digest(reference) ? 0 : tag_resolve(s, reference, &digest, &mt);
-        if (k < 0)
-                return k;
-        _cleanup_free_ char *key = manifest_key(digest ?: reference);
-        _cleanup_(http_response_freep) HttpResponse *resp = NULL;
-        S3Call call = { .method = "GET", .key = key, .missing_ok = true, .max_body = 4 << 20 };
-        k = s3_do(s, &call, &resp);
-        if (k < 0)
-                return k;
-        size_t size;
-        const char *body = http_response_body(resp, &size);
-        uint8_t d[DIGEST_SIZE];
-        char got[DIGEST_STRING_MAX];
-        digest_buffer(body, size, d);
-        digest_to_string(d, got);
-        if (!streq(got, digest ?: reference))
-                return log_error_errno(-EBADMSG, "S3 '%s': manifest '%s' failed verification: content has digest %s",
-                                       s->display, reference, got);
-        const char *ct = http_response_header(resp, "Content-Type");
-        *ret_data = xstrndup(body, size);
-        *ret_size = size;
-        *ret_media_type = mt ? TAKE_PTR(mt) : ct ? xstrdup(ct) : NULL;
-        return 0;
-}
-
-static int s3_manifest_head(void *userdata, const char *reference, char **ret_digest) {
-        S3 *s = userdata;
-        _cleanup_free_ char *digest = NULL;
-        int k = is_digest(reference) ? 0 : tag_resolve(s, reference, &digest, NULL);
-        if (k < 0)
-                return k;
-        _cleanup_free_ char *key = manifest_key(digest ?: reference);
-        _cleanup_(http_response_freep) HttpResponse *resp = NULL;
-        S3Call call = { .method = "HEAD", .key = key, .missing_ok = true };
-        k = s3_do(s, &call, &resp);
-        if (k < 0)
-                return k;
-        *ret_digest = digest ? TAKE_PTR(digest) : xstrdup(reference);
-        return 0;
-}
-
-typedef struct S3Listing {
-        char **keys; /* without PREFIX+sub */
-        int64_t *modified; /* LastModified, epoch seconds */
-        uint64_t *sizes;
-        size_t n;
-} S3Listing;
-
-static void listing_done(S3Listing *l) {
-        strv_free(l->keys);
-        free(l->modified);
-        free(l->sizes);
-        *l = (S3Listing) {};
-}
-
-static void listing_add(S3Listing *l, const char *body, const char *full, const char **pos) {
+static void listing_add(ObjectListing *l, const char *body, const char *full, const char **pos) {
         _cleanup_free_ char *key = s3_xml_next(body, "Key", pos);
         if (!key)
                 return;
@@ -365,18 +216,15 @@ static void listing_add(S3Listing *l, const char *body, const char *full, const 
         int64_t t = 0;
         if (lm)
                 (void) rfc3339_parse(lm, &t);
-        l->modified = xrealloc(l->modified, (l->n + 1) * sizeof(int64_t));
-        l->sizes = xrealloc(l->sizes, (l->n + 1) * sizeof(uint64_t));
-        l->modified[l->n] = t;
-        l->sizes[l->n] = size ? strtoull(size, NULL, 10) : 0;
-        strv_push(&l->keys, &l->n, xstrdup(startswith(key, full) ? key + strlen(full) : key));
+        object_listing_add(l, startswith(key, full) ? key + strlen(full) : key, t, size ? strtoull(size, NULL, 10) : 0);
 }
 
 /* Every object under PREFIX+sub, following ListObjectsV2 pagination. */
-static int list_objects(S3 *s, const char *sub, S3Listing *ret) {
+static int s3_object_list(ObjectStore *o, const char *sub, ObjectListing *ret) {
+        S3 *s = (S3 *) o;
         _cleanup_free_ char *full = xasprintf("%s%s", s->prefix, sub), *prefix_q = s3_uri_encode(full, false);
         _cleanup_free_ char *token = NULL;
-        _cleanup_(listing_done) S3Listing l = {};
+        _cleanup_(object_listing_done) ObjectListing l = {};
         do {
                 _cleanup_free_ char *tq = token ? s3_uri_encode(token, false) : NULL;
                 _cleanup_free_ char *query = xasprintf("list-type=2&prefix=%s%s%s", prefix_q,
@@ -393,129 +241,47 @@ static int list_objects(S3 *s, const char *sub, S3Listing *ret) {
                 free(token);
                 token = truncated && streq(truncated, "true") ? s3_xml_next(body, "NextContinuationToken", NULL) : NULL;
         } while (token);
-        if (!l.keys)
-                l.keys = xcalloc(1, sizeof(char *));
         *ret = l;
-        l = (S3Listing) {};
+        l = (ObjectListing) {};
         return 0;
 }
 
-static int list_keys(S3 *s, const char *sub, char ***ret_keys, size_t *ret_n) {
-        S3Listing l;
-        int k = list_objects(s, sub, &l);
-        if (k < 0)
-                return k;
-        *ret_keys = TAKE_PTR(l.keys);
-        *ret_n = l.n;
-        listing_done(&l);
-        return 0;
-}
-
-static int s3_tags_list(void *userdata, char ***ret_tags, size_t *ret_n) {
-        char **tags;
-        size_t n;
-        int k = list_keys(userdata, "tags/", &tags, &n);
-        if (k < 0)
-                return k;
-        strv_sort(tags, n);
-        *ret_tags = tags;
-        *ret_n = n;
-        return 0;
-}
-
-static int s3_manifest_delete(void *userdata, const char *digest) {
-        S3 *s = userdata;
-        _cleanup_strv_free_ char **tags = NULL;
-        size_t n;
-        /* Tags first, as a registry drops them with the manifest: none may name a deleted one. */
-        int k = list_keys(s, "tags/", &tags, &n);
-        if (k < 0)
-                return k;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *d = NULL;
-                if (tag_resolve(s, tags[i], &d, NULL) < 0 || !streq(d, digest))
-                        continue;
-                _cleanup_free_ char *key = xasprintf("tags/%s", tags[i]);
-                S3Call call = { .method = "DELETE", .key = key };
-                k = s3_do(s, &call, NULL);
-                if (k < 0 && k != -ENOENT)
-                        return k;
-        }
-        _cleanup_free_ char *key = manifest_key(digest);
-        S3Call call = { .method = "DELETE", .key = key };
-        k = s3_do(s, &call, NULL);
+static int s3_object_delete(ObjectStore *o, const char *name) {
+        S3Call call = { .method = "DELETE", .key = name, .missing_ok = true };
+        int k = s3_do((S3 *) o, &call, NULL);
         return k == -ENOENT ? 0 : k;
 }
 
-/* Marks what a stored manifest names (config, layers; an index's manifests are objects of their own
- * under manifests/ and are marked when they are read). */
-static void mark_manifest(S3 *s, const char *key, json_t *live) {
-        _cleanup_(http_response_freep) HttpResponse *resp = NULL;
-        S3Call call = { .method = "GET", .key = key, .max_body = 4 << 20, .missing_ok = true };
-        if (s3_do(s, &call, &resp) < 0)
-                return;
-        json_t *m = json_loads(http_response_body(resp, NULL), 0, NULL), *e;
-        size_t i;
-        const char *c = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
-        if (c)
-                json_object_set_new(live, c, json_true());
-        json_array_foreach(json_object_get(m, "layers"), i, e)
-                if (json_string_value(json_object_get(e, "digest")))
-                        json_object_set_new(live, json_string_value(json_object_get(e, "digest")), json_true());
-        json_decref(m);
-}
+static const ObjectStoreOps s3_object_ops = {
+        .put = s3_object_put,
+        .get = s3_object_get,
+        .list = s3_object_list,
+        .delete = s3_object_delete,
+};
 
-/* gc for a bucket, which collects no garbage of its own: unfinished uploads and blobs no manifest
- * names, both older than min_age_s (a concurrent push is younger). */
+/* gc for a bucket: unfinished uploads older than min_age_s, then the layout's sweep. */
 static int s3_sweep(void *userdata, unsigned min_age_s, uint64_t *ret_blobs, uint64_t *ret_bytes) {
         S3 *s = userdata;
-        uint64_t aborted = 0, blobs = 0, bytes = 0;
+        uint64_t aborted = 0;
         int k = s3_abort_stale_uploads(s, min_age_s, &aborted);
-        if (k < 0)
-                return k;
-        _cleanup_strv_free_ char **manifests = NULL;
-        size_t n;
-        k = list_keys(s, "manifests/", &manifests, &n);
-        if (k < 0)
-                return k;
-        json_t *live = json_object();
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *key = xasprintf("manifests/%s", manifests[i]);
-                mark_manifest(s, key, live);
-        }
-        _cleanup_(listing_done) S3Listing l = {};
-        k = list_objects(s, "blobs/", &l);
-        int64_t now = (int64_t) time(NULL);
-        for (size_t i = 0; k >= 0 && i < l.n; i++) {
-                _cleanup_free_ char *digest = startswith(l.keys[i], "sha256/") ? xasprintf("sha256:%s", l.keys[i] + 7) : NULL;
-                if (!digest || !is_digest(digest) || json_object_get(live, digest) || now - l.modified[i] < (int64_t) min_age_s)
-                        continue;
-                if (s3_blob_delete(s, digest) < 0)
-                        continue;
-                blobs++;
-                bytes += l.sizes[i];
-        }
-        json_decref(live);
         if (k < 0)
                 return k;
         if (aborted > 0)
                 log_info("S3 '%s': aborted %" PRIu64 " abandoned multipart upload(s)", s->display, aborted);
-        *ret_blobs = blobs;
-        *ret_bytes = bytes;
-        return 0;
+        return object_layout_sweep(s, min_age_s, ret_blobs, ret_bytes);
 }
 
 static const RegistryBackend s3_backend = {
         .name = "s3",
         .blob_exists = s3_blob_exists,
         .blob_push = s3_blob_push,
-        .blob_get = s3_blob_get,
-        .blob_delete = s3_blob_delete,
-        .manifest_put = s3_manifest_put,
-        .manifest_get = s3_manifest_get,
-        .manifest_head = s3_manifest_head,
-        .manifest_delete = s3_manifest_delete,
-        .tags_list = s3_tags_list,
+        .blob_get = object_layout_blob_get,
+        .blob_delete = object_layout_blob_delete,
+        .manifest_put = object_layout_manifest_put,
+        .manifest_get = object_layout_manifest_get,
+        .manifest_head = object_layout_manifest_head,
+        .manifest_delete = object_layout_manifest_delete,
+        .tags_list = object_layout_tags_list,
         .sweep = s3_sweep,
         .free = s3_free,
 };
@@ -551,6 +317,7 @@ int registry_s3_open(const RegistryRef *ref, Registry **ret) {
         s->endpoint = xasprintf("%s://%s", ref->plain_http ? "http" : "https", ref->host);
         s->region = ref->region ? xstrdup(ref->region) : s3_region_default(ref->host);
         s->display = registry_ref_repository_string(ref);
+        s->store = (ObjectStore) { .ops = &s3_object_ops, .kind = "S3", .display = s->display };
         s->creds = TAKE_PTR(creds);
         s->part_size = env_u64("BAKER_S3_PART_SIZE", 16ULL << 20);
         s->parallel = (unsigned) env_u64("BAKER_S3_PARALLEL", 4);

@@ -3,7 +3,7 @@
  * MinIO, Ceph RGW …): path-style requests signed with SigV4 (s3-sigv4.h), credentials from the AWS
  * environment and files (s3-credentials.h).
  *
- * Object layout under s3://HOST/BUCKET/PREFIX (documented in README.md and DESIGN.md):
+ * Object layout under s3://HOST/BUCKET/PREFIX (object-layout.h; README.md and DESIGN.md):
  *   PREFIX/blobs/sha256/HEX       every blob (the image files, config = manifest.json), content-
  *                                 addressed; metadata x-amz-meta-baker-digest and, for the image
  *                                 files, the image's facts (x-amz-meta-baker-manifest = the OCI
