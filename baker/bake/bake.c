@@ -9,6 +9,7 @@
 #include "bake-debian.h"
 #include "bake-internal.h"
 #include "bake-sbom.h"
+#include "digest-memo.h"
 #include "events.h"
 #include "interrupt.h"
 #include "log.h"
@@ -109,8 +110,28 @@ static int bake_bootloaders(const Bake *b, AssemblyBootloader **ret, size_t *ret
 /* True when OUTPUT_DIR holds exactly what the finished bake with this key produced, and, when
  * need_test, that bake passed its boot test (a bake with --skip-test must not make a later bake
  * "unchanged" without ever testing what it then publishes). */
-static bool outputs_current(const char *output_dir, const char *manifest_path, const char *bake_key, bool need_test,
-                            uint8_t ret_image_digest[DIGEST_SIZE]) {
+/* Digests, not sizes: another bake may have written files of the same size. Through the digest
+ * memo, so an output untouched since it was hashed is not read again. */
+static bool outputs_intact(Cache *c, const BakeManifest *m, const char *dir) {
+        for (size_t i = 0; i < m->n_outputs; i++) {
+                const ManifestOutput *o = m->outputs + i;
+                _cleanup_free_ char *p = path_join(dir, o->file);
+                uint8_t d[DIGEST_SIZE], want[DIGEST_SIZE];
+                uint64_t size = 0;
+                if (digest_from_string(o->sha256, want) < 0 || digest_memo_file(c, p, d, &size) < 0) {
+                        log_debug("'%s' is missing or unreadable", p);
+                        return false;
+                }
+                if (size != o->size || memcmp(d, want, DIGEST_SIZE) != 0) {
+                        log_debug("'%s' is not the file the manifest describes", p);
+                        return false;
+                }
+        }
+        return true;
+}
+
+static bool outputs_current(Cache *c, const char *output_dir, const char *manifest_path, const char *bake_key,
+                            bool need_test, uint8_t ret_image_digest[DIGEST_SIZE]) {
         _cleanup_(manifest_freep) BakeManifest *m = NULL;
         if (access(manifest_path, F_OK) < 0 || manifest_load(manifest_path, &m) < 0)
                 return false;
@@ -118,8 +139,19 @@ static bool outputs_current(const char *output_dir, const char *manifest_path, c
                 return false;
         if (digest_from_string(m->image_digest, ret_image_digest) < 0)
                 return false;
-        /* Digests, not sizes: another bake may have written files of the same size. */
-        return manifest_outputs_intact(m, output_dir);
+        return outputs_intact(c, m, output_dir);
+}
+
+/* The plan's digests of host files (file inputs, scripts) through the digest memo: an unchanged
+ * re-bake does not read a large input again. */
+static int memo_digest_file(const char *path, uint8_t ret[DIGEST_SIZE], void *userdata) {
+        return digest_memo_file(userdata, path, ret, NULL);
+}
+
+static int memo_digest_input(const TemplateInput *in, uint8_t ret[DIGEST_SIZE], void *userdata) {
+        if (!in->kind || !in->kind->digest)
+                return -EINVAL;
+        return in->kind->digest(in, memo_digest_file, userdata, ret);
 }
 
 /* ---- the pipeline ------------------------------------------------------------------------- */
@@ -211,6 +243,7 @@ static Outcome bake_outputs(Bake *b, const char *raw, const Assembly *a, int64_t
         for (size_t i = 0; i < n_outs; i++) {
                 char s[DIGEST_STRING_MAX];
                 digest_to_string(outs[i].sha256, s);
+                digest_memo_remember(b->cache, outs[i].path, outs[i].sha256);
                 _cleanup_free_ char *m = xasprintf("output %s (%" PRIu64 " bytes, %s)", outs[i].path, outs[i].size, s);
                 event_emit("output", json_pack("{s:s, s:I, s:s}", "file", outs[i].path, "size", (json_int_t) outs[i].size,
                                                "sha256", s),
@@ -310,7 +343,7 @@ static bool bake_pull_finished(Bake *b, const char *manifest_path, BakeResult *r
         PullCheck c = { .bake_key = key, .need_test = need_test };
         if (remote_cache_fetch_files(b->remote, BAKE_NS, keyhex, b->output_dir, pull_accept, &c) < 0)
                 return false;
-        if (!outputs_current(b->output_dir, manifest_path, key, need_test, ret->image_digest)) {
+        if (!outputs_current(b->cache, b->output_dir, manifest_path, key, need_test, ret->image_digest)) {
                 log_warning("the finished bake pulled from the remote cache does not match its manifest; baking");
                 (void) unlink(manifest_path);
                 return false;
@@ -335,7 +368,7 @@ static bool bake_unchanged(Bake *b, const char *manifest_path, bool keep_raw, Ba
         _cleanup_free_ char *finished = NULL;
         if (o->rebuild || keep_raw || b->plan->secret_from < b->plan->n_steps ||
             cache_entry_lookup(b->cache, BAKE_NS, keyhex, &finished) < 0 ||
-            !outputs_current(b->output_dir, manifest_path, key, b->t->test.has_boot && !o->skip_test, ret->image_digest))
+            !outputs_current(b->cache, b->output_dir, manifest_path, key, b->t->test.has_boot && !o->skip_test, ret->image_digest))
                 return false;
         ret->unchanged = true;
         char dig[DIGEST_STRING_MAX];
@@ -430,7 +463,8 @@ static Outcome bake_load(Bake *b) {
          * refresh. */
         if (steps_resolve_inputs(b->t, b->cache, o->refresh) < 0)
                 return OUTCOME_INPUT;
-        if (plan_build(b->t, b->vars, NULL, &b->plan) < 0)
+        PlanDigester digester = { .input = memo_digest_input, .file = memo_digest_file, .userdata = b->cache };
+        if (plan_build(b->t, b->vars, &digester, &b->plan) < 0)
                 return OUTCOME_INPUT;
         steps_apply_results(b->plan, b->cache, 0);
         bake_substitute_version(b->t, b->vars);

@@ -558,21 +558,3 @@ const ManifestOutput *manifest_best_output(const BakeManifest *m) {
                         best = m->outputs + i;
         return best;
 }
-
-bool manifest_outputs_intact(const BakeManifest *m, const char *dir) {
-        for (size_t i = 0; i < m->n_outputs; i++) {
-                const ManifestOutput *o = m->outputs + i;
-                _cleanup_free_ char *p = path_join(dir, o->file);
-                uint8_t d[DIGEST_SIZE], want[DIGEST_SIZE];
-                uint64_t size = 0;
-                if (digest_from_string(o->sha256, want) < 0 || digest_file(p, d, &size) < 0) {
-                        log_debug("'%s' is missing or unreadable", p);
-                        return false;
-                }
-                if (size != o->size || memcmp(d, want, DIGEST_SIZE) != 0) {
-                        log_debug("'%s' is not the file the manifest describes", p);
-                        return false;
-                }
-        }
-        return true;
-}

@@ -147,6 +147,3 @@ char *manifest_config(const BakeManifest *m, size_t *ret_size);
 /* The output best suited as the canonical raw image: raw uncompressed, then raw compressed,
  * then any uncompressed, then anything; NULL when there is none. */
 const ManifestOutput *manifest_best_output(const BakeManifest *m);
-/* Whether every output the manifest lists is in dir with the recorded size and SHA-256 (the
- * files' bytes are read). Logs at debug level what differs. */
-bool manifest_outputs_intact(const BakeManifest *m, const char *dir);

@@ -10,7 +10,7 @@
 int plan_digest_input(const TemplateInput *in, uint8_t ret[DIGEST_SIZE], void *userdata) {
         if (!in->kind || !in->kind->digest)
                 return -EINVAL;
-        return in->kind->digest(in, ret);
+        return in->kind->digest(in, plan_digest_file, NULL, ret);
 }
 
 int plan_digest_file(const char *path, uint8_t ret[DIGEST_SIZE], void *userdata) {

@@ -164,7 +164,7 @@ static void debian_check(Template *t, TemplateInput *in) {
                         d->sources[i].key_resolved = check_keyring(t, in, d->sources[i].key, d->sources[i].key_pos);
 }
 
-static int debian_digest(const TemplateInput *in, uint8_t ret[DIGEST_SIZE]) {
+static int debian_digest(const TemplateInput *in, FileDigestFn hash_file, void *userdata, uint8_t ret[DIGEST_SIZE]) {
         TemplateDebian *d = in->data;
         if (!d || !d->prepared)
                 return -EAGAIN; /* debian_inputs_prepare() was not called */

@@ -18,9 +18,9 @@ static void file_check(Template *t, TemplateInput *in) {
                 template_add_error(t, in->location_pos, "input '%s': '%s' is not a regular file", in->name, in->location);
 }
 
-static int file_digest(const TemplateInput *in, uint8_t ret[DIGEST_SIZE]) {
+static int file_digest(const TemplateInput *in, FileDigestFn hash_file, void *userdata, uint8_t ret[DIGEST_SIZE]) {
         uint8_t d[DIGEST_SIZE];
-        int r = digest_file(in->resolved_path, d, NULL);
+        int r = hash_file(in->resolved_path, d, userdata);
         if (r < 0)
                 return r;
         if (in->has_sha256 && memcmp(d, in->sha256, DIGEST_SIZE) != 0)

@@ -22,7 +22,7 @@ static void path_check(Template *t, TemplateInput *in) {
 
 /* A FIFO, socket or device in the folder is refused, named: the digest cannot cover it, and an
  * image's special files come from archives (unpack), not from a checkout. */
-static int path_digest(const TemplateInput *in, uint8_t ret[DIGEST_SIZE]) {
+static int path_digest(const TemplateInput *in, FileDigestFn hash_file, void *userdata, uint8_t ret[DIGEST_SIZE]) {
         _cleanup_free_ char *special = NULL;
         int r = digest_directory(in->resolved_path, ret, &special);
         struct stat st;

@@ -35,7 +35,7 @@ static void url_parse(Template *t, TemplateInput *in, const Node *m, const Templ
 
 /* An unpinned URL stands for its content once resolved (bakes); before (plan) for
  * SHA-256("unpinned:" URL), and the key does not cover its content. */
-static int url_digest(const TemplateInput *in, uint8_t ret[DIGEST_SIZE]) {
+static int url_digest(const TemplateInput *in, FileDigestFn hash_file, void *userdata, uint8_t ret[DIGEST_SIZE]) {
         if (in->has_sha256 || resolved(in)) {
                 memcpy(ret, in->has_sha256 ? in->sha256 : resolved(in)->digest, DIGEST_SIZE);
                 return 0;

@@ -12,6 +12,9 @@
 struct json_t;
 typedef struct Vars Vars;
 
+/* Hashes the whole file at path (e.g. digest_file()). */
+typedef int (*FileDigestFn)(const char *path, uint8_t ret[DIGEST_SIZE], void *userdata);
+
 struct InputSyntax {
         const char *name;        /* the key that gives the kind: "url" */
         const char *const *keys; /* its other keys ("sha256"), NULL-terminated */
@@ -20,9 +23,10 @@ struct InputSyntax {
         /* The check pass (may do file I/O); NULL = nothing to check. */
         void (*check)(Template *t, TemplateInput *in);
         void (*done)(TemplateInput *in); /* frees in->data; NULL = nothing of its own */
-        /* The digest that stands for the input's content in step keys (plan.h); may read files.
+        /* The digest that stands for the input's content in step keys (plan.h); may read files,
+         * hashing a whole host file through hash_file (which may remember it: digest-memo.h).
          * -EBADMSG when the content does not match its pin. */
-        int (*digest)(const TemplateInput *in, uint8_t ret[DIGEST_SIZE]);
+        int (*digest)(const TemplateInput *in, FileDigestFn hash_file, void *userdata, uint8_t ret[DIGEST_SIZE]);
         /* false when the digest does not cover the content (an unpinned URL); NULL = always. */
         bool (*pinned)(const TemplateInput *in);
 };
