@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "glance.h"
+#include "interrupt.h"
 #include "log.h"
 #include "outcome.h"
 #include "publish.h"
@@ -64,6 +65,11 @@ int verb_push(int argc, char **argv) {
                 log_error_errno(-errno, "cannot read '%s': %m", input);
                 return OUTCOME_INPUT;
         }
+        /* Ctrl-C stops the upload at once (exit 130), even when a script started baker in the
+         * background (where SIGINT is ignored by default): what reached the server is only ever an
+         * unfinished upload (S3 parts, a page blob without its digest, a queued Glance image), never
+         * a tag, and the next run resumes it. */
+        interrupt_install();
         if (glance_ref_is(target))
                 return cli_glance_push(input, target, opts.artifact.format, channels, opts.n_channels, json);
         _cleanup_(publish_report_done) PublishReport report = {};

@@ -136,6 +136,12 @@ int s3_check(S3 *s, const S3Call *call, const HttpResponse *resp) {
         else if (code && streq(code, "NoSuchBucket"))
                 hint = " (create the bucket first: baker does not)";
         int k = error_body ? -EIO : status_errno(status);
+        /* A full bucket: 413/507, or (AWS, Swift's s3api over its container quota) 400 EntityTooLarge. */
+        if (k == -EDQUOT || (code && (streq(code, "EntityTooLarge") || streq(code, "QuotaExceeded")))) {
+                k = -EDQUOT;
+                hint = " (over the storage quota: free space or raise the quota, then run again: finished parts are "
+                       "kept and the upload resumes)";
+        }
         if (call->missing_ok && k == -ENOENT)
                 return k;
         return log_error_errno(k, "S3 '%s' (access key id '%s' from %s): %s %s%s%s: status %ld %s%s%s%s%s%s", s->display,

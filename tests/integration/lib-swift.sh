@@ -1,6 +1,7 @@
 # Sourced by the S3 tests (after lib.sh): a real OpenStack Swift (Debian) with its s3api middleware
 # and tempauth on 127.0.0.1, everything (rings, one device, configs) in the scratch directory; it
-# checks SigV4 signatures, Content-MD5 and the 5 MiB minimum part size as AWS does. User
+# checks SigV4 signatures, Content-MD5 and the 5 MiB minimum part size as AWS does, and enforces a
+# container's X-Container-Meta-Quota-Bytes (container_quotas middleware). User
 # test:tester, key "testing": S3 access key id "test:tester", secret "testing".
 for c in swift-proxy-server swift-object-server swift-container-server swift-account-server \
          swift-ring-builder memcached curl; do
@@ -53,7 +54,7 @@ workers = ${SWIFT_WORKERS:-0}
 log_name = proxy
 log_level = WARNING
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth container_quotas copy slo dlo proxy-logging proxy-server
 [app:proxy-server]
 use = egg:swift#proxy
 account_autocreate = true
@@ -76,6 +77,8 @@ use = egg:swift#healthcheck
 use = egg:swift#proxy_logging
 [filter:listing_formats]
 use = egg:swift#listing_formats
+[filter:container_quotas]
+use = egg:swift#container_quotas
 [filter:copy]
 use = egg:swift#copy
 [filter:slo]

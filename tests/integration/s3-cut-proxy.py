@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""A TCP proxy in front of an S3 server that lets the first PASS multipart part uploads through and
-cuts every later one in the middle of its body (1 MiB forwarded, then a reset), like a network
-that goes away during an upload. Everything else passes untouched.
+"""A TCP proxy in front of an object store (S3, Azure, Glance) that lets the first PASS matching
+uploads through untouched and then does FAULT to every later one, like a network or a server that
+goes wrong during an upload. Everything else passes untouched.
 
-usage: s3-cut-proxy.py LISTEN-PORT TARGET-PORT PASS [MATCH]
-MATCH (default "partNumber=") picks the PUT requests counted: "comp=page" for Azure page writes."""
-import socket, sys, threading
+usage: s3-cut-proxy.py LISTEN-PORT TARGET-PORT PASS [MATCH [FAULT]]
+MATCH (default "partNumber=") picks the PUT requests counted: "comp=page" for Azure page writes,
+"/file" for Glance image data. FAULT is one of
+  cut          (default) forward 1 MiB of the body, then reset the connection
+  slow:RATE    forward the body at RATE bytes a second (time to press Ctrl-C mid-upload)
+  status:CODE  read the request and answer CODE without forwarding it (a server-side refusal, e.g.
+               507 Insufficient Storage where the real server has no quota of its own)"""
+import socket, sys, threading, time
 
 listen_port, target_port, pass_parts = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 match = sys.argv[4].encode() if len(sys.argv) > 4 else b"partNumber="
+fault = sys.argv[5] if len(sys.argv) > 5 else "cut"
 parts = 0
 lock = threading.Lock()
+REASONS = {413: "Request Entity Too Large", 507: "Insufficient Storage", 500: "Internal Server Error"}
 
 
 def close_both(a, b):
@@ -21,12 +28,14 @@ def close_both(a, b):
             pass
 
 
-def pump(src, dst, limit=None):
-    """Copies src to dst; with a limit, resets src after that many bytes."""
+def pump(src, dst, limit=None, rate=None):
+    """Copies src to dst; with a limit, resets src after that many bytes; with a rate, no faster
+    than rate bytes a second."""
     sent = 0
+    start = time.monotonic()
     try:
         while True:
-            data = src.recv(65536)
+            data = src.recv(65536 if rate is None else 16384)
             if not data:
                 break
             if limit is not None and sent + len(data) > limit:
@@ -37,25 +46,61 @@ def pump(src, dst, limit=None):
                 return
             dst.sendall(data)
             sent += len(data)
+            if rate is not None:
+                ahead = sent / rate - (time.monotonic() - start)
+                if ahead > 0:
+                    time.sleep(ahead)
     except OSError:
         pass
     finally:
         close_both(src, dst)
 
 
+def refuse(client, code):
+    """Reads the request (headers and body) and answers code with a short text body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = client.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length, expect = 0, False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+        elif name.strip().lower() == b"expect":
+            expect = True
+    while not expect and len(body) < length:
+        chunk = client.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+    reason = REASONS.get(code, "Error")
+    text = f"{code} {reason}: refused by the fault proxy\n".encode()
+    client.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                   % (code, reason.encode(), len(text), text))
+    client.close()
+
+
 def handle(client):
     global parts
     first = client.recv(65536, socket.MSG_PEEK)
     line = first.split(b"\r\n", 1)[0]
-    limit = None
+    faulty = False
     if line.startswith(b"PUT ") and match in line:
         with lock:
             parts += 1
-            if parts > pass_parts:
-                limit = 1 << 20
+            faulty = parts > pass_parts
+    if faulty and fault.startswith("status:"):
+        return refuse(client, int(fault.split(":", 1)[1]))
     upstream = socket.create_connection(("127.0.0.1", target_port))
     threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
-    pump(client, upstream, limit)
+    if faulty and fault.startswith("slow:"):
+        pump(client, upstream, rate=int(fault.split(":", 1)[1]))
+    else:
+        pump(client, upstream, (1 << 20) if faulty else None)
 
 
 srv = socket.socket()
