@@ -135,12 +135,16 @@ static int azure_check(Azure *a, const AzureCall *c, const HttpResponse *resp) {
         const char *body = http_response_body(resp, NULL);
         _cleanup_free_ char *code = body ? xml_text(body, "Code", NULL) : NULL;
         _cleanup_free_ char *message = body ? xml_text(body, "Message", NULL) : NULL;
+        if (!message && !code && body && *body && !strchr(body, '<')) /* a plain-text answer (a proxy's) */
+                message = xstrndup(body, MIN(strlen(body), (size_t) 200));
         if (message)
-                message[strcspn(message, "\n")] = 0;
+                message[strcspn(message, "\r\n")] = 0;
         _cleanup_free_ char *path = url_path(a, c->name);
         const char *hint = code && streq(code, "AuthenticationFailed") ? " (check the account key or SAS token)"
                            : code && streq(code, "ContainerNotFound") ? " (create the container first: baker does not)"
-                                                                       : "";
+                           : k == -EDQUOT ? " (the storage account is full or over its quota: free space or raise it, "
+                                            "then run again: the pages written are kept and the upload resumes)"
+                                          : "";
         return log_error_errno(k, "azure-blob '%s' (account '%s', credentials from %s): %s %s%s: status %ld %s%s%s%s%s%s",
                                a->display, a->creds->account, a->creds->source, c->method, a->endpoint,
                                path + strlen(a->base_path), status, http_response_reason(resp), code ? ": " : "",
