@@ -68,3 +68,26 @@ gone() {
 
 # A free TCP port on 127.0.0.1.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# unpack_template FILE NAME INPUT [SIZE]: the smallest bake, one ext4 root on GPT (SIZE, default
+# 64MiB) into which input `rootfs` (INPUT, a YAML value: "{ file: root.tar }") is unpacked, and a
+# raw output. Without run steps it assembles offline: no appliance.
+unpack_template() {
+  cat > "$1" <<YAML
+baker: 1
+name: $2
+version: "1"
+epoch: 1700000000
+inputs:
+  rootfs: $3
+disk:
+  size: ${4:-64MiB}
+  table: gpt
+  partitions:
+    - { label: root, type: root, size: rest, fs: ext4, mount: / }
+steps:
+  - unpack: rootfs
+outputs:
+  - { format: raw }
+YAML
+}

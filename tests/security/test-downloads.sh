@@ -71,23 +71,7 @@ if small_fs "$SCRATCH/cache" 48m; then
   export BAKER_CACHE=$SCRATCH/cache
   for pin in "" ", sha256: \"$(printf 'ab%.0s' $(seq 32))\""; do
     flag=--allow-unpinned; [ -z "$pin" ] || flag=
-    cat > t.yaml <<YAML
-baker: 1
-name: dl
-version: "1"
-epoch: 1700000000
-inputs:
-  rootfs: { url: "http://127.0.0.1:$P/endless"$pin }
-disk:
-  size: 64MiB
-  table: gpt
-  partitions:
-    - { label: root, type: root, size: rest, fs: ext4, mount: / }
-steps:
-  - unpack: rootfs
-outputs:
-  - { format: raw }
-YAML
+    unpack_template t.yaml dl "{ url: \"http://127.0.0.1:$P/endless\"$pin }"
     expect_exit 3 "$BAKER" bake $flag t.yaml -o images
     cp "$SCRATCH/out" "endless${pin:+-pinned}.out"
     failed_with "kept in reserve"

@@ -24,23 +24,7 @@ tar("ok.tar", ["etc/" + "Z" * 255])                       # exactly 255: allowed
 PY
 
 tmpl() { # NAME TAR
-  cat > "$1.yaml" <<YAML
-baker: 1
-name: ln
-version: "1"
-epoch: 1700000000
-inputs:
-  rootfs: { file: $2 }
-disk:
-  size: 64MiB
-  table: gpt
-  partitions:
-    - { label: root, type: root, size: rest, fs: ext4, mount: / }
-steps:
-  - unpack: rootfs
-outputs:
-  - { format: raw }
-YAML
+  unpack_template "$1.yaml" ln "{ file: $2 }"
 }
 
 refused() { # NAME TAR WHY

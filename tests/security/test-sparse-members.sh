@@ -25,23 +25,7 @@ size=$(stat -c %s huge-gnu.tar)
 [ "$size" -lt 16384 ] || fail "the 1 TiB sparse tarball is $size bytes, expected a few KB"
 
 tmpl() { # NAME TAR
-  cat > "$1.yaml" <<YAML
-baker: 1
-name: sp
-version: "1"
-epoch: 1700000000
-inputs:
-  rootfs: { file: $2 }
-disk:
-  size: 64MiB
-  table: gpt
-  partitions:
-    - { label: root, type: root, size: rest, fs: ext4, mount: / }
-steps:
-  - unpack: rootfs
-outputs:
-  - { format: raw }
-YAML
+  unpack_template "$1.yaml" sp "{ file: $2 }"
 }
 
 # bake NAME TAR CODE: no process of the bake may write a file over 2 GiB (ulimit -f, in 512-byte

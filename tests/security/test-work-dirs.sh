@@ -30,23 +30,7 @@ with tarfile.open(sys.argv[1], "w") as tf:
     ti = tarfile.TarInfo("etc/hostname"); ti.size = 3
     tf.addfile(ti, io.BytesIO(b"wd\n"))
 PY
-cat > "$W/t.yaml" <<YAML
-baker: 1
-name: wd
-version: "1"
-epoch: 1700000000
-inputs:
-  rootfs: { file: root.tar }
-disk:
-  size: 64MiB
-  table: gpt
-  partitions:
-    - { label: root, type: root, size: rest, fs: ext4, mount: / }
-steps:
-  - unpack: rootfs
-outputs:
-  - { format: raw }
-YAML
+unpack_template "$W/t.yaml" wd '{ file: root.tar }'
 TMPDIR=$W/tmp expect_exit 0 "$BAKER" bake "$W/t.yaml" -o "$W/out"
 
 [ -e "$W/tmp/baker-work-mine1" ] && fail "our abandoned work directory was not removed"
