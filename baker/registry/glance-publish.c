@@ -131,6 +131,10 @@ static int upload_and_verify(Glance *g, json_t **image, const char *path, uint64
         const char *id = prop(*image, "id");
         _cleanup_free_ char *sha512 = NULL;
         int k = glance_image_upload(g, id, path, size, &sha512);
+        if (k == -EDQUOT)
+                return log_error_errno(k, "upload of '%s' into glance image %s refused: over Glance's image size cap or "
+                                       "the project's storage quota; raise it or free space and run again (the image "
+                                       "stays queued, never active, and the re-run uploads into it)", path, id);
         if (k < 0)
                 return log_error_errno(k, "upload of '%s' into glance image %s failed; a re-run uploads again", path, id);
         *ret_sent = size;

@@ -1,4 +1,5 @@
 /* Keystone v3 authentication and requests to an OpenStack service with the token (openstack.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 
@@ -115,11 +116,33 @@ static char *catalog_endpoint(const OpenStackCloud *c, json_t *catalog, const ch
 }
 
 /* The message of an OpenStack error body ({"error":{"message":…}}, glance's HTML or text), short. */
+/* The text of an HTML error page (what Glance's WSGI layer answers 413 with): the body without its
+ * head, tags and runs of blanks. */
+static char *html_text(const char *html, size_t n) {
+        char *r = xmalloc(n + 1), *o = r;
+        const char *p = html, *end = html + n, *head = memmem(html, n, "</head>", 7);
+        if (head)
+                p = head + 7;
+        for (bool tag = false; p < end; p++) {
+                if (*p == '<' || *p == '>')
+                        tag = *p == '<';
+                else if (!tag && !(isspace((unsigned char) *p) && (o == r || o[-1] == ' ')))
+                        *o++ = isspace((unsigned char) *p) ? ' ' : *p;
+        }
+        while (o > r && o[-1] == ' ')
+                o--;
+        *o = 0;
+        return r;
+}
+
 static char *server_message(const HttpResponse *resp) {
         size_t n;
         const char *body = http_response_body(resp, &n);
         json_t *j = n ? json_loadb(body, n, 0, NULL) : NULL;
         const char *m = j ? json_string_value(json_object_get(json_object_get(j, "error"), "message")) : NULL;
+        _cleanup_free_ char *text = !m && n && memchr(body, '<', n) ? html_text(body, n) : NULL;
+        if (text)
+                body = text, n = strlen(text);
         char *r = xstrndup(m ?: body ?: "", m ? strlen(m) : MIN(n, (size_t) 300));
         json_decref(j);
         for (char *p = r; *p; p++)

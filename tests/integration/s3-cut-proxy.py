@@ -42,6 +42,7 @@ def pump(src, dst, limit=None, rate=None):
                 dst.sendall(data[: limit - sent])
                 src.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 src.close()  # RST to the client: the part never completes
+                close_both(dst, dst)  # the server sees the connection end too (a blocked reader wakes)
                 dst.close()
                 return
             dst.sendall(data)
