@@ -456,6 +456,7 @@ static const RegistryBackend azure_backend = {
         .manifest_head = object_layout_manifest_head,
         .manifest_delete = object_layout_manifest_delete,
         .tags_list = object_layout_tags_list,
+        .sweep = object_layout_sweep, /* also the page blobs interrupted uploads left */
         .free = azure_free,
 };
 
