@@ -11,6 +11,7 @@
 #include "matrix.h"
 #include "outcome.h"
 #include "plan.h"
+#include "publish.h"
 #include "strv.h"
 #include "template-args.h"
 #include "verbs.h"
@@ -31,6 +32,36 @@ static int plan_matrix(const TemplateArgs *args, const char *bakefile, char **na
         json_decref(doc);
         puts(s);
         return OUTCOME_OK;
+}
+
+/* Where a bake of t publishes, as push would name it (a glance entry: "glance:CLOUD"), and the
+ * channels it moves. The bake key does not cover them. */
+static json_t *plan_publish_json(const Template *t) {
+        json_t *targets = json_array(), *channels = json_array();
+        for (size_t i = 0; i < t->n_publish; i++) {
+                const TemplatePublish *p = t->publish + i;
+                const char *kind = publish_kind_to_string(p->kind);
+                char *target = p->kind == PUBLISH_GLANCE ? xasprintf("glance:%s", *p->target ? p->target : "$OS_CLOUD")
+                                                          : publish_target(kind, p->target, t->name);
+                json_array_append_new(targets, json_pack("{s:s, s:s}", "kind", kind, "target", target));
+                free(target);
+        }
+        for (size_t i = 0; i < t->n_channels; i++)
+                json_array_append_new(channels, json_string(t->channels[i]));
+        return json_pack("{s:o, s:o}", "targets", targets, "channels", channels);
+}
+
+static void plan_publish_print(const json_t *publish) {
+        const json_t *e;
+        size_t i;
+        json_array_foreach(json_object_get(publish, "targets"), i, e) {
+                _cleanup_free_ char *target = log_mask(json_string_value(json_object_get(e, "target")));
+                printf("%s %s\n", i == 0 ? "publish:" : "        ", target);
+        }
+        json_array_foreach(json_object_get(publish, "channels"), i, e)
+                printf("%s%s", i == 0 ? "channels: " : ", ", json_string_value(e));
+        if (json_array_size(json_object_get(publish, "channels")) > 0)
+                printf("\n");
 }
 
 int verb_plan(int argc, char **argv) {
@@ -99,6 +130,7 @@ int verb_plan(int argc, char **argv) {
         if (args.json) {
                 json_t *o = plan_to_json(plan);
                 json_object_set_new(o, "template", json_string(t->name));
+                json_object_set_new(o, "publish", plan_publish_json(t));
                 events_print_document(o);
                 return OUTCOME_OK;
         }
@@ -110,6 +142,9 @@ int verb_plan(int argc, char **argv) {
         }
         digest_to_string(plan->bake_key, key);
         printf("\nbake key: %s\n", key);
+        json_t *publish = plan_publish_json(t);
+        plan_publish_print(publish);
+        json_decref(publish);
         if (plan->unpinned)
                 log_warning("some URL inputs are not pinned: the keys do not cover their content");
         return OUTCOME_OK;

@@ -12,7 +12,7 @@ char *publish_target(const char *kind, const char *value, const char *name) {
                         n--;
                 return xasprintf("oci-layout:%.*s/%s", (int) n, value, name);
         }
-        if (streq(kind, "s3") && endswith(value, "/"))
+        if ((streq(kind, "s3") || streq(kind, "azure-blob")) && endswith(value, "/"))
                 return xasprintf("%s%s", value, name); /* no prefix: the image's name */
         return xstrdup(value);
 }

@@ -9,8 +9,9 @@
 
 /* The registry reference for a template's publish entry: kind "oci-layout" with a directory gives
  * "oci-layout:DIR/NAME" (one image layout per repository inside the registry directory); kind "oci"
- * gives the value as written ("localhost:5000/images/web"); kind "s3" the reference the template made
- * of endpoint, bucket, prefix and region, with NAME as the prefix when it has none. */
+ * gives the value as written ("localhost:5000/images/web"); kinds "s3" and "azure-blob" the reference
+ * the template made (endpoint, bucket or account and container, prefix…), with NAME as the prefix
+ * when it has none. */
 char *publish_target(const char *kind, const char *value, const char *name);
 
 typedef struct PublishOptions {

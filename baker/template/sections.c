@@ -316,6 +316,66 @@ static bool publish_s3_target(Template *t, const Node *m, char **ret) {
         return true;
 }
 
+static bool chars_in(const char *s, const char *set) {
+        return s[strspn(s, set)] == 0;
+}
+
+/* azure-blob: { account: NAME, container: NAME, prefix: images/web, endpoint: http://host:port } as
+ * the reference registry-azure reads: "azure://ACCOUNT/CONTAINER/PREFIX", or with an endpoint (the
+ * account in the path: Azurite, Azure Stack) "azure+http(s)://HOST[:PORT]/ACCOUNT/CONTAINER/PREFIX".
+ * Azure makes disks of fixed VHDs only, so the template must have a vhd output. */
+static bool publish_azure_target(Template *t, const Node *m, char **ret) {
+        if (!node_expect(t, m, NODE_MAPPING, "'azure-blob'"))
+                return false;
+        node_check_keys(t, m, KEYS("account", "container", "prefix", "endpoint"), "azure-blob publish target");
+        _cleanup_free_ char *account = NULL, *container = NULL, *prefix = NULL, *endpoint = NULL;
+        SourcePos apos = m->pos, cpos = m->pos, epos = m->pos;
+        if (!node_require(t, m, "account", "azure-blob publish target") ||
+            !node_require(t, m, "container", "azure-blob publish target") ||
+            !node_string(t, m, "account", &account, &apos) || !node_string(t, m, "container", &container, &cpos))
+                return false;
+        node_string(t, m, "prefix", &prefix, NULL);
+        bool ok = true;
+        if (strlen(account) < 3 || strlen(account) > 24 || !chars_in(account, "abcdefghijklmnopqrstuvwxyz0123456789")) {
+                template_add_error(t, apos, "'%s' is not an Azure storage account (3-24 lower-case letters and digits)", account);
+                ok = false;
+        }
+        if (strlen(container) < 3 || strlen(container) > 63 ||
+            !chars_in(container, "abcdefghijklmnopqrstuvwxyz0123456789-") || container[0] == '-') {
+                template_add_error(t, cpos, "'%s' is not an Azure container (3-63 lower-case letters, digits and '-')",
+                                   container);
+                ok = false;
+        }
+        const char *host = NULL;
+        bool http = false;
+        if (node_string(t, m, "endpoint", &endpoint, &epos)) {
+                http = startswith(endpoint, "http://");
+                host = http ? endpoint + 7 : startswith(endpoint, "https://") ? endpoint + 8 : NULL;
+                if (!host || !*host || strchr(host, '/') || strchr(host, '@')) {
+                        template_add_error(t, epos, "'%s' is not a blob endpoint like 'http://127.0.0.1:10000'", endpoint);
+                        ok = false;
+                }
+        }
+        bool vhd = false;
+        for (size_t i = 0; i < t->n_outputs; i++)
+                vhd = vhd || t->outputs[i].format == IMAGE_FORMAT_VHD;
+        if (!vhd) {
+                template_add_error(t, m->pos, "azure-blob publishing needs a 'vhd' output (Azure makes disks of fixed VHDs)");
+                ok = false;
+        }
+        if (!ok)
+                return false;
+        size_t n = prefix ? strlen(prefix) : 0;
+        while (n > 0 && prefix[n - 1] == '/')
+                n--;
+        if (host)
+                *ret = xasprintf("azure+%s://%s/%s/%s/%.*s", http ? "http" : "https", host, account, container, (int) n,
+                                 prefix ?: "");
+        else
+                *ret = xasprintf("azure://%s/%s/%.*s", account, container, (int) n, prefix ?: "");
+        return true;
+}
+
 void template_glance_free(TemplateGlance *g) {
         if (!g)
                 return;
@@ -363,12 +423,12 @@ void template_parse_publish(Template *t, const Node *seq) {
                 const Node *p = seq->items[i];
                 if (!node_expect(t, p, NODE_MAPPING, "a publish target"))
                         continue;
-                node_check_keys(t, p, KEYS("oci", "oci-layout", "s3", "glance", "insecure"), "publish target");
+                node_check_keys(t, p, KEYS("oci", "oci-layout", "s3", "azure-blob", "glance", "insecure"), "publish target");
                 const Node *oci = node_get(p, "oci"), *layout = node_get(p, "oci-layout"), *s3 = node_get(p, "s3"),
-                           *glance = node_get(p, "glance");
-                if (!!oci + !!layout + !!s3 + !!glance != 1) {
-                        template_add_error(t, p->pos,
-                                           "a publish target needs exactly one of 'oci', 'oci-layout', 's3' or 'glance'");
+                           *azure = node_get(p, "azure-blob"), *glance = node_get(p, "glance");
+                if (!!oci + !!layout + !!s3 + !!azure + !!glance != 1) {
+                        template_add_error(t, p->pos, "a publish target needs exactly one of 'oci', 'oci-layout', 's3', "
+                                                      "'azure-blob' or 'glance'");
                         continue;
                 }
                 TemplatePublish *pub = &t->publish[t->n_publish];
@@ -379,10 +439,10 @@ void template_parse_publish(Template *t, const Node *seq) {
                         t->n_publish++;
                         continue;
                 }
-                pub->kind = oci ? PUBLISH_OCI : layout ? PUBLISH_OCI_LAYOUT : PUBLISH_S3;
+                pub->kind = oci ? PUBLISH_OCI : layout ? PUBLISH_OCI_LAYOUT : s3 ? PUBLISH_S3 : PUBLISH_AZURE_BLOB;
                 node_bool(t, p, "insecure", &pub->insecure, NULL);
-                if (s3) {
-                        if (publish_s3_target(t, s3, &pub->target))
+                if (s3 || azure) {
+                        if (s3 ? publish_s3_target(t, s3, &pub->target) : publish_azure_target(t, azure, &pub->target))
                                 t->n_publish++;
                         continue;
                 }

@@ -37,7 +37,8 @@ DEFINE_STRING_TABLE(fs_type, FsType, _FS_TYPE_MAX,
                     [FS_NONE] = "none");
 DEFINE_STRING_TABLE(publish_kind, PublishKind, _PUBLISH_KIND_MAX,
                     [PUBLISH_OCI] = "oci", [PUBLISH_OCI_LAYOUT] = "oci-layout",
-                    [PUBLISH_S3] = "s3", [PUBLISH_GLANCE] = "glance");
+                    [PUBLISH_S3] = "s3", [PUBLISH_AZURE_BLOB] = "azure-blob",
+                    [PUBLISH_GLANCE] = "glance");
 
 /* ---- variable references -------------------------------------------------------------------- */
 

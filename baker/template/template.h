@@ -37,6 +37,7 @@ typedef enum PublishKind {
         PUBLISH_OCI,        /* "host:port/repo" on an OCI Distribution registry */
         PUBLISH_OCI_LAYOUT, /* an OCI image-layout directory */
         PUBLISH_S3,         /* S3-compatible object storage: target "s3://[REGION@]HOST/BUCKET/PREFIX" */
+        PUBLISH_AZURE_BLOB, /* Azure page blobs: target "azure://ACCOUNT/CONTAINER/PREFIX" (or azure+http(s)://) */
         PUBLISH_GLANCE,     /* OpenStack Glance: `glance: { cloud: NAME, … }` */
         _PUBLISH_KIND_MAX,
         _PUBLISH_KIND_INVALID = -EINVAL,
@@ -217,7 +218,8 @@ typedef struct TemplatePublish {
         PublishKind kind;
         char *target; /* "host:port/repo", a directory (as written, relative to the CWD), for s3 the
                        * reference made of endpoint, bucket, prefix and region ("…/BUCKET/" without a
-                       * prefix: the image's name is appended), for glance the cloud ("" for $OS_CLOUD
+                       * prefix: the image's name is appended), for azure-blob likewise the reference
+                       * made of account, container, prefix and endpoint, for glance the cloud ("" for $OS_CLOUD
                        * or the OS_* variables) */
         bool insecure;
         TemplateGlance *glance; /* PUBLISH_GLANCE */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Publishing the fixed VHD to Azure page blobs on a real Azurite (npm, scripts/setup) with its
-# well-known development account and SharedKey: the tiny template baked with `outputs: vhd`, pushed;
-# read back with an independent client (tests/integration/azure-blob.py): a page blob equal to the
+# well-known development account and SharedKey: the tiny template baked with `outputs: vhd` and
+# published by its `publish: - azure-blob:` entry with a channel (plan shows the target); read back with an independent client (tests/integration/azure-blob.py): a page blob equal to the
 # VHD byte for byte whose written page ranges are exactly the non-zero data (zeros never sent), with
 # baker's metadata; a re-push sends 0 bytes; a wrong key and a missing container fail naming the
 # backend and the account, never printing the key; a connection cut in the middle of a page write
@@ -26,20 +26,29 @@ wait_for 60 "azurite on port $PORT" bash -c "echo 2>/dev/null > /dev/tcp/127.0.0
 ENDPOINT=http://127.0.0.1:$PORT
 python3 "$AZ" "$ENDPOINT" $ACCOUNT create-container images
 
-# The tiny template with a vhd output: 160 MiB, mostly zeros.
+# The tiny template with a vhd output (160 MiB, mostly zeros), published to Azurite with a channel;
+# no prefix: the image's name.
 "$BAKER_SOURCE_DIR/scripts/make-tiny-rootfs" tiny.tar
 sed -e "s|file: \.\./build/rootfs/tiny-rootfs.tar|file: $SCRATCH/tiny.tar|" -e '/^outputs:/,$d' \
   "$BAKER_SOURCE_DIR/templates/tiny.yaml" > tiny.yaml
-printf 'outputs:\n  - { format: vhd }\n' >> tiny.yaml
-expect_exit 0 "$BAKER" bake --skip-test -o img1 tiny.yaml
+cat >> tiny.yaml <<YAML
+outputs:
+  - { format: vhd }
+publish:
+  - azure-blob: { account: $ACCOUNT, container: images, endpoint: "http://127.0.0.1:$PORT" }
+channels: [nightly]
+YAML
+REF=azure+http://127.0.0.1:$PORT/$ACCOUNT/images/tiny
+"$BAKER" plan tiny.yaml > plan.txt || fail "plan"
+grep -qx "publish: $REF" plan.txt && grep -qx "channels: nightly" plan.txt || { cat plan.txt >&2; fail "plan does not show the target"; }
+start=$(date +%s.%N)
+"$BAKER" bake --json --skip-test -o img1 tiny.yaml > bake1.json 2> bake1.log || { cat bake1.log >&2; fail "bake with publish: azure-blob"; }
+jq -c 'select(.event == "publish")' bake1.json > push1.json
 VHD_SHA=$(sha256sum img1/tiny.vhd | cut -c1-64)
 VHD_SIZE=$(stat -c %s img1/tiny.vhd)
-REF=azure+http://127.0.0.1:$PORT/$ACCOUNT/images/tiny
-
-start=$(date +%s.%N)
-"$BAKER" push --json img1/manifest.json "$REF" > push1.json 2> push1.log || { cat push1.log >&2; fail "push"; }
-pass "push of a $VHD_SIZE-byte vhd in $(echo "$(date +%s.%N) - $start" | bc) s, $(jq -r .bytes_sent push1.json) bytes sent"
-[ "$(jq -r .status push1.json)" = pushed ] || fail "first push did not push"
+[ "$(jq -r .target push1.json)" = "$REF" ] && [ "$(jq -r .status push1.json)" = pushed ] || { cat bake1.json >&2; fail "no publish event"; }
+[ "$("$BAKER" resolve "$REF:nightly" | head -1)" = "$(jq -r .digest push1.json)" ] || fail "channel nightly does not name the bake"
+pass "bake publishing a $VHD_SIZE-byte vhd to azure-blob with channel nightly in $(echo "$(date +%s.%N) - $start" | bc) s, $(jq -r .bytes_sent push1.json) bytes sent"
 python3 "$AZ" "$ENDPOINT" $ACCOUNT get "images/tiny/blobs/sha256/$VHD_SHA" got.vhd
 cmp got.vhd img1/tiny.vhd || fail "the page blob is not the vhd"
 python3 "$AZ" "$ENDPOINT" $ACCOUNT props "images/tiny/blobs/sha256/$VHD_SHA" > props.json
@@ -79,7 +88,7 @@ pass "wrong key and missing container: clear errors (exit 6), no key printed"
 # A connection cut in the middle of the third page write; the re-run resumes. Another image (new
 # motd), so its vhd is a new blob.
 sed -i -e 's|tiny, baked by baker|tiny, baked again|' -e 's|^version: "1.0.0"|version: "1.0.1"|' tiny.yaml
-expect_exit 0 "$BAKER" bake --skip-test -o img2 tiny.yaml
+expect_exit 0 "$BAKER" bake --skip-test --no-publish -o img2 tiny.yaml
 PROXY=$(free_port)
 timeout 600 python3 "$BAKER_SOURCE_DIR/tests/integration/s3-cut-proxy.py" "$PROXY" "$PORT" 2 "comp=page" </dev/null >/dev/null 2>&1 &
 track_pid $!

@@ -57,6 +57,7 @@ static void test_good(void) {
                 "outputs:\n"
                 "  - { format: qcow2 }\n"
                 "  - { format: raw, compress: zstd }\n"
+                "  - { format: vhd }\n"
                 "test:\n"
                 "  boot: { expect: \"login:\", timeout: 1h30m, commands: [ { send: \"root\\n\", expect: \"#\" } ] }\n"
                 "publish:\n"
@@ -66,6 +67,8 @@ static void test_good(void) {
                 "  - s3: { endpoint: \"https://s3.example.com:9000\", bucket: images, prefix: team/web/, region: eu-west-1 }\n"
                 "  - s3: { endpoint: \"http://127.0.0.1:8080\", bucket: images }\n"
                 "  - glance: { cloud: prod, format: raw, properties: { os_distro: debian, os_version: \"12\" } }\n"
+                "  - azure-blob: { account: acme, container: disks, prefix: team/web/ }\n"
+                "  - azure-blob: { account: devstoreaccount1, container: images, endpoint: \"http://127.0.0.1:10000\" }\n"
                 "channels: [nightly, stable]\n";
         Template *t = parse(yaml, false);
         for (size_t i = 0; i < t->n_errors; i++)
@@ -92,14 +95,17 @@ static void test_good(void) {
         assert_se(streq(s[4].kind->name, "sysprep") && s[4].sysprep.n_keep == 1);
         assert_se(s[4].sysprep.keep[1] == NULL); /* NULL-terminated for sysprep_apply() */
         assert_se(streq(s[5].kind->name, "bootloader") && s[5].bootloader.type == BOOTLOADER_SYSLINUX);
-        assert_se(t->n_outputs == 2 && t->outputs[1].compress == IMAGE_COMPRESSION_ZSTD);
+        assert_se(t->n_outputs == 3 && t->outputs[1].compress == IMAGE_COMPRESSION_ZSTD);
         assert_se(t->test.has_boot && t->test.timeout_usec == UINT64_C(5400) * 1000000 && t->test.n_commands == 1);
-        assert_se(t->n_publish == 5 && t->publish[1].kind == PUBLISH_OCI && t->publish[1].insecure);
+        assert_se(t->n_publish == 7 && t->publish[1].kind == PUBLISH_OCI && t->publish[1].insecure);
         assert_se(t->publish[2].kind == PUBLISH_S3 &&
                   streq(t->publish[2].target, "s3+https://eu-west-1@s3.example.com:9000/images/team/web"));
         assert_se(streq(t->publish[3].target, "s3+http://127.0.0.1:8080/images/")); /* the name is the prefix */
         assert_se(t->publish[4].kind == PUBLISH_GLANCE && streq(t->publish[4].target, "prod"));
         assert_se(streq(t->publish[4].glance->format, "raw") && streq(t->publish[4].glance->properties[1], "os_version=12"));
+        assert_se(t->publish[5].kind == PUBLISH_AZURE_BLOB && streq(t->publish[5].target, "azure://acme/disks/team/web"));
+        /* an endpoint names the account in the path (Azurite); no prefix: the image's name */
+        assert_se(streq(t->publish[6].target, "azure+http://127.0.0.1:10000/devstoreaccount1/images/"));
         assert_se(t->n_channels == 2);
         template_free(t);
 }
@@ -178,6 +184,17 @@ static void test_bad(void) {
                 { HEAD DISK "publish:\n  - glance: { cloud: c, format: vhd }\n", "glance format 'vhd'", 8 },
                 { HEAD DISK "publish:\n  - glance: { properties: { baker_version: x } }\n", "is baker's own", 8 },
                 { HEAD DISK "publish:\n  - glance: {}\n    oci: a/b\n", "exactly one of", 8 },
+#define VHD "outputs:\n  - { format: vhd }\n"
+                { HEAD DISK VHD "publish:\n  - azure-blob: { account: Dev_Store, container: images }\n",
+                  "is not an Azure storage account", 10 },
+                { HEAD DISK VHD "publish:\n  - azure-blob: { account: acme, container: -disks }\n", "is not an Azure container", 10 },
+                { HEAD DISK VHD "publish:\n  - azure-blob: { account: acme, container: ab }\n", "is not an Azure container", 10 },
+                { HEAD DISK VHD "publish:\n  - azure-blob: { account: acme }\n", "missing 'container'", 10 },
+                { HEAD DISK VHD "publish:\n  - azure-blob: { account: acme, container: disks, endpoint: \"127.0.0.1:10000\" }\n",
+                  "is not a blob endpoint", 10 },
+                { HEAD DISK VHD "publish:\n  - azure-blob: { account: acme, container: disks, sas: \"sv=x\" }\n", "sas", 10 },
+                { HEAD DISK "publish:\n  - azure-blob: { account: acme, container: disks }\n", "needs a 'vhd' output", 8 },
+#undef VHD
                 { HEAD DISK "variables:\n  x: { required: true, default: 1 }\n", "cannot have a default", 8 },
                 { HEAD DISK "outputs:\n  - { format: vhdx }\n", "unknown format 'vhdx'", 8 },
                 { HEAD "disk:\n  size: 1GiB\n  table: mbr\n  partitions:\n"
