@@ -2,6 +2,7 @@
 #include "azure-auth.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -39,6 +40,31 @@ static int set_key(AzureCredentials *c, const char *key64) {
         return 0;
 }
 
+/* The SAS and, on its own, its signature as written and percent-decoded: a message that quotes
+ * only the signature (a server's, a proxy's) shows no secret either. */
+static void sas_add_secrets(const char *sas) {
+        log_add_secret(sas);
+        for (const char *p = sas; p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+                if (!startswith(p, "sig="))
+                        continue;
+                _cleanup_free_ char *sig = xstrndup(p + 4, strcspn(p + 4, "&"));
+                _cleanup_free_ char *decoded = xmalloc(strlen(sig) + 1);
+                char *o = decoded;
+                for (const char *s = sig; *s; s++) {
+                        unsigned x;
+                        if (s[0] == '%' && isxdigit((unsigned char) s[1]) && isxdigit((unsigned char) s[2]) &&
+                            sscanf(s + 1, "%2x", &x) == 1) {
+                                *o++ = (char) x;
+                                s += 2;
+                        } else
+                                *o++ = *s;
+                }
+                *o = 0;
+                log_add_secret(sig);
+                log_add_secret(decoded);
+        }
+}
+
 int azure_credentials_load(const char *account, AzureCredentials **ret) {
         _cleanup_(azure_credentials_freep) AzureCredentials *c = xcalloc(1, sizeof(*c));
         c->account = xstrdup(account);
@@ -56,7 +82,7 @@ int azure_credentials_load(const char *account, AzureCredentials **ret) {
                 _cleanup_free_ char *k = connection_string_get(cs, "AccountKey");
                 c->sas = connection_string_get(cs, "SharedAccessSignature");
                 if (c->sas)
-                        log_add_secret(c->sas);
+                        sas_add_secrets(c->sas);
                 if (name && !streq(name, account))
                         return log_error_errno(-ENOKEY, "Azure account '%s': %s is for account '%s'", account, c->source, name);
                 if (k && (r = set_key(c, k)) < 0)
@@ -64,7 +90,7 @@ int azure_credentials_load(const char *account, AzureCredentials **ret) {
         } else if (sas && *sas) {
                 c->source = "AZURE_STORAGE_SAS_TOKEN";
                 c->sas = xstrdup(sas[0] == '?' ? sas + 1 : sas);
-                log_add_secret(c->sas);
+                sas_add_secrets(c->sas);
         }
         if (!c->key && !c->sas)
                 return log_error_errno(-ENOKEY, "Azure account '%s': no credentials (set AZURE_STORAGE_KEY, "

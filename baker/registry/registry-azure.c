@@ -123,6 +123,21 @@ static int status_errno(long status) {
                                                                         : -EIO;
 }
 
+/* What to do about a refusal, for the end of the message. */
+static const char *error_hint(const Azure *a, const char *code, int k) {
+        bool sas = !a->creds->key;
+        if (code && (streq(code, "AuthenticationFailed") || (sas && streq(code, "AuthorizationFailure"))))
+                return sas ? " (check the SAS token: its signature, start and expiry)" : " (check the account key)";
+        if (code && streq(code, "AuthorizationPermissionMismatch"))
+                return " (the SAS token does not permit this request: baker needs r, a, c, w, d and l)";
+        if (code && streq(code, "ContainerNotFound"))
+                return " (create the container first: baker does not)";
+        if (k == -EDQUOT)
+                return " (the storage account is full or over its quota: free space or raise it, then run again: "
+                       "the pages written are kept and the upload resumes)";
+        return "";
+}
+
 /* 2xx: 0; otherwise logs backend, account, where the credentials came from, request and the
  * server's code and message (never the key or the SAS). */
 static int azure_check(Azure *a, const AzureCall *c, const HttpResponse *resp) {
@@ -140,11 +155,7 @@ static int azure_check(Azure *a, const AzureCall *c, const HttpResponse *resp) {
         if (message)
                 message[strcspn(message, "\r\n")] = 0;
         _cleanup_free_ char *path = url_path(a, c->name);
-        const char *hint = code && streq(code, "AuthenticationFailed") ? " (check the account key or SAS token)"
-                           : code && streq(code, "ContainerNotFound") ? " (create the container first: baker does not)"
-                           : k == -EDQUOT ? " (the storage account is full or over its quota: free space or raise it, "
-                                            "then run again: the pages written are kept and the upload resumes)"
-                                          : "";
+        const char *hint = error_hint(a, code, k);
         return log_error_errno(k, "azure-blob '%s' (account '%s', credentials from %s): %s %s%s: status %ld %s%s%s%s%s%s",
                                a->display, a->creds->account, a->creds->source, c->method, a->endpoint,
                                path + strlen(a->base_path), status, http_response_reason(resp), code ? ": " : "",

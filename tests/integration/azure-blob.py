@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A small, independent Azure Blob client for the tests (SharedKey written here from the REST
-documentation, not baker's): create a container, read a blob's bytes, properties and page ranges.
+documentation, not baker's): create a container, read a blob's bytes, properties and page ranges,
+and make an account SAS token as Azure's own tools do (signed with the account key).
 
 usage: azure-blob.py ENDPOINT ACCOUNT create-container CONTAINER
        azure-blob.py ENDPOINT ACCOUNT get CONTAINER/BLOB OUTPUT
@@ -11,6 +12,9 @@ usage: azure-blob.py ENDPOINT ACCOUNT create-container CONTAINER
            a curl config (curl -K) that creates a page blob of FILE's size and writes all of it in 4 MiB
            Put Page requests from CHUNK-PREFIX000000, 000001, … (FILE split beforehand): the plain
            client a bench measures baker against (it sends every page, zeros too)
+       azure-blob.py ENDPOINT ACCOUNT sas PERMISSIONS EXPIRY      (an account SAS for the blob service:
+                                                                   PERMISSIONS e.g. rwdlac, EXPIRY
+                                                                   YYYY-MM-DDTHH:MM:SSZ)
 ENDPOINT is http://HOST:PORT (the account in the path, as Azurite has it); the key comes from
 AZURE_STORAGE_KEY."""
 import base64, email.utils, hashlib, hmac, json, os, re, sys, urllib.parse, urllib.request
@@ -75,3 +79,11 @@ elif verb == "page-curl":
         out.append(entry("PUT", "comp=page", {"x-ms-page-write": "update", "x-ms-range": f"bytes={off}-{off + n - 1}"},
                          n, f"{sys.argv[6]}{i:06d}"))
     print("\nnext\n".join(out))
+elif verb == "sas":
+    # Account SAS, version 2020-12-06 and later: the fields below, each followed by a newline
+    # (the empty encryption scope included), HMAC-SHA256 with the account key.
+    fields = {"sv": "2021-08-06", "ss": "b", "srt": "sco", "sp": arg, "se": sys.argv[5], "spr": "https,http"}
+    sts = "\n".join([account, fields["sp"], fields["ss"], fields["srt"], "", fields["se"], "", fields["spr"],
+                     fields["sv"], "", ""])
+    fields["sig"] = base64.b64encode(hmac.new(key, sts.encode(), hashlib.sha256).digest()).decode()
+    print(urllib.parse.urlencode(fields, safe=","))

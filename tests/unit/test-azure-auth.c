@@ -4,6 +4,7 @@
  * independently (Python's hmac, tests/integration/azure-blob.py's rules); credentials from the
  * environment, and none is an error. */
 #include "azure-auth.h"
+#include "log.h"
 #include "test-lib.h"
 
 int main(void) {
@@ -50,6 +51,29 @@ int main(void) {
         assert_se(azure_credentials_load("devstoreaccount1", &bad) == -ENOKEY && !bad);
         assert_se(unsetenv("AZURE_STORAGE_CONNECTION_STRING") == 0);
         assert_se(azure_credentials_load("devstoreaccount1", &bad) == -ENOKEY && !bad);
+
+        /* A SAS (its '?' dropped) is masked whole, and so is its signature alone, as written and
+         * percent-decoded. */
+        assert_se(setenv("AZURE_STORAGE_SAS_TOKEN", "?sv=2021-08-06&ss=b&sp=rl&sig=ab%2Bcd%2Fef%3D&spr=https", 1) == 0);
+        AzureCredentials *sas = NULL;
+        assert_se(azure_credentials_load("devstoreaccount1", &sas) == 0 && !sas->key);
+        assert_se(streq(sas->sas, "sv=2021-08-06&ss=b&sp=rl&sig=ab%2Bcd%2Fef%3D&spr=https"));
+        static const struct {
+                const char *in, *out;
+        } masked[] = {
+                { "GET /c?comp=list&sv=2021-08-06&ss=b&sp=rl&sig=ab%2Bcd%2Fef%3D&spr=https: reset", "GET /c?comp=list&***: reset" },
+                { "signature ab%2Bcd%2Fef%3D refused", "signature *** refused" },
+                { "signature ab+cd/ef= refused", "signature *** refused" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(masked); i++) {
+                _cleanup_free_ char *m = log_mask(masked[i].in);
+                if (!streq(m, masked[i].out)) {
+                        fprintf(stderr, "got:  %s\nwant: %s\n", m, masked[i].out);
+                        assert_se(false);
+                }
+        }
+        azure_credentials_free(sas);
+        assert_se(unsetenv("AZURE_STORAGE_SAS_TOKEN") == 0);
         printf("ok\n");
         return 0;
 }
