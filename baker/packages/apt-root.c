@@ -92,11 +92,15 @@ int apt_root_new(const char *dir, const char *arch, const AptSource *sources, si
         _cleanup_(apt_root_freep) AptRoot *a = xcalloc(1, sizeof(AptRoot));
         a->lock_fd = -1;
         int r;
+        /* The root is named by its absolute path: apt reads a relative Signed-By as a key
+         * fingerprint, so a relative cache or TMPDIR would break every update. */
         if (dir) {
                 r = mkdir_p(dir, 0755);
                 if (r < 0)
                         return log_error_errno(r, "failed to create '%s': %m", dir);
-                a->dir = xstrdup(dir);
+                a->dir = realpath(dir, NULL);
+                if (!a->dir)
+                        return log_error_errno(-errno, "failed to resolve '%s': %m", dir);
                 a->lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (a->lock_fd < 0 || flock(a->lock_fd, LOCK_EX) < 0)
                         return log_error_errno(-errno, "failed to lock '%s': %m", dir);
@@ -104,7 +108,12 @@ int apt_root_new(const char *dir, const char *arch, const AptSource *sources, si
                 _cleanup_free_ char *t = tmp_template("baker-apt");
                 if (!mkdtemp(t))
                         return log_error_errno(-errno, "failed to create a scratch directory in '%s': %m", tmp_dir());
-                a->dir = TAKE_PTR(t);
+                a->dir = realpath(t, NULL);
+                if (!a->dir) {
+                        r = -errno;
+                        (void) rmdir(t);
+                        return log_error_errno(r, "failed to resolve '%s': %m", t);
+                }
                 a->scratch = true;
                 interrupt_register(a->dir);
         }

@@ -1,15 +1,18 @@
 /* The pure parts of baker/packages: control parsing, dpkg status, the lock file, package diffs,
- * purls and the SBOM writer. */
+ * purls and the SBOM writer; and the private apt root's files (no apt run). */
 #include <assert.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
+#include "apt-root.h"
 #include "control.h"
 #include "debian-request.h"
 #include "dpkg-status.h"
 #include "lock.h"
 #include "pkgdiff.h"
 #include "sbom.h"
+#include "test-lib.h"
 
 static void test_control(void) {
         static const char text[] = "Package: a\nDescription: short\n long line\n .\n more\n\n\n# comment\nPackage: b\n"
@@ -284,6 +287,37 @@ static void test_request(void) {
         assert(debian_variant_from_string("buildd") < 0);
 }
 
+/* A relative cache (its kept state) or TMPDIR (a scratch root): apt is given absolute paths, or
+ * it would read the relative Signed-By as a key fingerprint and refuse every source. */
+static void check_root_absolute(AptRoot *root) {
+        assert(root->dir[0] == '/');
+        _cleanup_free_ char *path = path_join(root->dir, "etc/apt/sources.list.d/baker.sources"), *text = NULL;
+        size_t size;
+        assert(read_full_file(path, &text, &size) == 0);
+        _cleanup_free_ char *want = xasprintf("Signed-By: %s/etc/apt/keyrings/source-0.gpg\n", root->dir);
+        assert(strstr(text, want));
+        assert(strstr(root->env[0], "APT_CONFIG=/") == root->env[0]);
+}
+
+static void test_apt_root_relative(void) {
+        assert(chdir(test_scratch()) == 0);
+        assert(write_file_atomic("key.gpg", "not really a key", 16, 0644) == 0);
+        char *comps[] = { (char *) "main", NULL };
+        AptSource src = { .uri = (char *) "http://mirror.example/debian", .suite = (char *) "bookworm",
+                          .components = comps, .n_components = 1, .key = (char *) "key.gpg" };
+        AptRoot *root = NULL;
+        assert(apt_root_new("cache/apt-state/x", "amd64", &src, 1, &root) == 0);
+        check_root_absolute(root);
+        root = apt_root_free(root);
+        assert(mkdir("tmp", 0755) == 0);
+        assert(setenv("TMPDIR", "tmp", 1) == 0);
+        assert(apt_root_new(NULL, "amd64", &src, 1, &root) == 0);
+        check_root_absolute(root);
+        root = apt_root_free(root);
+        assert(rmdir("tmp") == 0); /* the scratch root is gone */
+        assert(unsetenv("TMPDIR") == 0);
+}
+
 int main(void) {
         DebPackageSet installed;
         test_control();
@@ -293,6 +327,7 @@ int main(void) {
         test_diff();
         test_sbom(&installed);
         test_request();
+        test_apt_root_relative();
         deb_package_set_done(&installed);
         return 0;
 }
