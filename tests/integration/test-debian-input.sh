@@ -7,7 +7,10 @@
 # --json event, manifest, lock), a further --refresh is unchanged. Bad input: a release file
 # signed by another key (exit 3, naming the file), an unknown package (exit 3, did you mean), a
 # lock that does not match the template (exit 2, naming the package), a lock edited into invalid
-# JSON (exit 2, file:line:col); Ctrl-C while mmdebstrap runs leaves no scratch directory. No
+# JSON (exit 2, file:line:col), a locked version the mirror no longer serves and a corrupt .deb
+# (exit 3, naming the package), a set apt cannot install, an unreachable mirror and an index that
+# fails its hash (exit 3, no lock); two cold locked bakes on separate caches give the same bytes;
+# Ctrl-C while mmdebstrap runs leaves no scratch directory. No
 # appliance: the image has no run step.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-apt.sh"
@@ -78,6 +81,13 @@ n_status=$(jq '.packages.count' "$SCRATCH/out1/manifest.json")
 [ "$n_status" = "$(grep -c '"sha256"' "$lock")" ] || fail "manifest counts $n_status packages, the lock $(grep -c '"sha256"' "$lock")"
 digest1=$(jq -r .image_digest "$SCRATCH/out1/manifest.json")
 
+# Two cold locked bakes on separate caches (every .deb downloaded again, mmdebstrap run again) give
+# the same bytes.
+start=$(date +%s)
+BAKER_CACHE=$SCRATCH/cache2 expect_exit 0 "$BAKER" bake -o "$SCRATCH/out-r" "$SCRATCH/img.yaml"
+cmp -s "$SCRATCH/out1/img.raw" "$SCRATCH/out-r/img.raw" || fail "two cold locked bakes on separate caches differ"
+pass "a second cold locked bake on a separate cache gives the same bytes ($(( $(date +%s) - start )) s)"
+
 # The archive moves on: 1.1 replaces 1.0.
 apt_repo_remove_debs "$repo" baker-hello
 apt_repo_add_deb "$repo" baker-hello 1.1
@@ -106,6 +116,8 @@ expect_exit 0 "$BAKER" bake --refresh -o "$SCRATCH/out1" "$SCRATCH/img.yaml"
 grep -q "unchanged" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "a further --refresh was not unchanged"; }
 pass "no-change --refresh unchanged in $(echo "$(date +%s.%N) - $start" | bc) s"
 
+cp "$lock" "$SCRATCH/lock-1.1"
+
 # Console form of the change list.
 apt_repo_remove_debs "$repo" baker-hello
 apt_repo_add_deb "$repo" baker-hello 1.2
@@ -113,6 +125,62 @@ apt_repo_publish "$repo" testing
 expect_exit 0 "$BAKER" lock --update "$SCRATCH/img.yaml"
 grep -q "baker-hello 1.1 -> 1.2" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "lock --update does not name 1.1 -> 1.2"; }
 pass "baker lock --update names baker-hello 1.1 -> 1.2"
+
+# Locked .debs that cannot be had. cache2 holds neither 1.1 nor 1.2, and a new epoch makes the
+# root filesystem build again (it fetches what the cache lacks).
+locked_bake() { # NAME LOCK EPOCH: a copy of img.yaml with that lock and epoch, baked on cache2
+  sed "s/^epoch: .*/epoch: $3/" "$SCRATCH/img.yaml" > "$SCRATCH/$1.yaml"
+  cp "$2" "$SCRATCH/$1.lock"
+  BAKER_CACHE=$SCRATCH/cache2 expect_exit 3 "$BAKER" bake -o "$SCRATCH/out-$1" "$SCRATCH/$1.yaml"
+  [ ! -e "$SCRATCH/out-$1/manifest.json" ] && [ ! -e "$SCRATCH/out-$1/img.raw" ] || fail "$1: an output was written"
+}
+locked_bake gone "$SCRATCH/lock-1.1" 1700000002
+grep -q "package 'baker-hello' version 1.1 cannot be fetched and is not in the cache" "$SCRATCH/out" &&
+  grep -q "snapshot" "$SCRATCH/out" && grep -q -- "--refresh" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out"; fail "a locked version the mirror no longer serves is not named with the way on"; }
+pass "a locked version the mirror no longer serves: exit 3, naming baker-hello 1.1, a snapshot mirror or --refresh"
+
+deb=$repo/pool/baker-hello_1.2_all.deb
+mv "$deb" "$SCRATCH/hello-1.2.deb"
+apt_repo_add_deb "$repo" baker-hello 1.2 "base-files"   # same name and version, other bytes
+mv "$deb" "$SCRATCH/hello-1.2-other.deb"
+cp "$SCRATCH/hello-1.2-other.deb" "$deb"
+locked_bake corrupt "$lock" 1700000003
+grep -q "package 'baker-hello' 1.2 is corrupt" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "a corrupt .deb is not named"; }
+! ls "$SCRATCH/cache2/blobs/sha256" | grep -qx "$(sha256sum < "$deb" | cut -d' ' -f1)" ||
+  fail "the corrupt .deb was kept in the cache"
+cp "$SCRATCH/hello-1.2.deb" "$deb"
+pass "a .deb that fails the lock's sha256: exit 3, naming it, not cached"
+
+# A set apt cannot install, and a mirror that does not answer: exit 3, nothing locked.
+apt_repo_add_deb "$repo" baker-broken 1.0 "baker-missing (>= 2)"
+apt_repo_publish "$repo" testing
+write_template broken baker-broken repo-key.gpg
+expect_exit 3 "$BAKER" lock "$SCRATCH/broken.yaml"
+grep -q "cannot be installed together" "$SCRATCH/out" && grep -q "baker-missing" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out"; fail "an unsatisfiable dependency is not explained with apt's words"; }
+[ ! -e "$SCRATCH/broken.lock" ] || fail "a lock was written for a set apt cannot install"
+pass "an unsatisfiable dependency: exit 3 with apt's explanation (baker-missing), no lock"
+
+dead=$(free_port)
+write_template dead baker-hello repo-key.gpg
+sed -i "s|$APT_REPO_URL|http://127.0.0.1:$dead|" "$SCRATCH/dead.yaml"
+expect_exit 3 "$BAKER" lock "$SCRATCH/dead.yaml"
+grep -q "127.0.0.1:$dead" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "an unreachable mirror is not named"; }
+[ ! -e "$SCRATCH/dead.lock" ] || fail "a lock was written for an unreachable mirror"
+pass "an unreachable mirror: exit 3, naming it, no lock"
+
+# An index that fails the signed Release file's hash (a fresh apt state: a kept one would not
+# fetch it again while InRelease is unchanged).
+write_template hashbad baker-hello repo-key.gpg
+for f in "$repo"/dists/testing/main/binary-amd64/Packages*; do cp "$f" "$f.good"; done
+echo "Package: baker-sneaked" >> "$repo/dists/testing/main/binary-amd64/Packages"
+gzip -9nc "$repo/dists/testing/main/binary-amd64/Packages" > "$repo/dists/testing/main/binary-amd64/Packages.gz"
+BAKER_CACHE=$SCRATCH/cache-hash expect_exit 3 "$BAKER" lock "$SCRATCH/hashbad.yaml"
+grep -qi "hash" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "an index failing its hash is not reported"; }
+[ ! -e "$SCRATCH/hashbad.lock" ] || fail "a lock was written from an index that failed its hash"
+for f in "$repo"/dists/testing/main/binary-amd64/Packages*.good; do mv "$f" "${f%.good}"; done
+pass "an index that fails its hash: exit 3, no lock"
 
 # Bad input.
 write_template badkey baker-hello other-key.gpg
