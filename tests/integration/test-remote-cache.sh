@@ -2,8 +2,9 @@
 # The remote cache: docker-registry on 127.0.0.1 (and an OCI layout) as the shared store, two cache
 # directories standing for two machines. B, cold, bakes what A baked with every step pulled from the
 # remote cache and the same image digest; after changing the last step, B re-runs exactly that step;
-# a corrupted blob in the registry is detected and not used; an unreachable cache registry gives
-# one warning and a local bake. Templates without run steps, so no appliance.
+# a corrupted blob in the registry is detected and not used; an unreachable cache registry, or one
+# refusing the credentials, gives one warning and a local bake. Templates without run steps, so no
+# appliance.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-registry.sh"
 
@@ -228,3 +229,38 @@ printf 'cache:\n  from: %s\n  tto: x\n' "$REF" > .baker.yaml
 expect_exit 2 "$BAKER" bake -o out-l steps.yaml
 grep -q "^.baker.yaml:3:3: error: unknown key 'tto' in 'cache'" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "config error"; }
 pass "cache: from ./.baker.yaml and the user's config; \$BAKER_CACHE_FROM over them, --cache-from over it; errors at file:line:col"
+
+# ---- a cache registry that refuses the credentials: one warning naming it, a local bake ---------
+command -v htpasswd >/dev/null || skip "htpasswd not installed (apache2-utils)"
+cd "$W"
+unset XDG_CONFIG_HOME # no configured cache: only what each bake below names
+APORT=$(free_port)
+mkdir -p "$SCRATCH/areg"
+htpasswd -Bbn alice 'right-pw' > "$SCRATCH/areg/htpasswd"
+write_registry_config "$SCRATCH/areg" "$APORT" "auth:
+  htpasswd:
+    realm: baker-test
+    path: $SCRATCH/areg/htpasswd"
+start_registry "$SCRATCH/areg" "$APORT"
+AREF=127.0.0.1:$APORT/baker/cache
+one_refusal() { # FILE.err FILE.json: exactly one warning line, naming the registry; no secret anywhere
+  [ "$(grep -cE '^(warning|error)' "$1")" = 1 ] && grep -q "^warning: remote cache '$AREF' refused access" "$1" ||
+    { cat "$1"; fail "expected exactly one warning line naming '$AREF'"; }
+  grep -q 'wrong-pw' "$1" "$2" && fail "the password was printed" || true
+}
+BAKER_CACHE=$SCRATCH/cache-p BAKER_REGISTRY_USER=alice BAKER_REGISTRY_PASSWORD=wrong-pw "$BAKER" bake --json \
+  --cache-from "$AREF" --cache-to "$AREF" -o out-p steps.yaml > p.json 2> p.err || { cat p.err; fail "bake with refused credentials"; }
+[ "$(statuses p.json)" = "1:done 2:done 3:done 4:done" ] || fail "refused credentials: $(statuses p.json)"
+one_refusal p.err p.json
+# the same through ~/.docker/config.json, pushing only (the first request is a blob HEAD, not a GET)
+mkdir -p "$SCRATCH/home/.docker"
+printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}' "$APORT" "$(printf 'alice:wrong-pw' | base64)" > "$SCRATCH/home/.docker/config.json"
+HOME=$SCRATCH/home BAKER_CACHE=$SCRATCH/cache-q "$BAKER" bake --json --cache-to "$AREF" -o out-q steps.yaml > q.json 2> q.err ||
+  { cat q.err; fail "push with refused credentials"; }
+[ "$(statuses q.json)" = "1:done 2:done 3:done 4:done" ] || fail "refused credentials (push): $(statuses q.json)"
+one_refusal q.err q.json
+[ "$(digest_of out-q)" = "$(digest_of out-p)" ] || fail "the bakes with refused credentials differ"
+curl -sf -u alice:right-pw "http://127.0.0.1:$APORT/v2/baker/cache/tags/list" | jq -e '.tags | length == 0' >/dev/null 2>&1 ||
+  curl -s -u alice:right-pw -o /dev/null -w '%{http_code}' "http://127.0.0.1:$APORT/v2/baker/cache/tags/list" | grep -q 404 ||
+  fail "something reached the registry with refused credentials"
+pass "a cache registry refusing the credentials (environment, docker config): one warning naming it, no secret, local bake"
