@@ -3,9 +3,12 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "digest.h"
 #include "interrupt.h"
@@ -13,9 +16,14 @@
 #include "registry.h"
 #include "strv.h"
 #include "time-util.h"
+#include "units.h"
 
 #define CACHE_ARTIFACT_TYPE "application/vnd.baker.cache.v1"
 #define CACHE_LAYER_MEDIA_TYPE "application/vnd.baker.cache.file.v1"
+/* A repaired entry's layer: the file's first LENGTH_ANNOTATION bytes, then a trailer (see
+ * push_repaired()). */
+#define CACHE_PADDED_LAYER_MEDIA_TYPE "application/vnd.baker.cache.padded-file.v1"
+#define LENGTH_ANNOTATION "vnd.baker.cache.length"
 #define TITLE_ANNOTATION "org.opencontainers.image.title"
 #define USED_ANNOTATION "org.opencontainers.image.created" /* pushed, or last pulled by a bake that also pushes */
 #define MAX_ENTRY_FILES 64
@@ -34,6 +42,7 @@ typedef struct Remote {
 struct RemoteCache {
         Remote *from, *to;
         size_t n_from, n_to;
+        char **bad; /* "NAME DIGEST": blobs a remote served corrupt, repaired when this bake pushes there */
 };
 
 /* The warning for a failure whose own messages were captured (log_capture_begin()): one line. */
@@ -82,6 +91,7 @@ RemoteCache *remote_cache_free(RemoteCache *rc) {
                 return NULL;
         remotes_free(rc->from, rc->n_from);
         remotes_free(rc->to, rc->n_to);
+        strv_free(rc->bad);
         free(rc);
         return NULL;
 }
@@ -97,6 +107,47 @@ static bool file_name_valid(const char *s) {
                 if (!isalnum((unsigned char) *s) && !strchr("._-", *s))
                         return false;
         return true;
+}
+
+/* One layer of an entry's manifest. */
+typedef struct Layer {
+        const char *digest, *title;
+        uint64_t size;   /* of the blob */
+        uint64_t length; /* of the file: size, or less for a padded layer */
+} Layer;
+
+static int layer_parse(json_t *l, Layer *ret) {
+        const char *type = json_string_value(json_object_get(l, "mediaType"));
+        json_t *annotations = json_object_get(l, "annotations"), *size = json_object_get(l, "size");
+        Layer x = {
+                .digest = json_string_value(json_object_get(l, "digest")),
+                .title = json_string_value(json_object_get(annotations, TITLE_ANNOTATION)),
+        };
+        if (!x.digest || !file_name_valid(x.title) || !json_is_integer(size) || json_integer_value(size) < 0)
+                return -EBADMSG;
+        x.size = x.length = (uint64_t) json_integer_value(size);
+        if (streq_ptr(type, CACHE_PADDED_LAYER_MEDIA_TYPE)) {
+                const char *len = json_string_value(json_object_get(annotations, LENGTH_ANNOTATION));
+                if (!len || units_parse_size(len, &x.length) < 0 || x.length > x.size)
+                        return -EBADMSG;
+        } else if (!streq_ptr(type, CACHE_LAYER_MEDIA_TYPE))
+                return -EBADMSG;
+        *ret = x;
+        return 0;
+}
+
+/* Downloads the layer's file to path, verified; a blob that fails verification is remembered, so
+ * that this bake's push to the same remote repairs the entry. */
+static int layer_get(RemoteCache *rc, Remote *rem, const Layer *l, const char *path) {
+        int r = registry_blob_get(rem->registry, l->digest, l->size, path);
+        if (r == -EBADMSG) {
+                _cleanup_free_ char *bad = xasprintf("%s %s", rem->name, l->digest);
+                if (!strv_contains((const char *const *) rc->bad, bad))
+                        strv_push(&rc->bad, NULL, TAKE_PTR(bad));
+        }
+        if (r >= 0 && l->length < l->size && truncate(path, (off_t) l->length) < 0)
+                r = log_error_errno(-errno, "failed to cut '%s' to its length: %m", path);
+        return r;
 }
 
 /* One warning per reference, whichever direction found it unreachable first: the other is not
@@ -125,7 +176,7 @@ static void mark_broken(RemoteCache *rc, Remote *r, int err, const char *why) {
 
 /* Downloads one remote entry (already GET as manifest m) into a fresh local entry. -EBADMSG when a
  * layer does not verify. */
-static int fetch_entry(Remote *rem, Cache *cache, const char *ns, const char *key_hex, const RegistryManifest *m) {
+static int fetch_entry(RemoteCache *rc, Remote *rem, Cache *cache, const char *ns, const char *key_hex, const RegistryManifest *m) {
         _cleanup_(json_decrefp) json_t *j = json_loadb(m->data, m->size, 0, NULL);
         json_t *layers = json_object_get(j, "layers");
         if (!json_is_array(layers) || json_array_size(layers) == 0 || json_array_size(layers) > MAX_ENTRY_FILES ||
@@ -138,15 +189,12 @@ static int fetch_entry(Remote *rem, Cache *cache, const char *ns, const char *ke
         size_t i;
         json_t *l;
         json_array_foreach(layers, i, l) {
-                const char *digest = json_string_value(json_object_get(l, "digest"));
-                const char *title = json_string_value(json_object_get(json_object_get(l, "annotations"), TITLE_ANNOTATION));
-                json_t *size = json_object_get(l, "size");
-                if (!digest || !file_name_valid(title) || !json_is_integer(size) || json_integer_value(size) < 0) {
-                        r = -EBADMSG;
+                Layer x;
+                r = layer_parse(l, &x);
+                if (r < 0)
                         break;
-                }
-                _cleanup_free_ char *path = path_join(tmpdir, title);
-                r = registry_blob_get(rem->registry, digest, (uint64_t) json_integer_value(size), path);
+                _cleanup_free_ char *path = path_join(tmpdir, x.title);
+                r = layer_get(rc, rem, &x, path);
                 if (r < 0)
                         break;
         }
@@ -184,7 +232,7 @@ int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char
                 int r;
                 if (remote_lookup(rc, rem, tag, &m) <= 0)
                         continue;
-                r = CAPTURED(why2, fetch_entry(rem, cache, ns, key_hex, m));
+                r = CAPTURED(why2, fetch_entry(rc, rem, cache, ns, key_hex, m));
                 if (r >= 0) {
                         log_info("pulled %s/%s from the remote cache '%s'", ns, key_hex, rem->name);
                         return 0;
@@ -199,7 +247,7 @@ int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char
 
 /* The layers of entry manifest m into staging: manifest.json first, judged by accept(). 1 when
  * accepted and complete, 0 when not accepted, < 0 on a bad entry. */
-static int fetch_into(Remote *rem, const RegistryManifest *m, const char *staging,
+static int fetch_into(RemoteCache *rc, Remote *rem, const RegistryManifest *m, const char *staging,
                       bool (*accept)(const char *manifest_path, void *userdata), void *userdata) {
         _cleanup_(json_decrefp) json_t *j = json_loadb(m->data, m->size, 0, NULL);
         json_t *layers = json_object_get(j, "layers");
@@ -211,16 +259,15 @@ static int fetch_into(Remote *rem, const RegistryManifest *m, const char *stagin
                 json_t *l;
                 bool found = false;
                 json_array_foreach(layers, i, l) {
-                        const char *digest = json_string_value(json_object_get(l, "digest"));
-                        const char *title = json_string_value(json_object_get(json_object_get(l, "annotations"), TITLE_ANNOTATION));
-                        json_t *size = json_object_get(l, "size");
-                        if (!digest || !file_name_valid(title) || !json_is_integer(size) || json_integer_value(size) < 0)
-                                return -EBADMSG;
-                        if (streq(title, ENTRY_MANIFEST) != (pass == 0))
+                        Layer x;
+                        int r = layer_parse(l, &x);
+                        if (r < 0)
+                                return r;
+                        if (streq(x.title, ENTRY_MANIFEST) != (pass == 0))
                                 continue;
                         found = true;
-                        _cleanup_free_ char *path = path_join(staging, title);
-                        int r = registry_blob_get(rem->registry, digest, (uint64_t) json_integer_value(size), path);
+                        _cleanup_free_ char *path = path_join(staging, x.title);
+                        r = layer_get(rc, rem, &x, path);
                         if (r < 0)
                                 return r;
                         if (pass == 0 && !accept(path, userdata))
@@ -265,7 +312,7 @@ int remote_cache_fetch_files(RemoteCache *rc, const char *ns, const char *key_he
                 if (!mkdtemp(staging))
                         return log_error_errno(-errno, "failed to create '%s': %m", staging);
                 interrupt_register(staging);
-                r = CAPTURED(why2, fetch_into(rem, m, staging, accept, userdata));
+                r = CAPTURED(why2, fetch_into(rc, rem, m, staging, accept, userdata));
                 bool accepted = r > 0;
                 if (accepted)
                         r = move_into(staging, dir);
@@ -302,7 +349,49 @@ bool remote_cache_has(RemoteCache *rc, const char *ns, const char *key_hex) {
         return false;
 }
 
-static int push_layer(Remote *rem, const char *path, json_t *layers) {
+/* The layer of a file whose blob this remote served corrupt. A registry keeps the bytes it holds for
+ * a digest: docker-registry does not store an upload whose digest it has, not even after a DELETE
+ * of the blob (that only unlinks it from the repository), so sending the same bytes again, deleted
+ * first or not, repairs nothing. The entry is re-published on another blob instead: the file, then
+ * a trailer naming the bad digest (a later repair of this blob differs again); the reader verifies
+ * the whole blob and cuts it to the file's length. The bad blob is not deleted: other entries that
+ * share it would then find it missing, which their pushes cannot tell from absent and would upload
+ * the same bytes onto the same stored corruption, instead of finding it corrupt and repairing. */
+static int push_repaired(Remote *rem, const char *path, const char *name, const char *bad, uint64_t length,
+                         json_t *layers) {
+        _cleanup_unlink_ char *tmp = tmp_template("cache-repair");
+        _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0) {
+                int r = -errno;
+                free(TAKE_PTR(tmp));
+                return log_error_errno(r, "failed to create a temporary file in '%s': %m", tmp_dir());
+        }
+        _cleanup_free_ char *trailer = xasprintf("\nbaker cache: this blob replaces %s, which the registry served corrupt\n", bad);
+        int r = copy_file(path, tmp, O_TRUNC, 0600);
+        if (r >= 0)
+                r = pwrite_all(fd, trailer, strlen(trailer), length);
+        if (r < 0)
+                return log_error_errno(r, "failed to write '%s': %m", tmp);
+        uint8_t dg[DIGEST_SIZE];
+        uint64_t size = 0;
+        r = digest_file(tmp, dg, &size);
+        if (r < 0)
+                return r;
+        char ds[DIGEST_STRING_MAX];
+        digest_to_string(dg, ds);
+        RegistryBlob blob = { .digest = ds, .size = size, .path = tmp, .label = name };
+        r = registry_blob_push(rem->registry, &blob, NULL);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *len = xasprintf("%" PRIu64, length);
+        json_array_append_new(layers, json_pack("{s:s, s:s, s:I, s:{s:s, s:s}}", "mediaType", CACHE_PADDED_LAYER_MEDIA_TYPE,
+                                                "digest", ds, "size", (json_int_t) size, "annotations", TITLE_ANNOTATION,
+                                                name, LENGTH_ANNOTATION, len));
+        log_info("remote cache '%s': '%s' re-published on %s, in place of the corrupt %s", rem->name, name, ds, bad);
+        return 0;
+}
+
+static int push_layer(RemoteCache *rc, Remote *rem, const char *path, json_t *layers) {
         const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         struct stat st;
         if (!file_name_valid(name) || lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
@@ -314,6 +403,9 @@ static int push_layer(Remote *rem, const char *path, json_t *layers) {
                 return r;
         char ds[DIGEST_STRING_MAX];
         digest_to_string(dg, ds);
+        _cleanup_free_ char *bad = xasprintf("%s %s", rem->name, ds);
+        if (strv_contains((const char *const *) rc->bad, bad))
+                return push_repaired(rem, path, name, ds, size, layers);
         RegistryBlob blob = { .digest = ds, .size = size, .path = path, .label = name };
         r = registry_blob_push(rem->registry, &blob, NULL);
         if (r < 0)
@@ -323,12 +415,12 @@ static int push_layer(Remote *rem, const char *path, json_t *layers) {
         return 0;
 }
 
-static int store_one(Remote *rem, const char *tag, char *const *paths) {
+static int store_one(RemoteCache *rc, Remote *rem, const char *tag, char *const *paths) {
         json_t *layers = json_array();
         _cleanup_(json_decrefp) json_t *holder = layers;
         int r;
         for (char *const *p = paths; p && *p; p++) {
-                r = push_layer(rem, *p, layers);
+                r = push_layer(rc, rem, *p, layers);
                 if (r < 0)
                         return r;
         }
@@ -358,7 +450,7 @@ void remote_cache_store_files(RemoteCache *rc, const char *ns, const char *key_h
                 if (rem->broken)
                         continue;
                 _cleanup_free_ char *why = NULL;
-                int r = CAPTURED(why, store_one(rem, tag, paths));
+                int r = CAPTURED(why, store_one(rc, rem, tag, paths));
                 if (r < 0)
                         mark_broken(rc, rem, r, why);
                 else

@@ -2,9 +2,9 @@
 # The remote cache: docker-registry on 127.0.0.1 (and an OCI layout) as the shared store, two cache
 # directories standing for two machines. B, cold, bakes what A baked with every step pulled from the
 # remote cache and the same image digest; after changing the last step, B re-runs exactly that step;
-# a corrupted blob in the registry is detected and not used; an unreachable cache registry, or one
-# refusing the credentials, gives one warning and a local bake. Templates without run steps, so no
-# appliance.
+# a corrupted blob in the registry is detected and not used, and the runner that found it and
+# pushes repairs the entry; an unreachable cache registry, or one refusing the credentials, gives
+# one warning and a local bake. Templates without run steps, so no appliance.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-registry.sh"
 
@@ -115,12 +115,25 @@ RAWL=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
 RAWD=$(find "$SCRATCH/reg/data" -path "*/blobs/sha256/*/${RAWL#sha256:}/data")
 [ -f "$RAWD" ] || fail "the finished bake's entry has no steps.raw layer"
 printf 'XXXXXXXX' | dd of="$RAWD" bs=1 seek=4096 conv=notrunc status=none
-BAKER_CACHE=$SCRATCH/cache-x "$BAKER" bake --json -o out-x steps.yaml > x.json 2> x.err || { cat x.err; fail "bake with a corrupt output"; }
+BAKER_CACHE=$SCRATCH/cache-x "$BAKER" bake --json --cache-to "$REF" -o out-x steps.yaml > x.json 2> x.err ||
+  { cat x.err; fail "bake with a corrupt output"; }
 grep -q "bakes-${BAKE_KEY#sha256:}' is unusable" x.err || { cat x.err; fail "no warning for the corrupt output"; }
 [ "$(find "$SCRATCH/cache-x/steps" -mindepth 1 -maxdepth 1 | wc -l)" = 1 ] || fail "X did not fall back to the longest prefix"
 [ "$(digest_of out-x)" = "$(digest_of out-a)" ] || fail "the bake past a corrupt output differs"
 [ -z "$(find out-x -name '.*')" ] || fail "staging files left in out-x: $(find out-x -name '.*')"
 pass "a corrupt output in the finished bake's entry: one warning, not used, the steps pulled instead, same digest"
+# X pushes too: it re-publishes the entry on a blob of its own (the registry keeps the corrupt bytes
+# under their digest), so the next cold runner pulls the finished bake cleanly
+RAWL2=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+  "http://127.0.0.1:$PORT/v2/baker/cache/manifests/bakes-${BAKE_KEY#sha256:}" |
+  jq -r '.layers[] | select(.annotations["org.opencontainers.image.title"] == "steps.raw") | .digest')
+[ -n "$RAWL2" ] && [ "$RAWL2" != "$RAWL" ] || fail "X did not re-publish the finished bake's corrupt output ($RAWL2)"
+BAKER_CACHE=$SCRATCH/cache-y "$BAKER" bake --json -o out-y steps.yaml > y.json 2> y.err || { cat y.err; fail "bake after the repair"; }
+[ "$(statuses y.json)" = "1:pulled 2:pulled 3:pulled 4:pulled" ] && ! grep -qE '^(warning|error)' y.err ||
+  { cat y.err; fail "Y after X's repair: $(statuses y.json)"; }
+[ "$(find "$SCRATCH/cache-y/steps" -type f | wc -l)" = 0 ] || fail "Y downloaded step states, not the finished bake"
+cmp out-a/steps.raw out-y/steps.raw || fail "Y's output differs from A's"
+pass "the runner that found the output corrupt repaired the entry: the next cold runner pulls it, no warning"
 
 # ---- B changes the last step: exactly that one re-runs ------------------------------------------
 BAKER_CACHE=$SCRATCH/cache-c "$BAKER" bake --json --var last=second -o out-c steps.yaml > c.json 2> c.err ||
@@ -135,24 +148,34 @@ LAYER=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
 DATA=$(find "$SCRATCH/reg/data" -path "*/blobs/sha256/*/${LAYER#sha256:}/data")
 [ -f "$DATA" ] || fail "blob $LAYER not found in the registry's storage"
 printf 'XXXXXXXX' | dd of="$DATA" bs=1 seek=1000 conv=notrunc status=none
-BAKER_CACHE=$SCRATCH/cache-e "$BAKER" bake --json --rebuild -o out-e steps.yaml > e.json 2> e.err || { cat e.err; fail "bake with a corrupt entry"; }
+BAKER_CACHE=$SCRATCH/cache-e "$BAKER" bake --json --rebuild --cache-to "$REF" -o out-e steps.yaml > e.json 2> e.err ||
+  { cat e.err; fail "bake with a corrupt entry"; }
 [ "$(statuses e.json)" = "1:pulled 2:pulled 3:pulled 4:done" ] || fail "corrupt entry: $(statuses e.json)"
 grep -q "steps-${K4#sha256:}' is unusable" e.err || { cat e.err; fail "no warning for the corrupt entry"; }
 [ "$(digest_of out-e)" = "$(digest_of out-a)" ] || fail "the bake past a corrupt entry differs"
 [ "$(grep -cE '^(warning|error)' e.err)" = 1 ] || { cat e.err; fail "expected one warning line for the corrupt entry"; }
 pass "a corrupted blob: detected, one warning line, not used; step 4 re-run, same digest"
+LAYER2=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+  "http://127.0.0.1:$PORT/v2/baker/cache/manifests/steps-${K4#sha256:}" | jq -r '.layers[0].digest')
+[ "$LAYER2" != "$LAYER" ] || fail "E did not re-publish the corrupt step entry"
+BAKER_CACHE=$SCRATCH/cache-e2 "$BAKER" bake --json --rebuild -o out-e2 steps.yaml > e2.json 2> e2.err ||
+  { cat e2.err; fail "bake after the repair"; }
+[ "$(statuses e2.json)" = "1:pulled 2:pulled 3:pulled 4:pulled" ] && ! grep -qE '^(warning|error)' e2.err ||
+  { cat e2.err; fail "after E's repair: $(statuses e2.json)"; }
+[ "$(digest_of out-e2)" = "$(digest_of out-a)" ] || fail "the bake from the repaired entry differs"
+cmp "$SCRATCH/cache-a/steps/${K4#sha256:}/tree.tar" "$SCRATCH/cache-e2/steps/${K4#sha256:}/tree.tar" ||
+  fail "the repaired step state differs from A's"
+pass "the runner that found the blob corrupt and re-ran the step repaired the entry: a cold runner pulls every step, no warning"
 
-# ---- a truncated blob: skipped the same way -----------------------------------------------------
-K3=$(echo "$KEYS" | sed -n 3p)
-LAYER3=$(curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
-  "http://127.0.0.1:$PORT/v2/baker/cache/manifests/steps-${K3#sha256:}" | jq -r '.layers[0].digest')
-DATA3=$(find "$SCRATCH/reg/data" -path "*/blobs/sha256/*/${LAYER3#sha256:}/data")
-truncate -s 4096 "$DATA3"
+# ---- a truncated blob (the repaired one, a padded layer): skipped the same way ------------------
+DATA2=$(find "$SCRATCH/reg/data" -path "*/blobs/sha256/*/${LAYER2#sha256:}/data")
+[ -f "$DATA2" ] || fail "blob $LAYER2 not found in the registry's storage"
+truncate -s 4096 "$DATA2"
 BAKER_CACHE=$SCRATCH/cache-t "$BAKER" bake --json --rebuild -o out-t steps.yaml > t.json 2> t.err || { cat t.err; fail "bake with a truncated entry"; }
-[ "$(statuses t.json)" = "1:pulled 2:pulled 3:done 4:done" ] || fail "truncated entry: $(statuses t.json)"
-grep -q "steps-${K3#sha256:}' is unusable" t.err || { cat t.err; fail "no warning for the truncated entry"; }
+[ "$(statuses t.json)" = "1:pulled 2:pulled 3:pulled 4:done" ] || fail "truncated entry: $(statuses t.json)"
+grep -q "steps-${K4#sha256:}' is unusable" t.err || { cat t.err; fail "no warning for the truncated entry"; }
 [ "$(digest_of out-t)" = "$(digest_of out-a)" ] || fail "the bake past a truncated entry differs"
-pass "a truncated blob: skipped with a warning, steps 3-4 re-run, same digest"
+pass "a truncated blob: skipped with a warning, step 4 re-run, same digest"
 
 # ---- two runners push the same keys at once: one valid entry per key ----------------------------
 for m in r1 r2; do
