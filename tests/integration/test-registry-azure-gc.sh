@@ -5,24 +5,14 @@
 # interrupted upload left behind (named by no manifest) stays while younger than BAKER_GC_MIN_AGE and
 # is swept once older. Blobs are checked with an independent client (azure-blob.py).
 source "$(dirname "$0")/lib.sh"
-command -v azurite-blob >/dev/null || skip "azurite-blob not installed (npm install -g azurite: scripts/setup)"
+source "$(dirname "$0")/lib-azurite.sh"
 command -v jq >/dev/null || skip "jq not installed"
 cd "$SCRATCH"
-AZ=$BAKER_SOURCE_DIR/tests/integration/azure-blob.py
-ACCOUNT=devstoreaccount1
-# Azurite's published development key (not a secret).
-export AZURE_STORAGE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-unset AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_SAS_TOKEN BAKER_GC_MIN_AGE
-
-PORT=$(free_port)
-timeout 600 azurite-blob --blobHost 127.0.0.1 --blobPort "$PORT" --location "$SCRATCH/azurite" --skipApiVersionCheck \
-  --silent --disableTelemetry </dev/null >"$SCRATCH/azurite.log" 2>&1 &
-track_pid $!
-wait_for 60 "azurite on port $PORT" bash -c "echo 2>/dev/null > /dev/tcp/127.0.0.1/$PORT"
-ENDPOINT=http://127.0.0.1:$PORT
-python3 "$AZ" "$ENDPOINT" $ACCOUNT create-container images
+export AZURE_STORAGE_KEY=$DEV_KEY
+unset BAKER_GC_MIN_AGE
+start_azurite
 REF=azure+http://127.0.0.1:$PORT/$ACCOUNT/images/web
-blobs() { python3 "$AZ" "$ENDPOINT" $ACCOUNT list images | grep '^web/blobs/' | sort; }
+blobs() { az list images | grep '^web/blobs/' | sort; }
 has_blob() { blobs | grep -qx "web/blobs/sha256/$1"; }
 
 # Three versions of 5 MiB (page blobs), the first in channel stable.
@@ -32,7 +22,7 @@ for v in 1 2 3; do
   eval "D$v=\$(jq -r .digest push$v.json) S$v=\$(sha256sum v$v.raw | cut -c1-64)"
 done
 "$BAKER" promote "$REF:1" stable >/dev/null || fail "promote"
-[ "$(python3 "$AZ" "$ENDPOINT" $ACCOUNT props "images/web/blobs/sha256/$S2" | jq -r '."x-ms-blob-type"')" = PageBlob ] \
+[ "$(az props "images/web/blobs/sha256/$S2" | jq -r '."x-ms-blob-type"')" = PageBlob ] \
   || fail "version 2 is not a page blob"
 
 # An upload cut in its first page write leaves a page blob named by no manifest.

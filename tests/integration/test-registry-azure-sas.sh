@@ -7,23 +7,11 @@
 # code; a connection cut mid page write names the request. In none of these outputs (human, -vv,
 # --json) does a SAS or its signature appear, encoded or decoded.
 source "$(dirname "$0")/lib.sh"
-command -v azurite-blob >/dev/null || skip "azurite-blob not installed (npm install -g azurite: scripts/setup)"
+source "$(dirname "$0")/lib-azurite.sh" # the key goes only to its independent client, az
 command -v jq >/dev/null || skip "jq not installed"
 cd "$SCRATCH"
-AZ=$BAKER_SOURCE_DIR/tests/integration/azure-blob.py
-ACCOUNT=devstoreaccount1
-# Azurite's published development key (not a secret): only the independent client gets it.
-DEV_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-unset AZURE_STORAGE_KEY AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_SAS_TOKEN BAKER_GC_MIN_AGE
-
-PORT=$(free_port)
-timeout 600 azurite-blob --blobHost 127.0.0.1 --blobPort "$PORT" --location "$SCRATCH/azurite" --skipApiVersionCheck \
-  --silent --disableTelemetry </dev/null >"$SCRATCH/azurite.log" 2>&1 &
-track_pid $!
-wait_for 60 "azurite on port $PORT" bash -c "echo 2>/dev/null > /dev/tcp/127.0.0.1/$PORT"
-ENDPOINT=http://127.0.0.1:$PORT
-az() { AZURE_STORAGE_KEY=$DEV_KEY python3 "$AZ" "$ENDPOINT" $ACCOUNT "$@"; }
-az create-container images
+unset BAKER_GC_MIN_AGE
+start_azurite
 REF=azure+http://127.0.0.1:$PORT/$ACCOUNT/images/web
 
 EXPIRY=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)

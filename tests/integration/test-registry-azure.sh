@@ -7,24 +7,12 @@
 # backend and the account, never printing the key; a connection cut in the middle of a page write
 # fails, and the re-run resumes from Get Page Ranges, sending only what was missing.
 source "$(dirname "$0")/lib.sh"
-command -v azurite-blob >/dev/null || skip "azurite-blob not installed (npm install -g azurite: scripts/setup)"
+source "$(dirname "$0")/lib-azurite.sh"
 command -v jq >/dev/null || skip "jq not installed"
 ls /boot/vmlinuz-* >/dev/null 2>&1 || skip "no host kernel in /boot (linux-image-amd64)"
 cd "$SCRATCH"
-AZ=$BAKER_SOURCE_DIR/tests/integration/azure-blob.py
-ACCOUNT=devstoreaccount1
-# Azurite's published development key (not a secret).
-DEV_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-unset AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_SAS_TOKEN
 export AZURE_STORAGE_KEY=$DEV_KEY
-
-PORT=$(free_port)
-timeout 600 azurite-blob --blobHost 127.0.0.1 --blobPort "$PORT" --location "$SCRATCH/azurite" --skipApiVersionCheck \
-  --silent --disableTelemetry </dev/null >"$SCRATCH/azurite.log" 2>&1 &
-track_pid $!
-wait_for 60 "azurite on port $PORT" bash -c "echo 2>/dev/null > /dev/tcp/127.0.0.1/$PORT"
-ENDPOINT=http://127.0.0.1:$PORT
-python3 "$AZ" "$ENDPOINT" $ACCOUNT create-container images
+start_azurite
 
 # The tiny template with a vhd output (160 MiB, mostly zeros), published to Azurite with a channel;
 # no prefix: the image's name.
@@ -49,14 +37,14 @@ VHD_SIZE=$(stat -c %s img1/tiny.vhd)
 [ "$(jq -r .target push1.json)" = "$REF" ] && [ "$(jq -r .status push1.json)" = pushed ] || { cat bake1.json >&2; fail "no publish event"; }
 [ "$("$BAKER" resolve "$REF:nightly" | head -1)" = "$(jq -r .digest push1.json)" ] || fail "channel nightly does not name the bake"
 pass "bake publishing a $VHD_SIZE-byte vhd to azure-blob with channel nightly in $(echo "$(date +%s.%N) - $start" | bc) s, $(jq -r .bytes_sent push1.json) bytes sent"
-python3 "$AZ" "$ENDPOINT" $ACCOUNT get "images/tiny/blobs/sha256/$VHD_SHA" got.vhd
+az get "images/tiny/blobs/sha256/$VHD_SHA" got.vhd
 cmp got.vhd img1/tiny.vhd || fail "the page blob is not the vhd"
-python3 "$AZ" "$ENDPOINT" $ACCOUNT props "images/tiny/blobs/sha256/$VHD_SHA" > props.json
+az props "images/tiny/blobs/sha256/$VHD_SHA" > props.json
 [ "$(jq -r '."x-ms-blob-type"' props.json)" = PageBlob ] || fail "not a page blob"
 [ "$(jq -r '."x-ms-meta-bakerdigest"' props.json)" = "sha256:$VHD_SHA" ] || fail "no digest metadata"
 [ "$(jq -r '."x-ms-meta-baker_title"' props.json)" = tiny.vhd ] || fail "no title metadata"
 # The pages written are the vhd's non-zero 4 KiB blocks, and nothing else was sent for it.
-python3 "$AZ" "$ENDPOINT" $ACCOUNT pages "images/tiny/blobs/sha256/$VHD_SHA" > pages.json
+az pages "images/tiny/blobs/sha256/$VHD_SHA" > pages.json
 python3 - img1/tiny.vhd pages.json "$(jq -r .bytes_sent push1.json)" <<'PY' || fail "page ranges"
 import json, sys
 data = open(sys.argv[1], "rb").read()
@@ -98,7 +86,7 @@ grep -q "PUT http://127.0.0.1:$PROXY/.*comp=page" "$SCRATCH/out" || { cat "$SCRA
 "$BAKER" push --json img2/manifest.json "$REF" > push3.json 2> push3.log || { cat push3.log >&2; fail "push after the cut"; }
 grep -q "resuming the upload" push3.log || { cat push3.log >&2; fail "the re-run did not resume"; }
 V2_SHA=$(sha256sum img2/tiny.vhd | cut -c1-64)
-python3 "$AZ" "$ENDPOINT" $ACCOUNT get "images/tiny/blobs/sha256/$V2_SHA" got2.vhd
+az get "images/tiny/blobs/sha256/$V2_SHA" got2.vhd
 cmp got2.vhd img2/tiny.vhd || fail "the resumed page blob is not the vhd"
 [ "$(jq -r .bytes_sent push3.json)" -lt "$(jq -r .bytes_sent push1.json)" ] || fail "the resumed push sent everything again"
 pass "cut mid page write: exit 6, the re-run resumed ($(jq -r .bytes_sent push3.json) bytes sent) and the blob is the vhd"
