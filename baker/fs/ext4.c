@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "ext4-dir.h"
 #include "ext4-format.h"
 #include "log.h"
 
@@ -127,6 +128,7 @@ typedef struct Writer {
         const Tree *t;
         Scope scope;
         ext2_ino_t *inos;     /* per tree index */
+        Ext4Dir **dirs;       /* per tree index: a directory's blocks, once a name was added to it */
         uint16_t *nlinks;     /* extra links of regular files (hardlinks in scope) */
         int64_t epoch;
         char *buf;
@@ -193,17 +195,6 @@ static int set_xattrs(Writer *w, ext2_ino_t ino, const TreeEntry *e, const char 
                 return log_error_errno(ext4_errno(err ?: err2), "ext4 '%s': cannot set xattrs of '/%s': %s", w->image,
                                        path, error_message(err ?: err2));
         return 0;
-}
-
-/* ext2fs_link, growing the directory when it is full. */
-static errcode_t link_grow(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino, int ft) {
-        errcode_t err = ext2fs_link(fs, dir, name, ino, ft);
-        if (err == EXT2_ET_DIR_NO_SPACE) {
-                err = ext2fs_expand_dir(fs, dir);
-                if (!err)
-                        err = ext2fs_link(fs, dir, name, ino, ft);
-        }
-        return err;
 }
 
 static int write_data(Writer *w, ext2_ino_t ino, const TreeEntry *e, const char *path) {
@@ -289,38 +280,47 @@ static int write_root(Writer *w, size_t idx, const TreeEntry *e, const char *pat
         return r < 0 ? r : set_xattrs(w, EXT2_ROOT_INO, e, path);
 }
 
-/* The inode of path's parent directory, written before it (entries are sorted). */
-static int parent_inode(Writer *w, const TreeEntry *e, const char *path, ext2_ino_t *ret) {
+/* The inode and tree index of path's parent directory, written before it (entries are sorted). */
+static int parent_inode(Writer *w, const TreeEntry *e, const char *path, ext2_ino_t *ret, size_t *ret_idx) {
         const char *slash = strrchr(e->path, '/');
         _cleanup_free_ char *parent_tree_path = xstrndup(e->path, slash ? (size_t) (slash - e->path) : 0);
         ssize_t pidx = tree_lookup_index(w->t, parent_tree_path);
         if (pidx < 0 || !w->inos[pidx])
                 return log_error_errno(-ENOENT, "ext4 '%s': parent of '/%s' was not written", w->image, path);
         *ret = w->inos[pidx];
+        *ret_idx = (size_t) pidx;
         return 0;
 }
 
-/* A directory or a symlink, made by the library (which links it, growing a full parent). */
-static errcode_t make_dir_or_symlink(ext2_filsys fs, ext2_ino_t parent, const char *name, const TreeEntry *data,
-                                     ext2_ino_t *ret_ino) {
+/* A directory or a symlink, made by the library and named by ext4-dir (the library's own naming
+ * walks the whole parent twice). The parent gets its room first and the inode number is the one
+ * the library will pick (it is deterministic; asking it for 0 keeps a long symlink's block where
+ * it always went): blocks are allocated in the same order as when the library named it, so
+ * images stay byte for byte the same. */
+static errcode_t make_dir_or_symlink(Writer *w, size_t pidx, ext2_ino_t parent, const char *name,
+                                     const TreeEntry *data, ext2_ino_t *ret_ino) {
+        ext2_filsys fs = w->fs;
         bool dir = data->type == TREE_DIR;
-        errcode_t err = dir ? ext2fs_mkdir(fs, parent, 0, name) : ext2fs_symlink(fs, parent, 0, name, data->link_target);
-        if (err == EXT2_ET_DIR_NO_SPACE) {
-                err = ext2fs_expand_dir(fs, parent);
-                if (!err)
-                        err = dir ? ext2fs_mkdir(fs, parent, 0, name)
-                                  : ext2fs_symlink(fs, parent, 0, name, data->link_target);
-        }
+        ext2_ino_t ino = 0;
+        errcode_t err = ext4_dir_make_room(fs, &w->dirs[pidx], parent, strlen(name));
         if (!err)
-                err = ext2fs_lookup(fs, parent, name, (int) strlen(name), NULL, ret_ino);
+                err = ext2fs_new_inode(fs, parent, (dir ? LINUX_S_IFDIR : LINUX_S_IFLNK) | 0755, 0, &ino);
+        if (!err)
+                err = dir ? ext2fs_mkdir(fs, parent, 0, NULL) : ext2fs_symlink(fs, parent, 0, NULL, data->link_target);
+        if (!err && !ext2fs_test_inode_bitmap2(fs->inode_map, ino))
+                err = EXT2_ET_INODE_ALLOC_FAIL; /* the library chose another number after all */
+        if (!err)
+                err = ext4_dir_add(fs, &w->dirs[pidx], parent, name, ino, dir ? EXT2_FT_DIR : EXT2_FT_SYMLINK);
+        if (!err)
+                *ret_ino = ino;
         return err;
 }
 
 /* Any other inode (regular file, device, fifo, socket): allocated, linked into parent and written,
  * with the link count of all its names in this filesystem (links = 1 + hardlinks to it), then a
  * regular file's data. */
-static int make_inode(Writer *w, const TreeEntry *data, ext2_ino_t parent, const char *name, uint16_t links,
-                      const char *path, ext2_ino_t *ret_ino) {
+static int make_inode(Writer *w, const TreeEntry *data, size_t pidx, ext2_ino_t parent, const char *name,
+                      uint16_t links, const char *path, ext2_ino_t *ret_ino) {
         static const struct { uint16_t mode; int ft; } kinds[_TREE_TYPE_MAX] = {
                 [TREE_REG] = { S_IFREG, EXT2_FT_REG_FILE }, [TREE_HARDLINK] = { S_IFREG, EXT2_FT_REG_FILE },
                 [TREE_CHR] = { S_IFCHR, EXT2_FT_CHRDEV },   [TREE_BLK] = { S_IFBLK, EXT2_FT_BLKDEV },
@@ -332,7 +332,7 @@ static int make_inode(Writer *w, const TreeEntry *data, ext2_ino_t parent, const
         ext2_ino_t ino;
         errcode_t err = ext2fs_new_inode(fs, parent, mode, NULL, &ino);
         if (!err)
-                err = link_grow(fs, parent, name, ino, kinds[data->type].ft);
+                err = ext4_dir_add(fs, &w->dirs[pidx], parent, name, ino, kinds[data->type].ft);
         if (err)
                 goto fail;
         ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
@@ -374,7 +374,8 @@ static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *pa
                 return log_error_errno(-ENAMETOOLONG, "ext4 '%s': name of '/%s' is longer than %d bytes", w->image,
                                        path, EXT2_NAME_LEN);
         ext2_ino_t parent = 0, ino = 0;
-        int r = parent_inode(w, e, path, &parent);
+        size_t pidx = 0;
+        int r = parent_inode(w, e, path, &parent, &pidx);
         if (r < 0)
                 return r;
 
@@ -382,7 +383,7 @@ static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *pa
         if (e->type == TREE_HARDLINK) {
                 ssize_t tidx = tree_lookup_index(w->t, e->link_target);
                 if (tidx >= 0 && w->inos[tidx]) {
-                        errcode_t err = link_grow(w->fs, parent, name, w->inos[tidx], EXT2_FT_REG_FILE);
+                        errcode_t err = ext4_dir_add(w->fs, &w->dirs[pidx], parent, name, w->inos[tidx], EXT2_FT_REG_FILE);
                         if (err)
                                 return log_error_errno(ext4_errno(err), "ext4 '%s': cannot link '/%s': %s", w->image,
                                                        path, error_message(err));
@@ -396,7 +397,7 @@ static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *pa
         }
 
         if (data->type == TREE_DIR || data->type == TREE_SYMLINK) {
-                errcode_t err = make_dir_or_symlink(w->fs, parent, name, data, &ino);
+                errcode_t err = make_dir_or_symlink(w, pidx, parent, name, data, &ino);
                 if (err)
                         return log_error_errno(ext4_errno(err), "ext4 '%s': cannot create '/%s': %s", w->image, path,
                                                error_message(err));
@@ -407,7 +408,7 @@ static int write_entry(Writer *w, size_t idx, const TreeEntry *e, const char *pa
                 inode_apply(w, &in, data);
                 r = write_inode(w, ino, &in);
         } else
-                r = make_inode(w, data, parent, name, (uint16_t) (1 + (e == data ? w->nlinks[idx] : 0)), path, &ino);
+                r = make_inode(w, data, pidx, parent, name, (uint16_t) (1 + (e == data ? w->nlinks[idx] : 0)), path, &ino);
         if (r < 0)
                 return r;
         w->inos[idx] = ino;
@@ -418,6 +419,9 @@ static void writer_done(Writer *w) {
         if (w->fs)
                 ext2fs_free(w->fs);
         scope_done(&w->scope);
+        for (size_t i = 0; w->dirs && i < tree_size(w->t); i++)
+                ext4_dir_free(w->dirs[i]);
+        free(w->dirs);
         free(w->inos);
         free(w->nlinks);
         free(w->buf);
@@ -633,6 +637,7 @@ int ext4_write(const Tree *t, const char *subtree, const char *const *exclude, c
 
         size_t n = tree_size(t);
         w.inos = xcalloc(n, sizeof(ext2_ino_t));
+        w.dirs = xcalloc(n, sizeof(Ext4Dir *));
         w.nlinks = xcalloc(n, sizeof(uint16_t));
         w.buf_size = 1 << 20;
         w.buf = xmalloc(w.buf_size);

@@ -140,6 +140,46 @@ static void fsck_clean(const char *image) {
         }
 }
 
+/* One folder of 3,000 names of varied lengths and kinds (files, folders, short and long symlinks,
+ * hardlinks): the directory fills many blocks, each name lands in one, e2fsck finds it clean and
+ * debugfs lists every name with its kind. (ext4-dir places names itself, where ext2fs_link would.) */
+static void test_big_directory(void) {
+        _cleanup_free_ char *tar = test_path("bigdir.tar"), *img = test_path("bigdir.img");
+        test_sh("python3 - %s <<'PY'\n"
+                "import io, sys, tarfile\n"
+                "with tarfile.open(sys.argv[1], 'w') as tf:\n"
+                "    def add(name, kind=tarfile.REGTYPE, link=''):\n"
+                "        ti = tarfile.TarInfo(name); ti.type = kind; ti.linkname = link\n"
+                "        ti.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644\n"
+                "        ti.size = 2 if kind == tarfile.REGTYPE else 0\n"
+                "        tf.addfile(ti, io.BytesIO(b'x\\n') if ti.size else None)\n"
+                "    add('big', tarfile.DIRTYPE)\n"
+                "    add('big/target')\n"
+                "    for i in range(3000):\n"
+                "        n = 'big/' + ('n%%d' %% i if i %% 3 else 'a-longer-name-for-another-record-length-%%05d' %% i)\n"
+                "        if i %% 50 == 7: add(n, tarfile.DIRTYPE)\n"
+                "        elif i %% 40 == 3: add(n, tarfile.SYMTYPE, 't' if i %% 80 == 3 else '/long/target' * 8)\n"
+                "        elif i %% 97 == 5: add(n, tarfile.LNKTYPE, 'big/target')\n"
+                "        else: add(n)\n"
+                "PY", tar);
+        _cleanup_(tree_freep) Tree *t = tree_new();
+        assert_se(tree_add_archive(t, tar, "", 0) >= 0);
+        assert_se(ext4_write(t, "", NULL, img, 0, &params) >= 0);
+        fsck_clean(img);
+        _cleanup_free_ char *cmd = xasprintf("debugfs -R 'ls -l /big' %s 2>/dev/null", img);
+        _cleanup_free_ char *ls = test_output(cmd, NULL);
+        size_t names = 0, dirs = 0, links = 0;
+        for (char *line = strtok(ls, "\n"); line; line = strtok(NULL, "\n")) {
+                names += strstr(line, " n") || strstr(line, " a-longer-name") || strstr(line, " target");
+                dirs += !!strstr(line, " 40755 ");
+                links += !!strstr(line, " 120644 ");
+        }
+        /* 3,000 names + target; folders: 60 of them plus . and .. */
+        assert_se(names == 3001);
+        assert_se(dirs == 62);
+        assert_se(links == 75);
+}
+
 int main(int argc, char **argv) {
         if (argc >= 3) { /* helper mode for tests/integration/test-ext4.sh */
                 _cleanup_(tree_freep) Tree *t = tree_new();
@@ -189,6 +229,8 @@ int main(int argc, char **argv) {
                                                img2, img2);
         _cleanup_free_ char *ls = test_output(lscmd, NULL);
         assert_se(!strstr(ls, "big.bin") && strstr(ls, "Mode:  04755"));
+
+        test_big_directory();
 
         /* does not fit: says by how much */
         Ext4Params tiny = params;
