@@ -33,11 +33,14 @@ typedef struct History {
         Entry *entries; /* by seq */
         size_t n;
         unsigned long max_seq;
+        json_t **stack; /* the images the channel went through, replayed (history_stack) */
+        size_t depth;   /* stack[depth - 1] is the current image */
 } History;
 
 static void history_done(History *h) {
         json_decref(h->images);
         free(h->entries);
+        free(h->stack);
         *h = (History) {};
 }
 
@@ -67,28 +70,6 @@ static int parse_tag(const char *tag, const char *channel, unsigned long *ret_se
         return 1;
 }
 
-static int history_load(Glance *g, const char *name, const char *channel, History *ret) {
-        History h = {};
-        int k = glance_list_images(g, name, &h.images);
-        if (k < 0)
-                return k;
-        json_t *img, *tag;
-        size_t i, j;
-        json_array_foreach(h.images, i, img)
-                json_array_foreach(json_object_get(img, "tags"), j, tag) {
-                        Entry e = { .image = img };
-                        const char *t = json_string_value(tag);
-                        if (!t || parse_tag(t, channel, &e.seq, &e.rollback) <= 0)
-                                continue;
-                        h.entries = xrealloc(h.entries, (h.n + 1) * sizeof(Entry));
-                        h.entries[h.n++] = e;
-                        h.max_seq = MAX(h.max_seq, e.seq);
-                }
-        qsort(h.entries, h.n, sizeof(Entry), entry_cmp);
-        *ret = h;
-        return 0;
-}
-
 static const char *image_id(json_t *img) {
         return json_string_value(json_object_get(img, "id"));
 }
@@ -111,6 +92,41 @@ static json_t **history_stack(const History *h, size_t *ret_n) {
         }
         *ret_n = n;
         return stack;
+}
+
+static int history_load(Glance *g, const char *name, const char *channel, History *ret) {
+        History h = {};
+        int k = glance_list_images(g, name, &h.images);
+        if (k < 0)
+                return k;
+        json_t *img, *tag;
+        size_t i, j;
+        json_array_foreach(h.images, i, img)
+                json_array_foreach(json_object_get(img, "tags"), j, tag) {
+                        Entry e = { .image = img };
+                        const char *t = json_string_value(tag);
+                        if (!t || parse_tag(t, channel, &e.seq, &e.rollback) <= 0)
+                                continue;
+                        h.entries = xrealloc(h.entries, (h.n + 1) * sizeof(Entry));
+                        h.entries[h.n++] = e;
+                        h.max_seq = MAX(h.max_seq, e.seq);
+                }
+        qsort(h.entries, h.n, sizeof(Entry), entry_cmp);
+        h.stack = history_stack(&h, &h.depth);
+        *ret = h;
+        return 0;
+}
+
+/* history_load(), and the image the channel points at now (borrowed from *h); -ENOENT (logged)
+ * when the channel has no history. */
+static int history_load_current(Glance *g, const char *name, const char *channel, History *h, json_t **ret) {
+        int k = history_load(g, name, channel, h);
+        if (k < 0)
+                return k;
+        if (h->depth == 0)
+                return log_error_errno(-ENOENT, "no channel '%s' for glance image '%s'", channel, name);
+        *ret = h->stack[h->depth - 1];
+        return 0;
 }
 
 static bool image_active(json_t *img) {
@@ -154,9 +170,7 @@ int glance_channel_promote(Glance *g, const char *name, const char *channel, jso
         int k = history_load(g, name, channel, &h);
         if (k < 0)
                 return k;
-        size_t n;
-        _cleanup_free_ json_t **stack = history_stack(&h, &n);
-        json_t *current = n > 0 ? stack[n - 1] : NULL;
+        json_t *current = h.depth > 0 ? h.stack[h.depth - 1] : NULL;
         if (ret_previous)
                 *ret_previous = current ? xstrdup(image_id(current)) : NULL;
         if (current && streq_ptr(image_id(current), image_id(image)))
@@ -169,14 +183,10 @@ int glance_channel_promote(Glance *g, const char *name, const char *channel, jso
 
 int glance_channel_resolve(Glance *g, const char *name, const char *channel, json_t **ret) {
         _cleanup_(history_done) History h = {};
-        int k = history_load(g, name, channel, &h);
+        json_t *current = NULL;
+        int k = history_load_current(g, name, channel, &h, &current);
         if (k < 0)
                 return k;
-        size_t n;
-        _cleanup_free_ json_t **stack = history_stack(&h, &n);
-        if (n == 0)
-                return log_error_errno(-ENOENT, "no channel '%s' for glance image '%s'", channel, name);
-        json_t *current = stack[n - 1];
         if (!image_active(current))
                 return log_error_errno(-EKEYREVOKED, "channel '%s' points at glance image %s, which is '%s' (revoked); "
                                        "roll the channel back", channel, image_id(current),
@@ -187,21 +197,18 @@ int glance_channel_resolve(Glance *g, const char *name, const char *channel, jso
 
 int glance_channel_rollback(Glance *g, const char *name, const char *channel, json_t **ret) {
         _cleanup_(history_done) History h = {};
-        int k = history_load(g, name, channel, &h);
+        json_t *current = NULL;
+        int k = history_load_current(g, name, channel, &h, &current);
         if (k < 0)
                 return k;
-        size_t n;
-        _cleanup_free_ json_t **stack = history_stack(&h, &n);
-        if (n == 0)
-                return log_error_errno(-ENOENT, "no channel '%s' for glance image '%s'", channel, name);
-        json_t *current = stack[--n];
-        while (n > 0 && (!image_active(stack[n - 1]) || stack[n - 1] == current))
+        size_t n = h.depth - 1;
+        while (n > 0 && (!image_active(h.stack[n - 1]) || h.stack[n - 1] == current))
                 n--;
         if (n == 0)
                 return log_error_errno(-ENOENT, "channel '%s' of '%s' has nothing active to roll back to", channel, name);
-        k = history_append(g, &h, channel, stack[n - 1], "rollback");
+        k = history_append(g, &h, channel, h.stack[n - 1], "rollback");
         if (k < 0)
                 return k;
-        *ret = json_incref(stack[n - 1]);
+        *ret = json_incref(h.stack[n - 1]);
         return 0;
 }

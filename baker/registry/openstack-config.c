@@ -1,6 +1,8 @@
 /* Finding an OpenStack cloud as the openstack client does (openstack.h): clouds.yaml + secure.yaml,
  * $OS_CLOUD, or the OS_* variables. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -14,23 +16,6 @@
                 free(a);       \
                 (a) = (b);     \
         } while (0)
-
-OpenStackCloud *openstack_cloud_free(OpenStackCloud *c) {
-        if (!c)
-                return NULL;
-        char **strings[] = { &c->name, &c->source, &c->auth_type, &c->auth_url, &c->username, &c->user_id,
-                             &c->user_domain_name, &c->user_domain_id, &c->password, &c->project_name,
-                             &c->project_id, &c->project_domain_name, &c->project_domain_id, &c->app_cred_id,
-                             &c->app_cred_name, &c->app_cred_secret, &c->token, &c->endpoint, &c->region_name,
-                             &c->interface };
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
-                if (*strings[i])
-                        explicit_bzero(*strings[i], strlen(*strings[i]));
-                free(*strings[i]);
-        }
-        free(c);
-        return NULL;
-}
 
 /* The files of one kind ("clouds.yaml", "secure.yaml") in the order the client looks at them. */
 static char **config_candidates(const char *file, const char *env) {
@@ -63,62 +48,91 @@ static int config_read_first(const char *file, const char *env, char **ret_path,
         return 0;
 }
 
-static char *get_str(json_t *o, const char *key) {
-        json_t *v = json_object_get(o, key);
-        return json_is_string(v) && *json_string_value(v) ? xstrdup(json_string_value(v)) : NULL;
+/* Where each field comes from: its key in a clouds.yaml entry (under "auth" or not), the key the
+ * client also accepts, and the OS_* variables, in the order the client prefers them. */
+typedef struct CloudField {
+        size_t offset;
+        bool in_auth;
+        const char *key, *alt_key;
+        const char *env, *alt_env;
+} CloudField;
+
+#define FIELD(member, in_auth, key, alt_key, env, alt_env) \
+        { offsetof(OpenStackCloud, member), in_auth, key, alt_key, env, alt_env }
+static const CloudField cloud_fields[] = {
+        FIELD(auth_type, false, "auth_type", NULL, "OS_AUTH_TYPE", NULL),
+        FIELD(region_name, false, "region_name", NULL, "OS_REGION_NAME", NULL),
+        FIELD(interface, false, "interface", NULL, "OS_INTERFACE", "OS_ENDPOINT_TYPE"),
+        FIELD(endpoint, false, "image_endpoint_override", NULL, "OS_IMAGE_ENDPOINT_OVERRIDE", "OS_ENDPOINT"),
+        FIELD(auth_url, true, "auth_url", NULL, "OS_AUTH_URL", NULL),
+        FIELD(username, true, "username", NULL, "OS_USERNAME", NULL),
+        FIELD(user_id, true, "user_id", NULL, "OS_USER_ID", NULL),
+        FIELD(user_domain_name, true, "user_domain_name", NULL, "OS_USER_DOMAIN_NAME", NULL),
+        FIELD(user_domain_id, true, "user_domain_id", NULL, "OS_USER_DOMAIN_ID", NULL),
+        FIELD(password, true, "password", NULL, "OS_PASSWORD", NULL),
+        FIELD(project_name, true, "project_name", "tenant_name", "OS_PROJECT_NAME", "OS_TENANT_NAME"),
+        FIELD(project_id, true, "project_id", "tenant_id", "OS_PROJECT_ID", "OS_TENANT_ID"),
+        FIELD(project_domain_name, true, "project_domain_name", NULL, "OS_PROJECT_DOMAIN_NAME", NULL),
+        FIELD(project_domain_id, true, "project_domain_id", NULL, "OS_PROJECT_DOMAIN_ID", NULL),
+        FIELD(app_cred_id, true, "application_credential_id", NULL, "OS_APPLICATION_CREDENTIAL_ID", NULL),
+        FIELD(app_cred_name, true, "application_credential_name", NULL, "OS_APPLICATION_CREDENTIAL_NAME", NULL),
+        FIELD(app_cred_secret, true, "application_credential_secret", NULL, "OS_APPLICATION_CREDENTIAL_SECRET", NULL),
+        FIELD(token, true, "token", NULL, "OS_TOKEN", NULL),
+};
+#undef FIELD
+
+static char **field_of(OpenStackCloud *c, const CloudField *f) {
+        return (char **) ((uint8_t *) c + f->offset);
+}
+
+static const char *json_lookup(void *o, const char *key) {
+        return json_string_value(json_object_get(o, key));
+}
+
+static const char *env_lookup(void *unused, const char *name) {
+        return getenv(name);
+}
+
+/* A copy of the first non-empty value of key and alt (either may be NULL), looked up in o. */
+static char *first_value(const char *(*lookup)(void *o, const char *key), void *o, const char *key, const char *alt) {
+        const char *keys[] = { key, alt };
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const char *v = keys[i] ? lookup(o, keys[i]) : NULL;
+                if (v && *v)
+                        return xstrdup(v);
+        }
+        return NULL;
+}
+
+OpenStackCloud *openstack_cloud_free(OpenStackCloud *c) {
+        if (!c)
+                return NULL;
+        free(c->name);
+        free(c->source);
+        for (size_t i = 0; i < ELEMENTSOF(cloud_fields); i++) {
+                char *s = *field_of(c, cloud_fields + i);
+                if (s)
+                        explicit_bzero(s, strlen(s));
+                free(s);
+        }
+        free(c);
+        return NULL;
 }
 
 static void cloud_from_json(OpenStackCloud *c, json_t *entry) {
         json_t *auth = json_object_get(entry, "auth");
-        c->auth_type = get_str(entry, "auth_type");
-        c->region_name = get_str(entry, "region_name");
-        c->interface = get_str(entry, "interface");
-        c->endpoint = get_str(entry, "image_endpoint_override");
-        c->auth_url = get_str(auth, "auth_url");
-        c->username = get_str(auth, "username");
-        c->user_id = get_str(auth, "user_id");
-        c->user_domain_name = get_str(auth, "user_domain_name");
-        c->user_domain_id = get_str(auth, "user_domain_id");
-        c->password = get_str(auth, "password");
-        c->project_name = get_str(auth, "project_name") ?: get_str(auth, "tenant_name");
-        c->project_id = get_str(auth, "project_id") ?: get_str(auth, "tenant_id");
-        c->project_domain_name = get_str(auth, "project_domain_name");
-        c->project_domain_id = get_str(auth, "project_domain_id");
-        c->app_cred_id = get_str(auth, "application_credential_id");
-        c->app_cred_name = get_str(auth, "application_credential_name");
-        c->app_cred_secret = get_str(auth, "application_credential_secret");
-        c->token = get_str(auth, "token");
-        if (!c->endpoint)
-                c->endpoint = get_str(auth, "endpoint");
-}
-
-static char *env_str(const char *name, const char *alt) {
-        const char *v = getenv(name);
-        if ((!v || !*v) && alt)
-                v = getenv(alt);
-        return v && *v ? xstrdup(v) : NULL;
+        for (size_t i = 0; i < ELEMENTSOF(cloud_fields); i++) {
+                const CloudField *f = cloud_fields + i;
+                *field_of(c, f) = first_value(json_lookup, f->in_auth ? auth : entry, f->key, f->alt_key);
+        }
+        if (!c->endpoint) /* auth_type none/admin_token: the endpoint is an auth option */
+                c->endpoint = first_value(json_lookup, auth, "endpoint", NULL);
 }
 
 static void cloud_from_env(OpenStackCloud *c) {
         c->source = xstrdup("the OS_* environment variables");
-        c->auth_type = env_str("OS_AUTH_TYPE", NULL);
-        c->auth_url = env_str("OS_AUTH_URL", NULL);
-        c->username = env_str("OS_USERNAME", NULL);
-        c->user_id = env_str("OS_USER_ID", NULL);
-        c->user_domain_name = env_str("OS_USER_DOMAIN_NAME", NULL);
-        c->user_domain_id = env_str("OS_USER_DOMAIN_ID", NULL);
-        c->password = env_str("OS_PASSWORD", NULL);
-        c->project_name = env_str("OS_PROJECT_NAME", "OS_TENANT_NAME");
-        c->project_id = env_str("OS_PROJECT_ID", "OS_TENANT_ID");
-        c->project_domain_name = env_str("OS_PROJECT_DOMAIN_NAME", NULL);
-        c->project_domain_id = env_str("OS_PROJECT_DOMAIN_ID", NULL);
-        c->app_cred_id = env_str("OS_APPLICATION_CREDENTIAL_ID", NULL);
-        c->app_cred_name = env_str("OS_APPLICATION_CREDENTIAL_NAME", NULL);
-        c->app_cred_secret = env_str("OS_APPLICATION_CREDENTIAL_SECRET", NULL);
-        c->token = env_str("OS_TOKEN", NULL);
-        c->endpoint = env_str("OS_IMAGE_ENDPOINT_OVERRIDE", "OS_ENDPOINT");
-        c->region_name = env_str("OS_REGION_NAME", NULL);
-        c->interface = env_str("OS_INTERFACE", "OS_ENDPOINT_TYPE");
+        for (size_t i = 0; i < ELEMENTSOF(cloud_fields); i++)
+                *field_of(c, cloud_fields + i) = first_value(env_lookup, NULL, cloud_fields[i].env, cloud_fields[i].alt_env);
 }
 
 static int cloud_from_files(OpenStackCloud *c, const char *name) {
