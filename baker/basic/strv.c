@@ -1,4 +1,6 @@
 /* String lists; see strv.h for the convention. */
+#include <jansson.h>
+
 #include "strv.h"
 
 char **strv_free(char **l) {
@@ -40,4 +42,11 @@ bool strv_contains(const char *const *l, const char *s) {
                 if (streq(*l, s))
                         return true;
         return false;
+}
+
+json_t *strv_to_json(char **l) {
+        json_t *a = json_array();
+        for (char **s = l; s && *s; s++)
+                json_array_append_new(a, json_string(*s));
+        return a;
 }

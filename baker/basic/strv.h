@@ -29,3 +29,6 @@ size_t strv_length(const char *const *l);
  * pointer + count string arrays too. */
 void strv_sort(char **l, size_t n);
 bool strv_contains(const char *const *l, const char *s);
+/* A new json array of the strings (jansson's json_t). */
+struct json_t;
+struct json_t *strv_to_json(char **l);

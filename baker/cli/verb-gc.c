@@ -4,6 +4,8 @@
 
 #include <inttypes.h>
 
+#include "cli-glance.h"
+#include "glance.h"
 #include "strv.h"
 #include "versions.h"
 #include "log.h"
@@ -53,11 +55,13 @@ int verb_gc(int argc, char **argv) {
                 log_error("gc needs --keep N");
                 return OUTCOME_USAGE;
         }
+        opts.keep = (unsigned) keep;
+        if (glance_ref_is(argv[optind]))
+                return cli_glance_gc(argv[optind], &opts, json);
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(argv[optind], false, NULL, &r);
         if (k < 0)
                 return cli_registry_outcome(k);
-        opts.keep = (unsigned) keep;
         _cleanup_(gc_report_done) GcReport report = {};
         k = versions_gc(r, &opts, &report);
         if (k == -EPERM)

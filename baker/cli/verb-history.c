@@ -2,6 +2,8 @@
 #include <getopt.h>
 
 #include "channel.h"
+#include "cli-glance.h"
+#include "glance.h"
 #include "cli.h"
 #include "log.h"
 #include "outcome.h"
@@ -82,6 +84,8 @@ int verb_history(int argc, char **argv) {
         if (verb_check_args(argv[0], argc - optind) < 0)
                 return OUTCOME_USAGE;
         const char *channel = optind + 1 < argc ? argv[optind + 1] : NULL;
+        if (glance_ref_is(argv[optind]))
+                return cli_glance_history(argv[optind], channel, json);
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(argv[optind], false, NULL, &r);
         if (k < 0)

@@ -1,8 +1,10 @@
-/* baker pull REF[@DIGEST] DEST: downloads an image artifact, verifying every blob. */
+/* baker pull REF[@DIGEST] DEST: downloads an image artifact, verifying every blob (a glance: reference:
+ * the image file, verified against Glance's sha512). */
 #include <getopt.h>
 #include <inttypes.h>
 
 #include "cli.h"
+#include "glance.h"
 #include "log.h"
 #include "outcome.h"
 #include "pull.h"
@@ -17,9 +19,9 @@ int verb_pull(int argc, char **argv) {
         const char *source = argv[optind], *dest = argv[optind + 1];
 
         _cleanup_(pull_report_done) PullReport p = {};
-        k = registry_pull(source, dest, &p);
+        k = glance_ref_is(source) ? glance_pull(source, dest, &p) : registry_pull(source, dest, &p);
         if (k < 0)
-                return p.local_failure ? OUTCOME_INPUT : k == -EBADMSG || k == -ENOENT ? OUTCOME_PUBLISH : cli_registry_outcome(k);
+                return p.local_failure ? OUTCOME_INPUT : k == -EBADMSG || k == -ENOENT || k == -EKEYREVOKED ? OUTCOME_PUBLISH : cli_registry_outcome(k);
         if (json) {
                 cli_print_json(pull_report_to_json(&p));
                 return OUTCOME_OK;

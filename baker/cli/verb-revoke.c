@@ -3,6 +3,8 @@
 #include <jansson.h>
 
 #include "channel.h"
+#include "cli-glance.h"
+#include "glance.h"
 #include "log.h"
 #include "outcome.h"
 #include "registry.h"
@@ -36,6 +38,8 @@ int verb_revoke(int argc, char **argv) {
                 return OUTCOME_USAGE;
         }
         const char *source = argv[optind];
+        if (glance_ref_is(source))
+                return cli_glance_revoke(source, reason, json);
         _cleanup_(registry_ref_freep) RegistryRef *ref = NULL;
         _cleanup_(registry_freep) Registry *r = NULL;
         k = registry_open_string(source, false, &ref, &r);

@@ -18,6 +18,7 @@
 #include "channel.h"
 #include "glance.h"
 #include "log.h"
+#include "strv.h"
 #include "time-util.h"
 
 #define HISTORY_PREFIX "baker:channel:"
@@ -25,7 +26,8 @@
 typedef struct Entry {
         unsigned long seq;
         bool rollback;
-        json_t *image; /* borrowed from the list */
+        json_t *image;   /* borrowed from the list */
+        const char *tag; /* borrowed: the history tag */
 } Entry;
 
 typedef struct History {
@@ -94,18 +96,15 @@ static json_t **history_stack(const History *h, size_t *ret_n) {
         return stack;
 }
 
-static int history_load(Glance *g, const char *name, const char *channel, History *ret) {
-        History h = {};
-        int k = glance_list_images(g, name, &h.images);
-        if (k < 0)
-                return k;
+/* The history of channel among images (every image of one name; a reference is taken). */
+static History history_build(json_t *images, const char *channel) {
+        History h = { .images = json_incref(images) };
         json_t *img, *tag;
         size_t i, j;
         json_array_foreach(h.images, i, img)
                 json_array_foreach(json_object_get(img, "tags"), j, tag) {
-                        Entry e = { .image = img };
-                        const char *t = json_string_value(tag);
-                        if (!t || parse_tag(t, channel, &e.seq, &e.rollback) <= 0)
+                        Entry e = { .image = img, .tag = json_string_value(tag) };
+                        if (!e.tag || parse_tag(e.tag, channel, &e.seq, &e.rollback) <= 0)
                                 continue;
                         h.entries = xrealloc(h.entries, (h.n + 1) * sizeof(Entry));
                         h.entries[h.n++] = e;
@@ -113,7 +112,15 @@ static int history_load(Glance *g, const char *name, const char *channel, Histor
                 }
         qsort(h.entries, h.n, sizeof(Entry), entry_cmp);
         h.stack = history_stack(&h, &h.depth);
-        *ret = h;
+        return h;
+}
+
+static int history_load(Glance *g, const char *name, const char *channel, History *ret) {
+        _cleanup_(json_decrefp) json_t *images = NULL;
+        int k = glance_list_images(g, name, &images);
+        if (k < 0)
+                return k;
+        *ret = history_build(images, channel);
         return 0;
 }
 
@@ -210,5 +217,59 @@ int glance_channel_rollback(Glance *g, const char *name, const char *channel, js
         if (k < 0)
                 return k;
         *ret = json_incref(h.stack[n - 1]);
+        return 0;
+}
+
+char **glance_channel_names(json_t *images) {
+        char **names = NULL;
+        json_t *img, *tag;
+        size_t i, j, pl = strlen(HISTORY_PREFIX);
+        json_array_foreach(images, i, img)
+                json_array_foreach(json_object_get(img, "tags"), j, tag) {
+                        const char *t = json_string_value(tag), *colon;
+                        if (!t || !startswith(t, HISTORY_PREFIX) || !(colon = strchr(t + pl, ':')))
+                                continue;
+                        _cleanup_free_ char *c = xstrndup(t + pl, (size_t) (colon - t - pl));
+                        if (channel_name_valid(c) && !strv_contains((const char *const *) names, c))
+                                strv_push(&names, NULL, TAKE_PTR(c));
+                }
+        strv_sort(names, strv_length((const char *const *) names));
+        return names;
+}
+
+json_t *glance_channel_current(json_t *images, const char *channel) {
+        _cleanup_(history_done) History h = history_build(images, channel);
+        return h.depth > 0 ? h.stack[h.depth - 1] : NULL;
+}
+
+/* "ACTION:DATE:BY" after the sequence number: the fields as json (DATE is RFC 3339, 20 bytes). */
+static json_t *entry_fields(const Entry *e) {
+        const char *p = strchr(e->tag + strlen(HISTORY_PREFIX), ':') + 1; /* the sequence number */
+        p = strchr(p, ':') + 1;                                            /* the action */
+        const char *date = strchr(p, ':') + 1;
+        bool dated = strlen(date) >= 20 && (date[20] == ':' || !date[20]);
+        _cleanup_free_ char *d = dated ? xstrndup(date, 20) : NULL;
+        return json_pack("{s:s, s:s*, s:s*}", "action", e->rollback ? "rollback" : "promote", "date", d, "by",
+                         dated && date[20] ? date + 21 : NULL);
+}
+
+int glance_channel_report(Glance *g, const char *name, const char *channel, json_t **ret) {
+        _cleanup_(history_done) History h = {};
+        json_t *current = NULL;
+        int k = history_load_current(g, name, channel, &h, &current);
+        if (k < 0)
+                return k;
+        json_t *entries = json_array();
+        for (size_t i = h.n; i > 0; i--) {
+                const Entry *e = h.entries + i - 1;
+                json_t *o = entry_fields(e);
+                json_object_set_new(o, "image_id", json_string(image_id(e->image)));
+                json_object_set(o, "digest", json_object_get(e->image, GLANCE_PROP_DIGEST) ?: json_null());
+                json_object_set(o, "version", json_object_get(e->image, GLANCE_PROP_VERSION) ?: json_null());
+                json_object_set(o, "status", json_object_get(e->image, "status") ?: json_null());
+                json_object_set_new(o, "revoked", json_boolean(!image_active(e->image)));
+                json_array_append_new(entries, o);
+        }
+        *ret = json_pack("{s:s, s:s, s:o}", "channel", channel, "current", image_id(current), "entries", entries);
         return 0;
 }

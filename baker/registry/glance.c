@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "glance.h"
 #include "http.h"
@@ -154,6 +155,64 @@ int glance_image_deactivate(Glance *g, const char *id, bool deactivate) {
         return openstack_json(g->session, "POST", path, NULL, NULL, NULL);
 }
 
+int glance_image_patch(Glance *g, const char *id, json_t *patch) {
+        _cleanup_free_ char *path = xasprintf("/v2/images/%s", id);
+        return openstack_json(g->session, "PATCH", path, "application/openstack-images-v2.1-json-patch", patch, NULL);
+}
+
+typedef struct DownloadSink {
+        EVP_MD_CTX *ctx;
+        int fd;
+        uint64_t size;
+} DownloadSink;
+
+static int download_write(const void *data, size_t size, void *userdata) {
+        DownloadSink *d = userdata;
+        EVP_DigestUpdate(d->ctx, data, size);
+        for (const uint8_t *p = data; size > 0;) {
+                ssize_t w = write(d->fd, p, size);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0)
+                        return log_error_errno(-errno, "failed to write the image: %m");
+                p += w;
+                size -= (size_t) w;
+                d->size += (uint64_t) w;
+        }
+        return 0;
+}
+
+static char *hex_final(EVP_MD_CTX *ctx) {
+        uint8_t md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        EVP_DigestFinal_ex(ctx, md, &n);
+        char *hex = xmalloc(2 * n + 1);
+        for (unsigned i = 0; i < n; i++)
+                sprintf(hex + 2 * i, "%02x", md[i]);
+        return hex;
+}
+
+int glance_image_download(Glance *g, const char *id, int fd, char **ret_sha512, uint64_t *ret_size) {
+        DownloadSink d = { .ctx = EVP_MD_CTX_new(), .fd = fd };
+        if (!d.ctx)
+                return log_error_errno(-ENOMEM, "out of memory");
+        EVP_DigestInit_ex(d.ctx, EVP_sha512(), NULL);
+        _cleanup_free_ char *path = xasprintf("/v2/images/%s/file", id), *label = xasprintf("glance %s", id);
+        HttpRequest req = { .sink = download_write, .userdata = &d, .flags = HTTP_PROGRESS | HTTP_FOLLOW_REDIRECTS,
+                            .progress_label = label, .max_attempts = 1 };
+        _cleanup_(http_response_freep) HttpResponse *resp = NULL;
+        int k = openstack_request(g->session, path, &req, NULL, &resp);
+        if (k >= 0)
+                k = openstack_response_check(g->session, "GET", path, resp, false);
+        _cleanup_free_ char *hex = hex_final(d.ctx);
+        EVP_MD_CTX_free(d.ctx);
+        if (k < 0)
+                return k;
+        *ret_sha512 = TAKE_PTR(hex);
+        *ret_size = d.size;
+        return 0;
+}
+
 typedef struct UploadHash {
         EVP_MD_CTX *ctx;
         uint64_t next; /* the offset the next chunk must start at */
@@ -192,19 +251,14 @@ int glance_image_upload(Glance *g, const char *id, const char *path, uint64_t si
         int k = openstack_request(g->session, upath, &req, headers, &resp);
         if (k >= 0)
                 k = openstack_response_check(g->session, "PUT", upath, resp, false);
-        uint8_t md[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
-        EVP_DigestFinal_ex(h.ctx, md, &n);
+        _cleanup_free_ char *hex = hex_final(h.ctx);
         EVP_MD_CTX_free(h.ctx);
         if (k < 0)
                 return k;
         if (h.broken || h.next != size)
                 return log_error_errno(-EIO, "PUT %s%s: %" PRIu64 " of %" PRIu64 " bytes went out in order",
                                        openstack_session_endpoint(g->session), upath, h.next, size);
-        char *hex = xmalloc(2 * n + 1);
-        for (unsigned i = 0; i < n; i++)
-                sprintf(hex + 2 * i, "%02x", md[i]);
-        *ret_sha512 = hex;
+        *ret_sha512 = TAKE_PTR(hex);
         return 0;
 }
 

@@ -19,7 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pull.h"
 #include "util.h"
+#include "versions.h"
 
 #define GLANCE_REF_PREFIX "glance:"
 #define GLANCE_BAKER_TAG "baker"
@@ -65,6 +67,10 @@ int glance_image_upload(Glance *g, const char *id, const char *path, uint64_t si
  * -EIO (logged) when Glance killed it, -ETIMEDOUT after timeout_s. */
 int glance_image_wait_active(Glance *g, const char *id, unsigned timeout_s, json_t **ret);
 int glance_image_deactivate(Glance *g, const char *id, bool deactivate);
+/* PATCH /v2/images/ID with a json-patch array ([{op, path, value}]). */
+int glance_image_patch(Glance *g, const char *id, json_t *patch);
+/* GET /v2/images/ID/file into fd, hashed as it arrives; ret_sha512: hex, ret_size: the bytes. */
+int glance_image_download(Glance *g, const char *id, int fd, char **ret_sha512, uint64_t *ret_size);
 
 /* ---- publishing (glance-publish.c) ---- */
 typedef struct GlancePublishOptions {
@@ -96,6 +102,42 @@ int glance_publish(const char *input, const char *target, const GlancePublishOpt
  * none. ret: a new reference. */
 int glance_find_by_digest(Glance *g, const char *name, const char *digest, json_t **ret);
 
+/* ---- pull (glance-pull.c) ---- */
+/* The image a reference names: @DIGEST (active first, newest first), else :CHANNEL (its current
+ * image); -EINVAL (logged) for a bare name. */
+int glance_ref_image(Glance *g, const GlanceRef *ref, const char *source, json_t **ret);
+/* baker pull glance:[CLOUD/]NAME:CHANNEL|@DIGEST DEST: DEST/NAME.FORMAT, checked against Glance's
+ * sha512 and size (and a raw image against its image digest) before it takes its name. A
+ * deactivated (revoked) image is refused (-EKEYREVOKED). files[0].digest is "sha512:HEX". */
+int glance_pull(const char *source, const char *dest, PullReport *ret);
+
+/* ---- versions, revoke, gc (glance-versions.c) ---- */
+/* What baker published under name, newest first: [{digest, version, created, images: [{id,
+ * disk_format, status}], channels, revoked, reason?}]; revoked: every image of it deactivated. */
+int glance_versions(Glance *g, const char *name, json_t **ret);
+
+typedef struct GlanceRevokeReport {
+        char **deactivated; /* strv: image ids deactivated now (none: revoked already) */
+        char **channels;    /* strv: channels still pointing at it (they no longer resolve) */
+} GlanceRevokeReport;
+void glance_revoke_report_done(GlanceRevokeReport *r);
+/* Deactivates every active image of digest, its reason in a property; -ENOENT (logged) when
+ * baker published no such digest under name. */
+int glance_revoke(Glance *g, const char *name, const char *digest, const char *reason, GlanceRevokeReport *ret);
+
+typedef struct GlanceGcReport {
+        GcReport versions;     /* digests deleted and kept (versions.h) */
+        char **images_deleted; /* strv: the Glance images (versions' and leftovers') */
+        char **young;          /* strv: images gc would delete but for the minimum age */
+} GlanceGcReport;
+void glance_gc_report_done(GlanceGcReport *r);
+/* {deleted, kept, dry_run, images_deleted, too_young} */
+json_t *glance_gc_report_to_json(const GlanceGcReport *r);
+/* baker gc for a Glance name: versions_gc_decide() over its versions, then deletes their images and
+ * the leftovers that never turned active, those older than versions_gc_min_age(); never what a
+ * channel points at. -EPERM (logged) when it refuses (opts->force). */
+int glance_gc(Glance *g, const char *name, const GcOptions *opts, GlanceGcReport *ret);
+
 /* ---- channels (glance-channel.c) ---- */
 /* image: a Glance image (json) of name. 1 moved, 0 already there. ret_previous: its image id. */
 int glance_channel_promote(Glance *g, const char *name, const char *channel, json_t *image, char **ret_previous);
@@ -104,3 +146,11 @@ int glance_channel_promote(Glance *g, const char *name, const char *channel, jso
 int glance_channel_resolve(Glance *g, const char *name, const char *channel, json_t **ret);
 /* Back to what the channel pointed at before; ret: that image. */
 int glance_channel_rollback(Glance *g, const char *name, const char *channel, json_t **ret);
+/* Every channel with a history among images (the images of one name, as listed): a sorted strv. */
+char **glance_channel_names(json_t *images);
+/* The image the channel points at now among images (borrowed from them), or NULL. */
+json_t *glance_channel_current(json_t *images, const char *channel);
+/* The channel's moves, newest first: {channel, current (image id), entries: [{action, date, by,
+ * image_id, digest, version, status, revoked}]}; -ENOENT (logged) for no such channel. An image
+ * deleted from Glance took its entries with it. */
+int glance_channel_report(Glance *g, const char *name, const char *channel, json_t **ret);

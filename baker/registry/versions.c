@@ -19,13 +19,6 @@ void image_versions_free(ImageVersion *v, size_t n) {
         free(v);
 }
 
-static json_t *strv_to_json(char **l) {
-        json_t *a = json_array();
-        for (char **s = l; s && *s; s++)
-                json_array_append_new(a, json_string(*s));
-        return a;
-}
-
 json_t *image_versions_to_json(const ImageVersion *v, size_t n) {
         json_t *a = json_array();
         for (size_t i = 0; i < n; i++) {
@@ -225,15 +218,12 @@ static int collect_blobs(Registry *r, const char *digest, char ***set) {
         return 0;
 }
 
-/* Unreferenced layout blobs younger than this may belong to a push in progress. */
-static unsigned gc_min_age(void) {
+unsigned versions_gc_min_age(void) {
         const char *e = getenv("BAKER_GC_MIN_AGE");
         return e ? (unsigned) strtoul(e, NULL, 10) : 3600;
 }
 
-/* Which versions go: neither among the newest keep nor named by a channel. Says why gc would
- * refuse: the most recent push goes, or every version no channel names does. */
-static const char *gc_decide(const ImageVersion *v, size_t n, unsigned keep, GcReport *g) {
+const char *versions_gc_decide(const ImageVersion *v, size_t n, unsigned keep, GcReport *g) {
         ssize_t latest = -1;
         size_t unchanneled = 0, unchanneled_deleted = 0;
         bool latest_deleted = false;
@@ -319,7 +309,7 @@ static int gc_delete(Registry *r, GcReport *g) {
         }
         /* A layout also drops what earlier history/referrer manifests left behind. */
         uint64_t swept = 0, swept_bytes = 0;
-        if (registry_sweep(r, gc_min_age(), &swept, &swept_bytes) >= 0)
+        if (registry_sweep(r, versions_gc_min_age(), &swept, &swept_bytes) >= 0)
                 g->blobs_deleted += swept;
         return 0;
 }
@@ -331,7 +321,7 @@ int versions_gc(Registry *r, const GcOptions *opts, GcReport *ret) {
         int k = versions_list(r, &v, &n);
         if (k < 0)
                 return k;
-        const char *refused = gc_decide(v, n, opts->keep, &g);
+        const char *refused = versions_gc_decide(v, n, opts->keep, &g);
         image_versions_free(v, n);
         if (refused && !opts->force && !opts->dry_run)
                 return log_error_errno(-EPERM, "not collecting garbage: %s (--force to do it anyway)", refused);

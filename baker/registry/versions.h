@@ -47,6 +47,14 @@ void gc_report_done(GcReport *g);
 /* {deleted, kept, blobs_deleted, dry_run} */
 json_t *gc_report_to_json(const GcReport *g);
 
+/* Which versions go (into g->deleted, the rest into g->kept): neither among the newest keep nor
+ * named by a channel. Returns why gc would refuse (the most recent push goes, or every version no
+ * channel names does), or NULL. */
+const char *versions_gc_decide(const ImageVersion *v, size_t n, unsigned keep, GcReport *g);
+/* Seconds: what is younger may belong to a push in progress and is left alone ($BAKER_GC_MIN_AGE,
+ * default 3600). */
+unsigned versions_gc_min_age(void);
+
 /* Deletes image manifests that no channel points at and that are not among the newest keep,
  * with their revocations and the blobs no kept manifest uses. Refuses (-EPERM, logged) to delete
  * the most recent push or every version no channel names, unless opts->force. */

@@ -47,6 +47,17 @@ start_glance() {
   fi
 }
 
+# start_glance_local: glance-api without auth in $SCRATCH/glance and a clouds.yaml naming it
+# "local" (OS_CLIENT_CONFIG_FILE). Sets API and GLANCE_PID; BAKER_HTTP_ATTEMPTS=1.
+start_glance_local() {
+  local port; port=$(free_port)
+  write_glance_config "$SCRATCH/glance" "$port"
+  start_glance "$SCRATCH/glance" "$port"
+  API=http://127.0.0.1:$port
+  printf 'clouds:\n  local: { auth_type: none, auth: { endpoint: %s } }\n' "$API" > "$SCRATCH/clouds.yaml"
+  export OS_CLIENT_CONFIG_FILE=$SCRATCH/clouds.yaml BAKER_HTTP_ATTEMPTS=1
+}
+
 # start_keystone DIR PORT ADMIN-PASSWORD: Debian's keystone with sqlite and fernet tokens, the admin
 # user and project made by `keystone-manage bootstrap`, served by keystone-wsgi-public on
 # 127.0.0.1:PORT until /v3 answers. Sets KEYSTONE_PID.
