@@ -105,6 +105,7 @@ static int bake_publish_glance(Bake *b, const TemplatePublish *p, const char *ma
         GlancePublishOptions go = { .format = p->glance->format, .firmware = bake_firmware_type(t),
                                     .disk_bus = p->glance->disk_bus, .visibility = p->glance->visibility,
                                     .properties = p->glance->properties, .channels = t->channels,
+                                    .members = p->glance->members, .has_members = p->glance->has_members,
                                     .n_channels = t->n_channels };
         _cleanup_(glance_publish_report_done) GlancePublishReport report = {};
         int r = glance_publish(manifest_path, target, &go, &report);

@@ -10,11 +10,21 @@
 #include "outcome.h"
 #include "strv.h"
 
-int cli_glance_push(const char *input, const char *target, const char *format, char **channels, size_t n_channels,
-                    bool json) {
-        GlancePublishOptions o = { .format = format, .channels = channels, .n_channels = n_channels };
+int cli_glance_push(const char *input, const char *target, const GlancePublishOptions *o, bool json) {
+        static const char *const visibilities[] = { "public", "private", "shared", "community", NULL };
+        GlancePublishOptions opts = *o;
+        if (opts.visibility && !strv_contains(visibilities, opts.visibility)) {
+                log_error("--visibility '%s': public, private, shared or community", opts.visibility);
+                return OUTCOME_USAGE;
+        }
+        if (opts.has_members && !opts.visibility)
+                opts.visibility = "shared";
+        if (opts.has_members && !streq(opts.visibility, "shared")) {
+                log_error("--member needs --visibility shared, not '%s'", opts.visibility);
+                return OUTCOME_USAGE;
+        }
         _cleanup_(glance_publish_report_done) GlancePublishReport rep = {};
-        int k = glance_publish(input, target, &o, &rep);
+        int k = glance_publish(input, target, &opts, &rep);
         if (k == -EBADMSG || k == -ENOENT)
                 return OUTCOME_INPUT;
         if (k < 0)
@@ -30,6 +40,10 @@ int cli_glance_push(const char *input, const char *target, const char *format, c
                        rep.disk_format, rep.bytes_sent);
         for (char **c = rep.channels_moved; c && *c; c++)
                 printf("channel %s promoted\n", *c);
+        for (char **m = rep.members_added; m && *m; m++)
+                printf("shared with project %s\n", *m);
+        for (char **m = rep.members_removed; m && *m; m++)
+                printf("no longer shared with project %s\n", *m);
         return OUTCOME_OK;
 }
 

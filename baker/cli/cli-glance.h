@@ -6,8 +6,9 @@
 
 #include "versions.h"
 
-int cli_glance_push(const char *input, const char *target, const char *format, char **channels, size_t n_channels,
-                    bool json);
+struct GlancePublishOptions;
+/* o: format, channels, visibility and members from the command line. */
+int cli_glance_push(const char *input, const char *target, const struct GlancePublishOptions *o, bool json);
 int cli_glance_promote(const char *source, const char *channel, bool json);
 int cli_glance_resolve(const char *source, bool json);
 int cli_glance_rollback(const char *source, const char *channel, bool json);

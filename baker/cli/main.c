@@ -95,9 +95,11 @@ static const Verb verbs[] = {
           "baker push [--json] [--format F|containerdisk] [--annotation K=V] [--channel C] [--mount-from REPO]\n"
           "           [--insecure HOST] IMAGE-OR-MANIFEST.json REF\n"
           "  REF: HOST[:PORT]/REPO[:TAG], oci-layout:DIR[:TAG] or s3://[REGION@]HOST/BUCKET/PREFIX[:TAG]\n"
-          "  (credentials: AWS_* variables, ~/.aws); the tag defaults to the image's version\n" },
+          "  (credentials: AWS_* variables, ~/.aws); the tag defaults to the image's version;\n"
+          "  or glance:[CLOUD/]NAME, with [--visibility V] [--member PROJECT-ID]... (shared with exactly those)\n" },
         { "pull", 2, 2, verb_pull, "download an image, verifying every blob",
-          "baker pull [--json] [--insecure HOST] REF[:TAG][@DIGEST] DEST-DIR\n" },
+          "baker pull [--json] [--insecure HOST] REF[:TAG][@DIGEST] DEST-DIR\n"
+          "  glance:[CLOUD/]NAME:CHANNEL or @DIGEST writes DEST-DIR/NAME.FORMAT\n" },
         { "promote", 2, 2, verb_promote, "point a channel at an image", "baker promote [--json] REF@DIGEST CHANNEL\n" },
         { "rollback", 2, 2, verb_rollback, "move a channel back to its previous image",
           "baker rollback [--json] REF CHANNEL\n" },

@@ -21,10 +21,14 @@ int verb_push(int argc, char **argv) {
                 { "annotation", required_argument, NULL, 'a' },
                 { "channel", required_argument, NULL, 'C' },
                 { "mount-from", required_argument, NULL, 'm' },
+                { "visibility", required_argument, NULL, 'V' },
+                { "member", required_argument, NULL, 'M' },
                 {},
         };
-        _cleanup_free_ char **annotations = NULL, **channels = NULL;
+        _cleanup_free_ char **annotations = NULL, **channels = NULL, **members = NULL;
+        size_t n_members = 0;
         PublishOptions opts = {};
+        GlancePublishOptions glance = {};
         bool json = false;
         int c, k;
 
@@ -50,6 +54,15 @@ int verb_push(int argc, char **argv) {
                 case 'm':
                         opts.mount_from = optarg;
                         break;
+                case 'V':
+                        glance.visibility = optarg;
+                        break;
+                case 'M':
+                        members = xrealloc(members, (n_members + 2) * sizeof(char *));
+                        members[n_members++] = optarg;
+                        members[n_members] = NULL;
+                        glance.has_members = true;
+                        break;
                 default:
                         if (!cli_registry_option(c, optarg, &json))
                                 return OUTCOME_USAGE;
@@ -70,8 +83,17 @@ int verb_push(int argc, char **argv) {
          * unfinished upload (S3 parts, a page blob without its digest, a queued Glance image), never
          * a tag, and the next run resumes it. */
         interrupt_install();
-        if (glance_ref_is(target))
-                return cli_glance_push(input, target, opts.artifact.format, channels, opts.n_channels, json);
+        if (glance_ref_is(target)) {
+                glance.format = opts.artifact.format;
+                glance.channels = channels;
+                glance.n_channels = opts.n_channels;
+                glance.members = members;
+                return cli_glance_push(input, target, &glance, json);
+        }
+        if (glance.visibility || glance.has_members) {
+                log_error("--visibility and --member are for glance: targets");
+                return OUTCOME_USAGE;
+        }
         _cleanup_(publish_report_done) PublishReport report = {};
         k = publish_image(input, target, &opts, &report);
         if (k == -EBADMSG || k == -ENOENT)

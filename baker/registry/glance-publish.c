@@ -16,16 +16,19 @@ void glance_publish_report_done(GlancePublishReport *r) {
         free(r->disk_format);
         free(r->cloud);
         strv_free(r->channels_moved);
+        free(r->visibility);
+        strv_free(r->members_added);
+        strv_free(r->members_removed);
         *r = (GlancePublishReport) {};
 }
 
 json_t *glance_publish_report_to_json(const GlancePublishReport *r) {
-        json_t *channels = json_array();
-        for (char **c = r->channels_moved; c && *c; c++)
-                json_array_append_new(channels, json_string(*c));
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s*, s:I, s:o}", "status", r->reused ? "unchanged" : "uploaded",
-                         "backend", "glance", "image_id", r->image_id, "name", r->name, "digest", r->digest, "disk_format",
-                         r->disk_format, "cloud", r->cloud, "bytes_sent", (json_int_t) r->bytes_sent, "channels", channels);
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s*, s:I, s:o, s:s*, s:o, s:o}", "status",
+                         r->reused ? "unchanged" : "uploaded", "backend", "glance", "image_id", r->image_id, "name",
+                         r->name, "digest", r->digest, "disk_format", r->disk_format, "cloud", r->cloud, "bytes_sent",
+                         (json_int_t) r->bytes_sent, "channels", strv_to_json(r->channels_moved), "visibility",
+                         r->visibility, "members_added", strv_to_json(r->members_added), "members_removed",
+                         strv_to_json(r->members_removed));
 }
 
 static const char *prop(json_t *img, const char *key) {
@@ -193,6 +196,40 @@ static int settle_existing(Glance *g, json_t **image, const GlancePublishOptions
         return 0;
 }
 
+/* The template's visibility on the image (a reused one too), then exactly its members. */
+static int settle_sharing(Glance *g, json_t *image, const GlancePublishOptions *o, GlancePublishReport *rep) {
+        const char *id = prop(image, "id"), *vis = prop(image, "visibility");
+        if (o->visibility && !streq_ptr(vis, o->visibility)) {
+                _cleanup_(json_decrefp) json_t *patch = json_pack("[{s:s, s:s, s:s}]", "op", "replace", "path",
+                                                                  "/visibility", "value", o->visibility);
+                int k = glance_image_patch(g, id, patch);
+                if (k < 0)
+                        return k;
+                log_info("glance image %s: visibility %s (was %s)", id, o->visibility, vis ?: "unset");
+                vis = o->visibility;
+        }
+        rep->visibility = vis ? xstrdup(vis) : NULL;
+        if (!o->has_members)
+                return 0;
+        _cleanup_strv_free_ char **now = NULL;
+        int k = glance_members_list(g, id, &now);
+        if (k < 0)
+                return k;
+        for (char **m = o->members; m && *m; m++)
+                if (!strv_contains((const char *const *) now, *m)) {
+                        if ((k = glance_member_set(g, id, *m, true)) < 0)
+                                return k;
+                        strv_push(&rep->members_added, NULL, xstrdup(*m));
+                }
+        for (char **m = now; m && *m; m++)
+                if (!strv_contains((const char *const *) o->members, *m)) {
+                        if ((k = glance_member_set(g, id, *m, false)) < 0 && k != -ENOENT)
+                                return k;
+                        strv_push(&rep->members_removed, NULL, xstrdup(*m));
+                }
+        return 0;
+}
+
 static int move_channels(Glance *g, const char *name, json_t *image, const GlancePublishOptions *o,
                          GlancePublishReport *rep) {
         for (size_t i = 0; i < o->n_channels; i++) {
@@ -257,7 +294,9 @@ int glance_publish(const char *input, const char *target, const GlancePublishOpt
                         return k;
         } else
                 log_info("glance image %s has digest %s already, nothing uploaded", prop(image, "id"), m->image_digest);
-        k = move_channels(g, ref->name, image, opts, &rep);
+        k = settle_sharing(g, image, opts, &rep);
+        if (k >= 0)
+                k = move_channels(g, ref->name, image, opts, &rep);
         if (k < 0)
                 return k;
         rep.image_id = xstrdup(prop(image, "id"));

@@ -155,6 +155,34 @@ int glance_image_deactivate(Glance *g, const char *id, bool deactivate) {
         return openstack_json(g->session, "POST", path, NULL, NULL, NULL);
 }
 
+int glance_members_list(Glance *g, const char *id, char ***ret) {
+        _cleanup_free_ char *path = xasprintf("/v2/images/%s/members", id);
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        int k = openstack_json(g->session, "GET", path, NULL, NULL, &reply);
+        if (k < 0)
+                return k == -ENOENT ? log_error_errno(k, "glance image %s has gone", id) : k;
+        char **l = xcalloc(1, sizeof(char *));
+        json_t *m;
+        size_t i;
+        json_array_foreach(json_object_get(reply, "members"), i, m)
+                if (json_is_string(json_object_get(m, "member_id")))
+                        strv_push(&l, NULL, xstrdup(json_string_value(json_object_get(m, "member_id"))));
+        *ret = l;
+        return 0;
+}
+
+int glance_member_set(Glance *g, const char *id, const char *member, bool add) {
+        if (!add) {
+                _cleanup_free_ char *m = query_escape(member);
+                _cleanup_free_ char *path = xasprintf("/v2/images/%s/members/%s", id, m);
+                return openstack_json(g->session, "DELETE", path, NULL, NULL, NULL);
+        }
+        _cleanup_free_ char *path = xasprintf("/v2/images/%s/members", id);
+        _cleanup_(json_decrefp) json_t *body = json_pack("{s:s}", "member", member);
+        int k = openstack_json(g->session, "POST", path, NULL, body, NULL);
+        return k == -EEXIST ? 0 : k;
+}
+
 int glance_image_patch(Glance *g, const char *id, json_t *patch) {
         _cleanup_free_ char *path = xasprintf("/v2/images/%s", id);
         return openstack_json(g->session, "PATCH", path, "application/openstack-images-v2.1-json-patch", patch, NULL);

@@ -67,6 +67,10 @@ int glance_image_upload(Glance *g, const char *id, const char *path, uint64_t si
  * -EIO (logged) when Glance killed it, -ETIMEDOUT after timeout_s. */
 int glance_image_wait_active(Glance *g, const char *id, unsigned timeout_s, json_t **ret);
 int glance_image_deactivate(Glance *g, const char *id, bool deactivate);
+/* The image's members (GET /v2/images/ID/members): a strv of project ids. */
+int glance_members_list(Glance *g, const char *id, char ***ret);
+/* Shares the image with a project (POST …/members; one already there is 0) or stops sharing it. */
+int glance_member_set(Glance *g, const char *id, const char *member, bool add);
 /* PATCH /v2/images/ID with a json-patch array ([{op, path, value}]). */
 int glance_image_patch(Glance *g, const char *id, json_t *patch);
 /* GET /v2/images/ID/file into fd, hashed as it arrives; ret_sha512: hex, ret_size: the bytes. */
@@ -77,7 +81,9 @@ typedef struct GlancePublishOptions {
         const char *format;     /* "qcow2" or "raw"; NULL: qcow2 when the bake has one, else raw */
         const char *firmware;   /* hw_firmware_type: "bios", "uefi" or NULL (not set) */
         const char *disk_bus;   /* hw_disk_bus; NULL = virtio */
-        const char *visibility; /* NULL = Glance's default (shared/private) */
+        const char *visibility; /* NULL = Glance's default (shared/private); set on a reused image too */
+        char **members;         /* project ids the image is shared with (visibility shared) */
+        bool has_members;       /* members is the whole list: others are removed; false: not touched */
         char **properties;      /* strv of "KEY=VALUE" (os_distro, os_version, …) */
         char **channels;        /* promoted after the upload */
         size_t n_channels;
@@ -89,11 +95,13 @@ typedef struct GlancePublishReport {
         char *image_id, *name, *digest, *disk_format, *cloud;
         uint64_t bytes_sent;
         char **channels_moved; /* strv */
+        char *visibility;      /* the image's, after publishing */
+        char **members_added, **members_removed; /* strv */
 } GlancePublishReport;
 
 void glance_publish_report_done(GlancePublishReport *r);
 /* {status ("uploaded"|"unchanged"), backend "glance", image_id, name, digest, disk_format,
- * bytes_sent, channels} */
+ * bytes_sent, channels, visibility, members_added, members_removed} */
 json_t *glance_publish_report_to_json(const GlancePublishReport *r);
 /* input: a bake's manifest.json; target: a glance: reference without channel or digest. */
 int glance_publish(const char *input, const char *target, const GlancePublishOptions *opts,

@@ -383,16 +383,43 @@ void template_glance_free(TemplateGlance *g) {
         free(g->visibility);
         free(g->disk_bus);
         strv_free(g->properties);
+        strv_free(g->members);
         free(g);
 }
 
-/* `glance: { cloud: NAME, format: qcow2|raw, visibility: …, disk_bus: …, properties: {K: V} }` */
+/* `members: [PROJECT-ID, …]`: the projects the image is shared with; visibility shared. */
+static void parse_glance_members(Template *t, const Node *v, TemplateGlance *g) {
+        const Node *m = node_get(v, "members");
+        if (!m || !node_expect(t, m, NODE_SEQUENCE, "glance 'members'"))
+                return;
+        g->has_members = true;
+        g->members = xcalloc(1, sizeof(char *));
+        for (size_t i = 0; i < m->n; i++) {
+                const Node *p = m->items[i];
+                if (!node_expect(t, p, NODE_SCALAR, "a project id"))
+                        continue;
+                if (!*p->value || strchr(p->value, '/'))
+                        template_add_error(t, p->pos, "glance member '%s' is not a project id", p->value);
+                else if (strv_contains((const char *const *) g->members, p->value))
+                        template_add_error(t, p->pos, "duplicate glance member '%s'", p->value);
+                else
+                        strv_push(&g->members, NULL, xstrdup(p->value));
+        }
+        if (!g->visibility)
+                g->visibility = xstrdup("shared");
+        else if (!streq(g->visibility, "shared"))
+                template_add_error(t, m->pos, "glance members need visibility 'shared', not '%s'", g->visibility);
+}
+
+/* `glance: { cloud: NAME, format: qcow2|raw, visibility: …, disk_bus: …, properties: {K: V},
+ * members: [PROJECT-ID…] }` */
 static void parse_publish_glance(Template *t, const Node *v, TemplatePublish *pub) {
         static const char *const formats[] = { "qcow2", "raw", NULL };
         static const char *const visibilities[] = { "public", "private", "shared", "community", NULL };
         if (!node_expect(t, v, NODE_MAPPING, "'glance'"))
                 return;
-        node_check_keys(t, v, KEYS("cloud", "format", "visibility", "disk_bus", "properties"), "glance target");
+        node_check_keys(t, v, KEYS("cloud", "format", "visibility", "disk_bus", "properties", "members"),
+                        "glance target");
         TemplateGlance *g = pub->glance = xcalloc(1, sizeof *g);
         SourcePos pos;
         if (!node_string(t, v, "cloud", &pub->target, NULL))
@@ -413,6 +440,7 @@ static void parse_publish_glance(Template *t, const Node *v, TemplatePublish *pu
                                 template_add_error(t, k->pos, "glance property '%s' is baker's own", k->value);
                         strv_push(&g->properties, NULL, xasprintf("%s=%s", k->value, pv->value));
                 }
+        parse_glance_members(t, v, g);
 }
 
 void template_parse_publish(Template *t, const Node *seq) {

@@ -205,12 +205,14 @@ typedef struct TemplateTest {
         size_t n_commands;
 } TemplateTest;
 
-/* `glance: { cloud, format, visibility, disk_bus, properties: {KEY: VALUE} }` */
+/* `glance: { cloud, format, visibility, disk_bus, properties: {KEY: VALUE}, members: [PROJECT…] }` */
 typedef struct TemplateGlance {
         char *format;     /* qcow2 | raw | NULL */
-        char *visibility; /* public | private | shared | community | NULL */
+        char *visibility; /* public | private | shared | community | NULL ("shared" with members) */
         char *disk_bus;
         char **properties; /* strv of "KEY=VALUE" */
+        char **members;    /* strv of project ids; NULL when not written */
+        bool has_members;  /* written (an empty list removes every member) */
 } TemplateGlance;
 
 typedef struct TemplatePublish {

@@ -125,3 +125,28 @@ if grep -rqF -e "$WRONG_PW" -e "$ADMIN_PW" -e "$AC_SECRET" "$SCRATCH/out" p1.jso
   fail "a secret was printed"
 fi
 pass "wrong password: clear error, no secret printed"
+
+# Sharing with another Keystone project: invisible to it until baker names it a member; then the
+# project accepts and lists it; visibility private hides it again.
+OTHER_PW=other-pw-$RANDOM$RANDOM
+OTHER_PID=$(kpost projects '{"project":{"name":"other","domain_id":"default"}}' | jq -r .project.id)
+OTHER_UID=$(kpost users '{"user":{"name":"other","domain_id":"default","password":"'"$OTHER_PW"'"}}' | jq -r .user.id)
+MEMBER_RID=$(curl -sf -H "X-Auth-Token: $T" "$KS/v3/roles?name=member" | jq -r '.roles[0].id')
+curl -sf -X PUT -H "X-Auth-Token: $T" "$KS/v3/projects/$OTHER_PID/users/$OTHER_UID/roles/$MEMBER_RID" || fail "role"
+oauth='{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"other","domain":{"name":"Default"},"password":"'$OTHER_PW'"}}},"scope":{"project":{"id":"'$OTHER_PID'"}}}}'
+curl -sf -D hdr2 -o /dev/null -H 'Content-Type: application/json' -d "$oauth" "$KS/v3/auth/tokens" || fail "other token"
+T2=$(awk 'tolower($1) == "x-subject-token:" { print $2 }' hdr2 | tr -d '\r')
+seen() { curl -s -o /dev/null -w '%{http_code}' -H "X-Auth-Token: $T2" "$API/v2/images/$ID"; }
+[ "$(seen)" = 404 ] || fail "the other project sees the image before it is shared"
+"$BAKER" push --json --member "$OTHER_PID" images/manifest.json glance:ks/small > p3.json 2> p3.err || { cat p3.err >&2; fail "push with a member"; }
+[ "$(jq -r .bytes_sent p3.json)" = 0 ] && [ "$(jq -r '.members_added | join(",")' p3.json)" = "$OTHER_PID" ] || { cat p3.json; fail "member report"; }
+[ "$(seen)" = 200 ] || fail "the member project does not see the shared image"
+curl -sf -X PUT -H "X-Auth-Token: $T2" -H 'Content-Type: application/json' -d '{"status":"accepted"}' \
+  "$API/v2/images/$ID/members/$OTHER_PID" > /dev/null || fail "the member could not accept"
+curl -sf -H "X-Auth-Token: $T2" "$API/v2/images?visibility=shared" | jq -e --arg id "$ID" '[.images[].id] | index($id)' >/dev/null \
+  || fail "the accepted image is not in the member's list"
+"$BAKER" push --json --member "$OTHER_PID" images/manifest.json glance:ks/small > p4.json || fail "push with the member again"
+[ "$(jq -c '[.members_added, .members_removed]' p4.json)" = "[[],[]]" ] || { cat p4.json; fail "members not idempotent"; }
+"$BAKER" push --json --visibility private images/manifest.json glance:ks/small > p5.json || fail "push private"
+[ "$(seen)" = 404 ] || fail "a private image is still seen by the former member"
+pass "members: shared with another keystone project, idempotent; private hides it"

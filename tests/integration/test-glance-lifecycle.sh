@@ -93,3 +93,23 @@ for id in "$ID1" "$ID3" "$OTHER"; do curl -sf -o /dev/null "$API/v2/images/$id" 
 for id in "$ID2" "$LEFT"; do [ "$(curl -s -o /dev/null -w '%{http_code}' "$API/v2/images/$id")" = 404 ] || fail "$id still there"; done
 [ "$("$BAKER" resolve glance:local/img:stable | sed -n 2p)" = "$ID1" ] || fail "stable after gc"
 pass "gc: unchanneled versions and leftovers older than the minimum age go; channels, young and foreign images stay"
+
+# Sharing: --member makes the image shared with exactly those projects, on a reused image too.
+members() { curl -sf "$API/v2/images/$1/members" | jq -r '[.members[].member_id] | sort | join(" ")'; }
+"$BAKER" push --json --member proj-a --member proj-b v1/manifest.json glance:local/img > s1.json || fail "push with members"
+[ "$(jq -r '.bytes_sent' s1.json)" = 0 ] && [ "$(jq -r .image_id s1.json)" = "$ID1" ] || fail "sharing re-uploaded"
+[ "$(jq -r '.members_added | join(" ")' s1.json)" = "proj-a proj-b" ] || { cat s1.json; fail "members added"; }
+[ "$(curl -sf "$API/v2/images/$ID1" | jq -r .visibility)" = shared ] || fail "visibility not shared"
+[ "$(members "$ID1")" = "proj-a proj-b" ] || fail "glance members: $(members "$ID1")"
+"$BAKER" push --json --member proj-a --member proj-b v1/manifest.json glance:local/img > s2.json || fail "push again"
+[ "$(jq -c '[.members_added, .members_removed]' s2.json)" = "[[],[]]" ] || { cat s2.json; fail "re-push changed members"; }
+"$BAKER" push --json --member proj-b --member proj-c v1/manifest.json glance:local/img > s3.json || fail "push other members"
+[ "$(jq -r '.members_added | join(" ")' s3.json)/$(jq -r '.members_removed | join(" ")' s3.json)" = "proj-c/proj-a" ] \
+  || { cat s3.json; fail "members changed"; }
+[ "$(members "$ID1")" = "proj-b proj-c" ] || fail "glance members after the change: $(members "$ID1")"
+"$BAKER" push --json --visibility community v1/manifest.json glance:local/img > s4.json || fail "push community"
+[ "$(curl -sf "$API/v2/images/$ID1" | jq -r .visibility)" = community ] && [ "$(jq -r .visibility s4.json)" = community ] \
+  || fail "visibility community"
+expect_exit 2 "$BAKER" push --visibility public --member proj-a v1/manifest.json glance:local/img
+expect_exit 2 "$BAKER" push --visibility everyone v1/manifest.json glance:local/img
+pass "visibility and members: shared with exactly the projects named, idempotent, on a reused image"
