@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "log.h"
 #include "registry-s3-internal.h"
+#include "sparse.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -108,6 +109,8 @@ typedef struct Upload {
         int error;
         uint64_t sent, skipped_parts, copied_parts;
         int zeros; /* the zero object: 0 unknown, 1 there, < 0 unusable (parts of zeros are sent) */
+        char zero_md5hex[33]; /* the MD5 of part_size zero bytes, once known ("" before) */
+        char *zero_md5;       /* the same in base64 */
 } Upload;
 
 /* The newest unfinished upload of key (others are aborted: abandoned by runs that died). */
@@ -265,25 +268,57 @@ static int copy_zero_part(Upload *u, size_t i, uint64_t len, const char *md5hex)
         return 1;
 }
 
+/* Whether the part [offset, offset + len) of the file is a hole: then it is zeros without reading it. */
+static bool part_is_hole(const Upload *u, uint64_t offset, uint64_t len) {
+        uint64_t data, data_end;
+        return u->fd >= 0 && sparse_next_data(u->fd, offset, offset + len, &data, &data_end) >= 0 &&
+               data == offset + len;
+}
+
+/* The MD5 of a part of zeros: computed once for the part size (a sparse image has many such parts). */
+static void zero_md5(Upload *u, void *buf, uint64_t len, char **ret_b64, char ret_hex[33]) {
+        if (len != u->part_size) {
+                memset(buf, 0, len);
+                md5_base64(buf, len, ret_b64, ret_hex);
+                return;
+        }
+        pthread_mutex_lock(&u->lock);
+        if (!u->zero_md5) {
+                memset(buf, 0, len);
+                md5_base64(buf, len, &u->zero_md5, u->zero_md5hex);
+        }
+        *ret_b64 = xstrdup(u->zero_md5);
+        memcpy(ret_hex, u->zero_md5hex, 33);
+        pthread_mutex_unlock(&u->lock);
+}
+
 /* One part: skipped if the server has it with this size and MD5, copied on the server if it is all
- * zeros, else sent with both checksums. */
+ * zeros (a hole of the file is not even read), else sent with both checksums. */
 static int upload_part(Upload *u, size_t i, void *buf) {
         uint64_t offset = i * u->part_size, len = u->blob->size - offset;
         if (len > u->part_size)
                 len = u->part_size;
-        int k = blob_read(u->blob, u->fd, offset, len, buf);
-        if (k < 0)
-                return log_error_errno(k, "failed to read '%s': %m", u->blob->path ?: "blob");
+        bool zero = part_is_hole(u, offset, len);
+        if (!zero) {
+                int r = blob_read(u->blob, u->fd, offset, len, buf);
+                if (r < 0)
+                        return log_error_errno(r, "failed to read '%s': %m", u->blob->path ?: "blob");
+                zero = all_zero(buf, len);
+        }
         _cleanup_free_ char *md5 = NULL;
         char md5hex[33], sha[DIGEST_HEX_SIZE + 1];
-        md5_base64(buf, len, &md5, md5hex);
+        if (zero)
+                zero_md5(u, buf, len, &md5, md5hex);
+        else
+                md5_base64(buf, len, &md5, md5hex);
+        int k;
         if (u->parts[i].size == len && streq(u->parts[i].etag, md5hex)) {
                 pthread_mutex_lock(&u->lock);
                 u->skipped_parts++;
                 pthread_mutex_unlock(&u->lock);
                 return 0;
         }
-        k = all_zero(buf, len) ? copy_zero_part(u, i, len, md5hex) : 0;
+        k = zero ? copy_zero_part(u, i, len, md5hex) : 0;
         if (k < 0)
                 return k;
         if (k > 0) {
@@ -294,6 +329,8 @@ static int upload_part(Upload *u, size_t i, void *buf) {
                 pthread_mutex_unlock(&u->lock);
                 return 0;
         }
+        if (zero) /* no server-side copy: the zeros are sent (a hole was never read into buf) */
+                memset(buf, 0, len);
         sha256_hex(buf, len, sha);
         _cleanup_free_ char *md5h = xasprintf("Content-MD5: %s", md5), *idq = s3_uri_encode(u->upload_id, false);
         _cleanup_free_ char *query = xasprintf("partNumber=%zu&uploadId=%s", i + 1, idq);
@@ -404,6 +441,7 @@ static int put_multipart(S3 *s, const RegistryBlob *blob, int fd, const char *ke
         }
         free(u.upload_id);
         free(u.parts);
+        free(u.zero_md5);
         return k;
 }
 
