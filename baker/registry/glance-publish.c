@@ -2,12 +2,16 @@
  * check Glance's sha512 against the bytes sent, then channels. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "glance.h"
 #include "log.h"
 #include "manifest.h"
 #include "strv.h"
+#include "time-util.h"
 
 void glance_publish_report_done(GlancePublishReport *r) {
         free(r->image_id);
@@ -127,13 +131,22 @@ static json_t *create_body(const BakeManifest *m, const char *format, const Glan
         return body;
 }
 
+/* A failure another try in the same run may get past: the connection broke (the server is
+ * reachable again), or Glance failed to store the bytes (it kills the image: a new one is made). */
+static bool upload_retryable(int k) {
+        return k == -ECONNRESET || k == -ETIMEDOUT || k == -ECONNREFUSED || k == -EPROTO || k == -EIO;
+}
+
 /* Uploads into *image (queued), waits for active and checks Glance's hash of what it stored;
- * *image becomes the active image. */
+ * *image becomes the active image. A retryable failure that is not the last try is returned
+ * without a word (the caller says it tries again). */
 static int upload_and_verify(Glance *g, json_t **image, const char *path, uint64_t size, const GlancePublishOptions *o,
-                             uint64_t *ret_sent) {
+                             bool last_try, uint64_t *ret_sent) {
         const char *id = prop(*image, "id");
         _cleanup_free_ char *sha512 = NULL;
         int k = glance_image_upload(g, id, path, size, &sha512);
+        if (k < 0 && !last_try && upload_retryable(k))
+                return k;
         if (k == -EDQUOT)
                 return log_error_errno(k, "upload of '%s' into glance image %s refused: over Glance's image size cap or "
                                        "the project's storage quota; raise it or free space and run again (the image "
@@ -161,6 +174,66 @@ static int upload_and_verify(Glance *g, json_t **image, const char *path, uint64
         json_decref(*image);
         *image = TAKE_PTR(active);
         return 0;
+}
+
+static unsigned upload_tries(void) {
+        const char *e = getenv("BAKER_HTTP_ATTEMPTS");
+        unsigned long n = e ? strtoul(e, NULL, 10) : 3;
+        return (unsigned) MAX(1ul, MIN(n, 10ul));
+}
+
+/* After an upload that broke off, Glance notices the broken body a moment later and puts the image
+ * back to queued (1: upload into it again) or kills it (deleted; 0 with *image NULL: make anew). */
+static int after_broken_upload(Glance *g, json_t **image, unsigned timeout_s) {
+        _cleanup_free_ char *id = xstrdup(prop(*image, "id"));
+        uint64_t deadline = now_usec() + (uint64_t) (timeout_s ?: 60) * 1000000;
+        for (;;) {
+                _cleanup_(json_decrefp) json_t *img = NULL;
+                int k = glance_image_get(g, id, &img);
+                if (k < 0 && k != -ENOENT)
+                        return k;
+                const char *status = k == -ENOENT ? "deleted" : prop(img, "status") ?: "";
+                if (streq(status, "queued"))
+                        return 1;
+                if (streq(status, "killed") || streq(status, "deleted")) {
+                        log_info("glance image %s is %s: making a new one", id, status);
+                        if (k >= 0 && (k = glance_image_delete(g, id)) < 0 && k != -ENOENT)
+                                return k;
+                        json_decref(*image);
+                        *image = NULL;
+                        return 0;
+                }
+                if (!streq(status, "saving") && !streq(status, "uploading"))
+                        return log_error_errno(-EIO, "glance image %s is '%s' after its upload broke off; a re-run "
+                                               "checks it", id, status);
+                if (now_usec() > deadline)
+                        return log_error_errno(-ETIMEDOUT, "glance image %s still '%s' %u s after its upload broke off",
+                                               id, status, timeout_s ?: 60);
+                struct timespec ts = { .tv_nsec = 200 * 1000000 };
+                nanosleep(&ts, NULL);
+        }
+}
+
+/* Creates the image when there is none, uploads and verifies; a broken upload is tried again
+ * (BAKER_HTTP_ATTEMPTS tries, default 3) once Glance has settled the image. */
+static int upload_with_retries(Glance *g, json_t **image, json_t *body, const char *path, uint64_t size,
+                               const GlancePublishOptions *o, uint64_t *ret_sent) {
+        unsigned tries = upload_tries();
+        for (unsigned i = 1;; i++) {
+                int k;
+                if (!*image) {
+                        if ((k = glance_image_create(g, body, image)) < 0)
+                                return k;
+                        log_info("created glance image %s for '%s'", prop(*image, "id"), path);
+                }
+                k = upload_and_verify(g, image, path, size, o, i >= tries, ret_sent);
+                if (k >= 0 || i >= tries || !upload_retryable(k))
+                        return k;
+                log_warning("upload into glance image %s broke off (%s): try %u of %u", prop(*image, "id") ?: "?",
+                            strerror(-k), i + 1, tries);
+                if (*image && (k = after_broken_upload(g, image, o->timeout_s)) < 0)
+                        return k;
+        }
 }
 
 /* An image of this digest from before: reused when active, uploaded into when an earlier run
@@ -282,14 +355,8 @@ int glance_publish(const char *input, const char *target, const GlancePublishOpt
         if (k < 0)
                 return k;
         rep.reused = k > 0;
-        if (!image) {
-                k = glance_image_create(g, body, &image);
-                if (k < 0)
-                        return k;
-                log_info("created glance image %s for '%s'", prop(image, "id"), path);
-        }
         if (!rep.reused) {
-                k = upload_and_verify(g, &image, path, out->size, opts, &rep.bytes_sent);
+                k = upload_with_retries(g, &image, body, path, out->size, opts, &rep.bytes_sent);
                 if (k < 0)
                         return k;
         } else

@@ -273,7 +273,9 @@ int glance_image_upload(Glance *g, const char *id, const char *path, uint64_t si
         _cleanup_free_ char *label = xasprintf("glance %s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
         const char *headers[] = { "Content-Type: application/octet-stream", NULL };
         HttpRequest req = { .method = "PUT", .body_kind = HTTP_BODY_FD, .body_fd = fd, .body_length = size,
-                            .body_observer = upload_observe, .userdata = &h, .flags = HTTP_PROGRESS,
+                            .body_observer = upload_observe, .userdata = &h,
+                            /* retried by the publish, once Glance has put the image back to queued */
+                            .flags = HTTP_PROGRESS | HTTP_NO_RETRY,
                             .progress_label = label };
         _cleanup_(http_response_freep) HttpResponse *resp = NULL;
         int k = openstack_request(g->session, upath, &req, headers, &resp);

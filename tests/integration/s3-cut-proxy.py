@@ -3,18 +3,21 @@
 uploads through untouched and then does FAULT to every later one, like a network or a server that
 goes wrong during an upload. Everything else passes untouched.
 
-usage: s3-cut-proxy.py LISTEN-PORT TARGET-PORT PASS [MATCH [FAULT]]
+usage: s3-cut-proxy.py LISTEN-PORT TARGET-PORT PASS [MATCH [FAULT [TIMES]]]
 MATCH (default "partNumber=") picks the PUT requests counted: "comp=page" for Azure page writes,
 "/file" for Glance image data. FAULT is one of
   cut          (default) forward 1 MiB of the body, then reset the connection
   slow:RATE    forward the body at RATE bytes a second (time to press Ctrl-C mid-upload)
   status:CODE  read the request and answer CODE without forwarding it (a server-side refusal, e.g.
-               507 Insufficient Storage where the real server has no quota of its own)"""
+               507 Insufficient Storage where the real server has no quota of its own)
+TIMES (default: every one) faults only that many uploads after the first PASS, then lets the rest
+through: a network that comes back, for a client that retries within one run."""
 import socket, sys, threading, time
 
 listen_port, target_port, pass_parts = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 match = sys.argv[4].encode() if len(sys.argv) > 4 else b"partNumber="
 fault = sys.argv[5] if len(sys.argv) > 5 else "cut"
+times = int(sys.argv[6]) if len(sys.argv) > 6 else None
 parts = 0
 lock = threading.Lock()
 REASONS = {413: "Request Entity Too Large", 507: "Insufficient Storage", 500: "Internal Server Error"}
@@ -93,7 +96,7 @@ def handle(client):
     if line.startswith(b"PUT ") and match in line:
         with lock:
             parts += 1
-            faulty = parts > pass_parts
+            faulty = parts > pass_parts and (times is None or parts <= pass_parts + times)
     if faulty and fault.startswith("status:"):
         return refuse(client, int(fault.split(":", 1)[1]))
     upstream = socket.create_connection(("127.0.0.1", target_port))
