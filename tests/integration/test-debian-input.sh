@@ -80,6 +80,11 @@ esac
 n_status=$(jq '.packages.count' "$SCRATCH/out1/manifest.json")
 [ "$n_status" = "$(grep -c '"sha256"' "$lock")" ] || fail "manifest counts $n_status packages, the lock $(grep -c '"sha256"' "$lock")"
 digest1=$(jq -r .image_digest "$SCRATCH/out1/manifest.json")
+# The build's own dpkg setting (no fsync while building) does not stay in the image.
+off=$(jq '.layout.partitions[0].offset' "$SCRATCH/out1/manifest.json")
+debugfs -R "ls /etc/dpkg/dpkg.cfg.d" "$SCRATCH/out1/img.raw?offset=$off" > "$SCRATCH/dpkg-cfg" 2>&1 ||
+  { cat "$SCRATCH/dpkg-cfg"; fail "debugfs cannot list /etc/dpkg/dpkg.cfg.d in the image"; }
+! grep -q "baker-unsafe-io" "$SCRATCH/dpkg-cfg" || fail "the build's baker-unsafe-io dpkg setting stayed in the image"
 
 # Two cold locked bakes on separate caches (every .deb downloaded again, mmdebstrap run again) give
 # the same bytes.
