@@ -306,14 +306,33 @@ static Outcome bake_test(Bake *b, const char *raw, const char *manifest_path) {
 typedef struct PullCheck {
         const char *bake_key;
         bool need_test;
+        uint8_t image_digest[DIGEST_SIZE]; /* out */
+        bool rehash;                       /* out: an output's digest is not in the entry */
 } PullCheck;
 
-/* A pulled manifest.json is this bake's, and passed its boot test when this bake needs one. */
-static bool pull_accept(const char *manifest_path, void *userdata) {
-        const PullCheck *c = userdata;
+/* A pulled manifest.json is this bake's, passed its boot test when this bake needs one, and the
+ * entry's files are its outputs, digest for digest: as each is verified on arrival, the outputs
+ * are then what the manifest describes without reading them again (a file whose digest the entry
+ * does not give is hashed once it is in place). */
+static bool pull_accept(const char *manifest_path, const RemoteCacheFile *files, size_t n_files, void *userdata) {
+        PullCheck *c = userdata;
         _cleanup_(manifest_freep) BakeManifest *m = NULL;
-        return manifest_load(manifest_path, &m) >= 0 && streq_ptr(m->bake_key, c->bake_key) && m->outputs &&
-               m->n_outputs > 0 && (!c->need_test || (m->test && m->test->passed));
+        if (manifest_load(manifest_path, &m) < 0 || !streq_ptr(m->bake_key, c->bake_key) || !m->outputs ||
+            m->n_outputs == 0 || (c->need_test && !(m->test && m->test->passed)) ||
+            digest_from_string(m->image_digest, c->image_digest) < 0)
+                return false;
+        c->rehash = false;
+        for (size_t i = 0; i < m->n_outputs; i++) {
+                const ManifestOutput *o = m->outputs + i;
+                const RemoteCacheFile *f = NULL;
+                for (size_t j = 0; j < n_files && !f; j++)
+                        if (streq(files[j].name, o->file))
+                                f = files + j;
+                if (!f || f->size != o->size || (f->digest && !streq(f->digest, o->sha256)))
+                        return false;
+                c->rehash = c->rehash || !f->digest;
+        }
+        return true;
 }
 
 static void report_pulled_steps(const Plan *p) {
@@ -343,11 +362,12 @@ static bool bake_pull_finished(Bake *b, const char *manifest_path, BakeResult *r
         PullCheck c = { .bake_key = key, .need_test = need_test };
         if (remote_cache_fetch_files(b->remote, BAKE_NS, keyhex, b->output_dir, pull_accept, &c) < 0)
                 return false;
-        if (!outputs_current(b->cache, b->output_dir, manifest_path, key, need_test, ret->image_digest)) {
+        if (c.rehash && !outputs_current(b->cache, b->output_dir, manifest_path, key, need_test, c.image_digest)) {
                 log_warning("the finished bake pulled from the remote cache does not match its manifest; baking");
                 (void) unlink(manifest_path);
                 return false;
         }
+        memcpy(ret->image_digest, c.image_digest, DIGEST_SIZE);
         /* Recorded locally too, like a bake that ran here. */
         _cleanup_free_ char *tmpdir = NULL;
         if (cache_entry_begin(b->cache, BAKE_NS, keyhex, &tmpdir) >= 0) {

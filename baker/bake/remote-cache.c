@@ -248,33 +248,43 @@ int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char
 /* The layers of entry manifest m into staging: manifest.json first, judged by accept(). 1 when
  * accepted and complete, 0 when not accepted, < 0 on a bad entry. */
 static int fetch_into(RemoteCache *rc, Remote *rem, const RegistryManifest *m, const char *staging,
-                      bool (*accept)(const char *manifest_path, void *userdata), void *userdata) {
+                      RemoteCacheAccept accept, void *userdata) {
         _cleanup_(json_decrefp) json_t *j = json_loadb(m->data, m->size, 0, NULL);
         json_t *layers = json_object_get(j, "layers");
         if (!json_is_array(layers) || json_array_size(layers) > MAX_ENTRY_FILES ||
             !streq_ptr(json_string_value(json_object_get(j, "artifactType")), CACHE_ARTIFACT_TYPE))
                 return -EBADMSG;
-        for (int pass = 0; pass < 2; pass++) { /* manifest.json, then the rest */
-                size_t i;
-                json_t *l;
-                bool found = false;
-                json_array_foreach(layers, i, l) {
-                        Layer x;
-                        int r = layer_parse(l, &x);
-                        if (r < 0)
-                                return r;
-                        if (streq(x.title, ENTRY_MANIFEST) != (pass == 0))
-                                continue;
-                        found = true;
-                        _cleanup_free_ char *path = path_join(staging, x.title);
-                        r = layer_get(rc, rem, &x, path);
-                        if (r < 0)
-                                return r;
-                        if (pass == 0 && !accept(path, userdata))
-                                return 0;
-                }
-                if (pass == 0 && !found)
-                        return 0; /* an entry of an older baker: a manifest only, in the steps' way */
+        Layer xs[MAX_ENTRY_FILES];
+        RemoteCacheFile files[MAX_ENTRY_FILES];
+        size_t n = json_array_size(layers), i, manifest = n;
+        json_t *l;
+        json_array_foreach(layers, i, l) {
+                int r = layer_parse(l, xs + i);
+                if (r < 0)
+                        return r;
+                files[i] = (RemoteCacheFile) {
+                        .name = xs[i].title,
+                        .digest = xs[i].length == xs[i].size ? xs[i].digest : NULL,
+                        .size = xs[i].length,
+                };
+                if (streq(xs[i].title, ENTRY_MANIFEST))
+                        manifest = i;
+        }
+        if (manifest == n)
+                return 0; /* an entry of an older baker: a manifest only, in the steps' way */
+        _cleanup_free_ char *mpath = path_join(staging, ENTRY_MANIFEST);
+        int r = layer_get(rc, rem, xs + manifest, mpath);
+        if (r < 0)
+                return r;
+        if (!accept(mpath, files, n, userdata))
+                return 0;
+        for (i = 0; i < n; i++) {
+                if (i == manifest)
+                        continue;
+                _cleanup_free_ char *path = path_join(staging, xs[i].title);
+                r = layer_get(rc, rem, xs + i, path);
+                if (r < 0)
+                        return r;
         }
         return 1;
 }
@@ -297,7 +307,7 @@ static int move_into(const char *staging, const char *dir) {
 }
 
 int remote_cache_fetch_files(RemoteCache *rc, const char *ns, const char *key_hex, const char *dir,
-                             bool (*accept)(const char *manifest_path, void *userdata), void *userdata) {
+                             RemoteCacheAccept accept, void *userdata) {
         if (!rc)
                 return -ENOENT;
         _cleanup_free_ char *tag = xasprintf("%s-%s", ns, key_hex);

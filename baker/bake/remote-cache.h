@@ -27,13 +27,24 @@ bool remote_cache_enabled(const RemoteCache *rc);
  * local cache (verified). 0 when it is now in the local cache, -ENOENT when no registry has a valid
  * copy. */
 int remote_cache_fetch(RemoteCache *rc, Cache *cache, const char *ns, const char *key_hex);
+/* A file of a remote entry: what it will be once downloaded and verified. */
+typedef struct RemoteCacheFile {
+        const char *name;
+        const char *digest; /* "sha256:<hex>" of the file's bytes, or NULL when the entry does not say
+                             * (a repaired entry's padded layer: only its whole blob is verified) */
+        uint64_t size;
+} RemoteCacheFile;
+
 /* A finished bake's files straight into dir, from the first --cache-from registry that has a
  * usable entry: its manifest.json first, into a private staging directory in dir, where accept()
- * judges it (false: not this entry); then every other file, each verified by digest and size;
- * then each is renamed into dir, manifest.json last (it vouches for the others). 0 when done,
- * -ENOENT when no registry has a usable entry (a bad one is one warning). */
+ * judges it together with the entry's files (false: not this entry); then every other file, each
+ * verified by digest and size as it arrives; then each is renamed into dir, manifest.json last
+ * (it vouches for the others). 0 when done, -ENOENT when no registry has a usable entry (a bad one
+ * is one warning). */
+typedef bool (*RemoteCacheAccept)(const char *manifest_path, const RemoteCacheFile *files, size_t n_files,
+                                  void *userdata);
 int remote_cache_fetch_files(RemoteCache *rc, const char *ns, const char *key_hex, const char *dir,
-                             bool (*accept)(const char *manifest_path, void *userdata), void *userdata);
+                             RemoteCacheAccept accept, void *userdata);
 /* Uploads these files (strv of paths; each layer titled with its base name) as the entry, to every
  * --cache-to registry. Failures are warnings. */
 void remote_cache_store_files(RemoteCache *rc, const char *ns, const char *key_hex, char *const *paths);

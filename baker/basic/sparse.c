@@ -1,6 +1,9 @@
 /* Sparse files; see sparse.h. */
 #include "sparse.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "util.h"
 
 int sparse_next_data(int fd, uint64_t pos, uint64_t end, uint64_t *ret_data, uint64_t *ret_data_end) {
@@ -64,6 +67,53 @@ bool memory_is_zero(const void *p, size_t size) {
         const uint8_t *b = p;
         /* the first byte is zero, and every byte equals the one before it */
         return size == 0 || (b[0] == 0 && memcmp(b, b + 1, size - 1) == 0);
+}
+
+#define HOLE_BLOCK 4096u
+#define WRITEBACK_WINDOW ((off_t) 8 << 20)
+
+int sparse_write(int fd, const void *data, size_t size) {
+        off_t pos = lseek(fd, 0, SEEK_CUR);
+        if (pos < 0)
+                return -errno;
+        const uint8_t *p = data;
+        while (size > 0) {
+                /* a run of whole zero blocks is seeked over, a run of anything else written at once */
+                size_t n = 0;
+                bool zero = false;
+                while (n < size) {
+                        size_t b = HOLE_BLOCK - (size_t) ((uint64_t) (pos + (off_t) n) % HOLE_BLOCK);
+                        if (b > size - n)
+                                b = size - n;
+                        bool z = b == HOLE_BLOCK && memory_is_zero(p + n, b);
+                        if (n > 0 && z != zero)
+                                break;
+                        zero = z;
+                        n += b;
+                }
+                int r = zero ? (lseek(fd, (off_t) n, SEEK_CUR) < 0 ? -errno : 0) : write_all(fd, p, n);
+                if (r < 0)
+                        return r;
+                /* Start writing back each window once it is complete, so that the fsync() before
+                 * the rename waits for the last window only, not for the whole file. */
+                off_t done = (pos + (off_t) n) / WRITEBACK_WINDOW * WRITEBACK_WINDOW;
+                if (done > pos / WRITEBACK_WINDOW * WRITEBACK_WINDOW)
+                        (void) sync_file_range(fd, done - WRITEBACK_WINDOW, WRITEBACK_WINDOW, SYNC_FILE_RANGE_WRITE);
+                p += n;
+                size -= n;
+                pos += (off_t) n;
+        }
+        return 0;
+}
+
+int sparse_write_end(int fd) {
+        struct stat st;
+        off_t pos = lseek(fd, 0, SEEK_CUR);
+        if (pos < 0 || fstat(fd, &st) < 0)
+                return -errno;
+        if (pos > st.st_size && ftruncate(fd, pos) < 0)
+                return -errno;
+        return 0;
 }
 
 #define RUN_WINDOW (4u << 20)

@@ -26,3 +26,10 @@ int sparse_runs(int fd, uint64_t size, size_t block, SparseRunFunction fn, void 
 
 /* Whether size bytes at p are all zero. */
 bool memory_is_zero(const void *p, size_t size);
+
+/* write_all() at fd's offset into a file being written from its start (a download): 4 KiB blocks
+ * of the file that are all zeros are seeked over, left as holes, not written. The file's length
+ * is then the offset where the writing stopped, which sparse_write_end() sets. */
+int sparse_write(int fd, const void *data, size_t size);
+/* Extends fd to its offset when holes were left at its end; 0 or -errno. */
+int sparse_write_end(int fd);

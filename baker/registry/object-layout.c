@@ -7,6 +7,7 @@
 
 #include "digest.h"
 #include "log.h"
+#include "sparse.h"
 #include "strv.h"
 
 void object_listing_add(ObjectListing *l, const char *name, int64_t modified, uint64_t size) {
@@ -67,7 +68,7 @@ static int verify_sink(const void *data, size_t size, void *userdata) {
                 return -EFBIG;
         digest_update(v->digest, data, size);
         v->written += size;
-        return write_all(v->fd, data, size);
+        return sparse_write(v->fd, data, size);
 }
 
 int object_layout_blob_get(void *b, const char *digest, uint64_t max_size, int fd) {

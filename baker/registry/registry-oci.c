@@ -24,6 +24,7 @@
 #include "digest.h"
 #include "http.h"
 #include "log.h"
+#include "sparse.h"
 #include "registry-oci-internal.h"
 
 #define MANIFEST_ACCEPT                                                                                   \
@@ -138,7 +139,7 @@ static int blob_sink(const void *data, size_t size, void *userdata) {
         BlobSink *s = userdata;
         if (size > s->max - s->got)
                 return -EFBIG;
-        int r = write_all(s->fd, data, size);
+        int r = sparse_write(s->fd, data, size);
         if (r < 0)
                 return s->write_error = r;
         s->got += size;

@@ -90,8 +90,10 @@ typedef struct RegistryBackend {
         int (*blob_push)(void *b, const RegistryBlob *blob, uint64_t *ret_sent);
         /* 1 if mounted from the other repository, 0 if the registry declined (upload instead). */
         int (*blob_mount)(void *b, const char *digest, const char *from_repository);
-        /* Writes the blob's bytes to fd, stopping with -EFBIG (logged) past max_size bytes (the size
-         * declared for it) and checking the digest as they arrive; the caller verifies again. */
+        /* Writes the blob's bytes to fd (a new file; sparse_write() leaves zero blocks as holes),
+         * stopping with -EFBIG (logged) past max_size bytes (the size declared for it), hashing
+         * them as they arrive: a digest mismatch is -EBADMSG (logged). The caller checks the
+         * length, so the data is read once. */
         int (*blob_get)(void *b, const char *digest, uint64_t max_size, int fd);
         int (*blob_delete)(void *b, const char *digest);
         /* reference = tag or digest. ret_subject_ok: the registry indexed "subject" itself

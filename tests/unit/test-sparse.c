@@ -1,5 +1,6 @@
 #include <assert.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "sparse.h"
 #include "util.h"
@@ -74,8 +75,40 @@ static void test_runs(void) {
         assert(memory_is_zero(zeros, sizeof zeros) && !memory_is_zero(block, 1) && memory_is_zero(block, 0));
 }
 
+/* sparse_write(): chunks cut anywhere (as a download arrives) give the same bytes as written
+ * densely; whole zero blocks, the last ones included, become holes. */
+static void test_write(void) {
+        _cleanup_free_ char *path = tmp_template("test-sparse-write");
+        _cleanup_close_ int fd = mkostemp(path, O_CLOEXEC);
+        assert(fd >= 0);
+        (void) unlink(path);
+        const size_t size = (10u << 20) + 100; /* ends in zeros, not on a block boundary */
+        _cleanup_free_ uint8_t *want = xmalloc(size), *got = xmalloc(size);
+        memset(want, 0, size);
+        memset(want + 5000, 0x11, 3000);       /* straddles the first block boundary */
+        memset(want + (1u << 20), 0x22, 4096); /* one aligned block */
+        want[(9u << 20) + 1] = 0x33;            /* one byte in the 8 MiB window after the first */
+        const size_t cuts[] = { 1, 4095, 4097, 16384, 1000, 3u << 20 };
+        size_t off = 0;
+        for (size_t i = 0; off < size; i = (i + 1) % (sizeof cuts / sizeof cuts[0])) {
+                size_t n = cuts[i] < size - off ? cuts[i] : size - off;
+                assert(sparse_write(fd, want + off, n) == 0);
+                off += n;
+        }
+        assert(sparse_write_end(fd) == 0);
+        struct stat st;
+        assert(fstat(fd, &st) == 0 && (size_t) st.st_size == size);
+        assert(pread_exact(fd, got, size, 0) == 0 && memcmp(got, want, size) == 0);
+        uint64_t data, end;
+        assert(sparse_next_data(fd, 0, size, &data, &end) == 0);
+        if (data == 0 && end == size)
+                return; /* a filesystem without holes */
+        assert((uint64_t) st.st_blocks * 512 < 1u << 20); /* far less than the 10 MiB written */
+}
+
 int main(void) {
         test_runs();
+        test_write();
         _cleanup_free_ char *path = tmp_template("test-sparse");
         _cleanup_close_ int fd = mkostemp(path, O_CLOEXEC);
         assert(fd >= 0);
