@@ -5,6 +5,7 @@
 #include "control.h"
 #include "log.h"
 #include "process.h"
+#include "strv.h"
 
 const char *const *debian_variant_patterns(DebianVariant v) {
         static const char *const required[] = { "?essential", "?priority(required)", "apt", NULL };
@@ -164,36 +165,6 @@ static void chosen_free(Chosen *c, size_t n) {
         free(c);
 }
 
-/* "Inst NAME (VERSION RELEASE... [ARCH])" */
-static int parse_inst(const char *out, Chosen **ret, size_t *ret_n) {
-        Chosen *c = NULL;
-        size_t n = 0;
-        for (const char *p = out; p && *p;) {
-                size_t len = strcspn(p, "\n");
-                if (strncmp(p, "Inst ", 5) == 0) {
-                        _cleanup_free_ char *line = xstrndup(p + 5, len - 5);
-                        char *open = strchr(line, '('), *close = strrchr(line, ')');
-                        char *ab = close ? memrchr(line, '[', (size_t) (close - line)) : NULL;
-                        if (!open || !close || !ab) {
-                                chosen_free(c, n);
-                                return -EBADMSG;
-                        }
-                        c = xrealloc(c, (n + 1) * sizeof(Chosen));
-                        c[n++] = (Chosen) {
-                                .name = xstrndup(line, strcspn(line, " ")),
-                                .version = xstrndup(open + 1, strcspn(open + 1, " )")),
-                                .arch = xstrndup(ab + 1, strcspn(ab + 1, "]")),
-                        };
-                }
-                p += len;
-                if (*p)
-                        p++;
-        }
-        *ret = c;
-        *ret_n = n;
-        return 0;
-}
-
 static char **install_argv(const DebianRequest *req, const char *mode) {
         const char *const *patterns = debian_variant_patterns(req->variant);
         size_t np = 0;
@@ -227,14 +198,42 @@ static char *percent_decode(const char *s, size_t n) {
         return d;
 }
 
-/* "'URI' FILE SIZE HASH" lines, URIs decoded. */
-static char **parse_uris(const char *out, size_t *ret_n) {
+/* The package a download is: apt names the file NAME_VERSION_ARCH.deb, the epoch's colon written
+ * %3a (neither names nor versions may hold '_'). A foreign architecture's package is NAME:ARCH. */
+static int chosen_from_file(const char *file, size_t len, const char *native, Chosen *ret) {
+        _cleanup_free_ char *f = percent_decode(file, len);
+        char *first = strchr(f, '_'), *last = strrchr(f, '_');
+        if (!endswith(f, ".deb") || !first || first == last || first == f)
+                return -EBADMSG;
+        f[strlen(f) - strlen(".deb")] = 0;
+        *first = *last = 0;
+        const char *arch = last + 1;
+        bool foreign = !streq(arch, "all") && !streq(arch, native);
+        *ret = (Chosen) {
+                .name = foreign ? xasprintf("%s:%s", f, arch) : xstrdup(f),
+                .version = xstrdup(first + 1),
+                .arch = xstrdup(arch),
+        };
+        return 0;
+}
+
+/* "'URI' FILE SIZE [HASH]" lines: the URIs (decoded) and the packages they are. One apt run gives
+ * both the plan and where each package comes from. */
+static int parse_uris(const char *out, const char *native, char ***ret_uris, Chosen **ret_chosen, size_t *ret_n) {
         char **uris = xcalloc(1, sizeof(char *));
+        Chosen *c = NULL;
         size_t n = 0;
         for (const char *p = out; p && *p;) {
                 size_t len = strcspn(p, "\n");
                 const char *q = len > 2 && p[0] == '\'' ? memchr(p + 1, '\'', len - 1) : NULL;
                 if (q) {
+                        const char *file = q + 1 + strspn(q + 1, " ");
+                        c = xrealloc(c, (n + 1) * sizeof(Chosen));
+                        if (chosen_from_file(file, strcspn(file, " \n"), native, c + n) < 0) {
+                                chosen_free(c, n);
+                                strv_free(uris);
+                                return -EBADMSG;
+                        }
                         uris = xrealloc(uris, (n + 2) * sizeof(char *));
                         uris[n++] = percent_decode(p + 1, (size_t) (q - p - 1));
                         uris[n] = NULL;
@@ -243,8 +242,10 @@ static char **parse_uris(const char *out, size_t *ret_n) {
                 if (*p)
                         p++;
         }
+        *ret_uris = uris;
+        *ret_chosen = c;
         *ret_n = n;
-        return uris;
+        return 0;
 }
 
 static char *repository_of(char *const *uris, size_t n, const char *filename) {
@@ -355,32 +356,26 @@ int apt_resolve(const DebianRequest *req, const AptResolveOptions *opts, DebPack
         if (r < 0)
                 return r;
 
-        _cleanup_free_ char **sim = install_argv(req, "--simulate");
+        /* apt's own root has no package installed and no .deb in its archive folder, so
+         * --print-uris lists every package of the set. */
+        _cleanup_free_ char **uri_argv = install_argv(req, "--print-uris");
         _cleanup_free_ char *out = NULL;
-        r = apt_root_run(root, sim, &out);
+        r = apt_root_run(root, uri_argv, &out);
         if (r < 0)
                 return log_error_errno(r, "%s: failed to run apt-get: %m", what);
         if (r != 0)
                 return explain_install_failure(root, out, what);
         Chosen *chosen = NULL;
-        size_t n_chosen = 0;
-        if (parse_inst(out, &chosen, &n_chosen) < 0 || n_chosen == 0)
-                return log_error_errno(-EBADMSG, "%s: cannot read apt-get's plan: %s", what, process_last_lines(out, 3));
-
-        _cleanup_free_ char **uri_argv = install_argv(req, "--print-uris");
-        _cleanup_free_ char *uri_out = NULL;
-        r = apt_root_run(root, uri_argv, &uri_out);
-        if (r != 0) {
-                chosen_free(chosen, n_chosen);
-                return log_error_errno(r < 0 ? r : -EPROTO, "%s: apt-get --print-uris failed: %s", what,
-                                       uri_out ? process_last_lines(uri_out, 3) : "");
+        char **uris = NULL;
+        size_t n = 0;
+        if (parse_uris(out, arch, &uris, &chosen, &n) >= 0 && n == 0) {
+                strv_free(uris);
+                r = -EBADMSG;
         }
-        size_t n_uris;
-        char **uris = parse_uris(uri_out, &n_uris);
-        r = show_records(root, chosen, n_chosen, uris, n_uris, what, ret);
-        for (size_t i = 0; i < n_uris; i++)
-                free(uris[i]);
-        free(uris);
-        chosen_free(chosen, n_chosen);
+        if (r < 0 || n == 0)
+                return log_error_errno(-EBADMSG, "%s: cannot read apt-get's plan: %s", what, process_last_lines(out, 3));
+        r = show_records(root, chosen, n, uris, n, what, ret);
+        strv_free(uris);
+        chosen_free(chosen, n);
         return r;
 }
