@@ -84,7 +84,12 @@ static int write_config(const char *root, const char *arch) {
         int r = write_file_atomic(path, conf, strlen(conf), 0644);
         if (r < 0)
                 return r;
+        /* Written once: apt keeps its parsed package cache (pkgcache.bin) only while the status
+         * file's size and time are those it was built with, and parsing every index again costs
+         * each apt run of a kept root a second or two. */
         _cleanup_free_ char *status = path_join(root, "var/lib/dpkg/status");
+        if (access(status, F_OK) == 0)
+                return 0;
         return write_file_atomic(status, "", 0, 0644);
 }
 
