@@ -91,3 +91,15 @@ outputs:
   - { format: raw }
 YAML
 }
+
+# interrupt PID OUT: Ctrl-C to the command running in the background as PID (its output in OUT):
+# it must exit with 130 within 3 s. INTERRUPT_MS: how long it took.
+interrupt() {
+  local t0 rc
+  t0=$(date +%s%N)
+  kill -INT "$1"
+  set +e; wait "$1"; rc=$?; set -e
+  INTERRUPT_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+  [ "$rc" = 130 ] || { cat "$2"; fail "interrupted command exited $rc, expected 130"; }
+  [ "$INTERRUPT_MS" -lt 3000 ] || fail "the command took $INTERRUPT_MS ms to stop"
+}

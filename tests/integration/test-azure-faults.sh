@@ -7,24 +7,12 @@
 # Page Ranges. Ctrl-C (SIGINT) in the middle of a page write (slowed by the proxy) stops the push at
 # once (exit 130), leaves no tag, and the next run resumes.
 source "$(dirname "$0")/lib.sh"
-command -v azurite-blob >/dev/null || skip "azurite-blob not installed (npm install -g azurite: scripts/setup)"
+source "$(dirname "$0")/lib-azurite.sh"
 command -v jq >/dev/null || skip "jq not installed"
 cd "$SCRATCH"
-AZ=$BAKER_SOURCE_DIR/tests/integration/azure-blob.py
 PROXY_PY=$BAKER_SOURCE_DIR/tests/integration/s3-cut-proxy.py
-ACCOUNT=devstoreaccount1
-# Azurite's published development key (not a secret).
-DEV_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-unset AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_SAS_TOKEN
 export AZURE_STORAGE_KEY=$DEV_KEY BAKER_HTTP_ATTEMPTS=1
-
-PORT=$(free_port)
-timeout 600 azurite-blob --blobHost 127.0.0.1 --blobPort "$PORT" --location "$SCRATCH/azurite" --skipApiVersionCheck \
-  --silent --disableTelemetry </dev/null >"$SCRATCH/azurite.log" 2>&1 &
-track_pid $!
-wait_for 60 "azurite on port $PORT" bash -c "echo 2>/dev/null > /dev/tcp/127.0.0.1/$PORT"
-ENDPOINT=http://127.0.0.1:$PORT
-python3 "$AZ" "$ENDPOINT" $ACCOUNT create-container images
+start_azurite
 
 # image FILE: 24 MiB (a multiple of 512: a page blob), data in 6 stretches of 3 MiB, zeros between.
 image() {
@@ -36,10 +24,10 @@ image() {
 # no_tag PREFIX TAG / undigested PREFIX SHA: the container has no tag object; the page blob is there
 # without the digest metadata that makes it count as present.
 no_tag() {
-  ! python3 "$AZ" "$ENDPOINT" $ACCOUNT list images | grep -qx "$1/tags/$2" || fail "tag $1:$2 exists"
+  ! az list images | grep -qx "$1/tags/$2" || fail "tag $1:$2 exists"
 }
 undigested() {
-  python3 "$AZ" "$ENDPOINT" $ACCOUNT props "images/$1/blobs/sha256/$2" > props.json
+  az props "images/$1/blobs/sha256/$2" > props.json
   [ "$(jq -r '."x-ms-meta-bakerdigest" // "none"' props.json)" = none ] || fail "the unfinished blob has its digest"
 }
 # proxy FAULT: the fault proxy in front of Azurite, faulting page writes after the first two.
@@ -68,12 +56,12 @@ kill "$PROXY_PID"
 "$BAKER" -v push --json q.raw "azure+http://127.0.0.1:$PORT/$ACCOUNT/images/q:1" > q.json 2> q.err \
   || { cat q.err; fail "push after the quota was raised"; }
 grep -q "resuming the upload" q.err || { cat q.err; fail "the re-run did not resume"; }
-python3 "$AZ" "$ENDPOINT" $ACCOUNT get "images/q/blobs/sha256/$Q_SHA" got.raw
+az get "images/q/blobs/sha256/$Q_SHA" got.raw
 cmp -s got.raw q.raw || fail "the page blob after the quota was raised is not the image"
 [ "$(jq -r .bytes_sent q.json)" -lt $((18 << 20)) ] || fail "the re-run sent $(jq -r .bytes_sent q.json) bytes"
 [ "$("$BAKER" resolve "azure+http://127.0.0.1:$PORT/$ACCOUNT/images/q:1" | head -1)" = "$(jq -r .digest q.json)" ] \
   || fail "the tag does not resolve"
-python3 "$AZ" "$ENDPOINT" $ACCOUNT list images | grep -qx "q/tags/1" || fail "no tag object where no_tag looks"
+az list images | grep -qx "q/tags/1" || fail "no tag object where no_tag looks"
 pass "quota raised: the re-run resumed ($(jq -r .bytes_sent q.json) bytes sent) and the tag names the image"
 
 # Ctrl-C mid page write: the first two writes at full speed, later ones at 256 KiB/s; baker runs in
@@ -84,25 +72,20 @@ proxy slow:262144
 "$BAKER" push int.raw "azure+http://127.0.0.1:$PROXY/$ACCOUNT/images/int:1" > int.out 2>&1 &
 BPID=$!
 written() {
-  python3 "$AZ" "$ENDPOINT" $ACCOUNT pages "images/int/blobs/sha256/$INT_SHA" 2>/dev/null |
+  az pages "images/int/blobs/sha256/$INT_SHA" 2>/dev/null |
     jq -e '[.[] | .[1] - .[0] + 1] | add >= 6291456' >/dev/null
 }
 wait_for 60 "two page writes" written
 sleep 1
-t0=$(date +%s%N)
-kill -INT "$BPID"
-set +e; wait "$BPID"; rc=$?; set -e
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$rc" = 130 ] || { cat int.out; fail "interrupted push exited $rc, expected 130"; }
-[ "$ms" -lt 3000 ] || fail "the push took $ms ms to stop"
+interrupt "$BPID" int.out
 no_tag int 1
 undigested int "$INT_SHA"
-pass "Ctrl-C mid page write: exit 130 after $ms ms, no tag, the blob not counted as there"
+pass "Ctrl-C mid page write: exit 130 after $INTERRUPT_MS ms, no tag, the blob not counted as there"
 
 "$BAKER" -v push --json int.raw "azure+http://127.0.0.1:$PORT/$ACCOUNT/images/int:1" > int.json 2> int.err \
   || { cat int.err; fail "push after the interrupt"; }
 grep -q "resuming the upload" int.err || { cat int.err; fail "the run after Ctrl-C did not resume"; }
-python3 "$AZ" "$ENDPOINT" $ACCOUNT get "images/int/blobs/sha256/$INT_SHA" got.raw
+az get "images/int/blobs/sha256/$INT_SHA" got.raw
 cmp -s got.raw int.raw || fail "the resumed page blob is not the image"
 [ "$("$BAKER" resolve "azure+http://127.0.0.1:$PORT/$ACCOUNT/images/int:1" | head -1)" = "$(jq -r .digest int.json)" ] \
   || fail "the tag does not resolve"

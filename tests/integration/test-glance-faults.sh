@@ -89,15 +89,10 @@ image int
 BPID=$!
 wait_for 60 "the upload to start" settled int saving
 sleep 2
-t0=$(date +%s%N)
-kill -INT "$BPID"
-set +e; wait "$BPID"; rc=$?; set -e
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$rc" = 130 ] || { cat int.out; fail "interrupted push exited $rc, expected 130"; }
-[ "$ms" -lt 3000 ] || fail "the push took $ms ms to stop"
+interrupt "$BPID" int.out
 wait_for 30 "Glance to put the image back to queued" settled int queued
 unpublished int
-pass "Ctrl-C mid-upload: exit 130 after $ms ms; Glance put the image back to queued, no channel"
+pass "Ctrl-C mid-upload: exit 130 after $INTERRUPT_MS ms; Glance put the image back to queued, no channel"
 finished int
 pass "the run after Ctrl-C uploaded into the queued image; active, sha512 and channel right"
 
