@@ -368,11 +368,12 @@ int apt_resolve(const DebianRequest *req, const AptResolveOptions *opts, DebPack
         Chosen *chosen = NULL;
         char **uris = NULL;
         size_t n = 0;
-        if (parse_uris(out, arch, &uris, &chosen, &n) >= 0 && n == 0) {
+        int k = parse_uris(out, arch, &uris, &chosen, &n);
+        if (k >= 0 && n == 0) {
                 strv_free(uris);
-                r = -EBADMSG;
+                k = -EBADMSG;
         }
-        if (r < 0 || n == 0)
+        if (k < 0)
                 return log_error_errno(-EBADMSG, "%s: cannot read apt-get's plan: %s", what, process_last_lines(out, 3));
         r = show_records(root, chosen, n, uris, n, what, ret);
         strv_free(uris);
