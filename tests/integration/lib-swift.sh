@@ -96,6 +96,14 @@ CONF
     cat "$dir/log" >&2
     fail "swift on port $SWIFT_PORT did not answer within 60 s"
   fi
+  # The proxy's healthcheck is its own: the storage servers may still be starting (a loaded
+  # machine), and a first request then fails with 503.
+  for t in $obj_port $cont_port $acc_port; do
+    if ! poll 60 curl -s -o /dev/null "http://127.0.0.1:$t/healthcheck"; then
+      cat "$dir/log" >&2
+      fail "a swift storage server on port $t did not answer within 60 s"
+    fi
+  done
 }
 
 # s3_curl METHOD PATH [CURL-ARGS...]: an independent S3 client (curl 7.88's --aws-sigv4, fine for
