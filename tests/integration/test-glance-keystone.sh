@@ -92,7 +92,7 @@ steps:
 outputs:
   - { format: raw }
 EOF
-/work/slot "$BAKER" bake -o images small.yaml > bake.log 2>&1 || { cat bake.log >&2; fail "bake"; }
+"$BAKER" bake -o images small.yaml > bake.log 2>&1 || { cat bake.log >&2; fail "bake"; }
 D=$(jq -r .image_digest images/manifest.json)
 
 # Password (clouds.yaml + secure.yaml): the catalog's image endpoint, a Keystone token.
@@ -150,3 +150,12 @@ curl -sf -H "X-Auth-Token: $T2" "$API/v2/images?visibility=shared" | jq -e --arg
 "$BAKER" push --json --visibility private images/manifest.json glance:ks/small > p5.json || fail "push private"
 [ "$(seen)" = 404 ] || fail "a private image is still seen by the former member"
 pass "members: shared with another keystone project, idempotent; private hides it"
+
+# The same from a template's publish entry: a bake into a fresh folder gives the same image, which
+# the publish reuses (0 bytes) and shares with exactly the projects named.
+{ cat small.yaml; printf 'publish:\n  - glance: { cloud: ks, members: [%s] }\n' "$OTHER_PID"; } > shared.yaml
+"$BAKER" bake --json -o images-shared shared.yaml > b-shared.json 2> b-shared.err ||
+  { cat b-shared.err >&2; fail "bake publishing with members"; }
+[ "$(jq -r .image_digest images-shared/manifest.json)" = "$D" ] || fail "the bake with a publish entry gave another image"
+[ "$(seen)" = 200 ] || { cat b-shared.json b-shared.err; fail "the template's members: did not share the image"; }
+pass "members: from the template's publish entry"

@@ -45,7 +45,7 @@ channels: [staging]
 EOF
 grep -q 'motd' tiny.yaml || fail "the template variant did not take the variable"
 start=$(date +%s.%N)
-/work/slot "$BAKER" bake --skip-test --json -o images tiny.yaml > bake.json 2> bake.err || { cat bake.err >&2; fail "bake"; }
+"$BAKER" bake --skip-test --json -o images tiny.yaml > bake.json 2> bake.err || { cat bake.err >&2; fail "bake"; }
 pass "bake + publish to glance in $(echo "$(date +%s.%N) - $start" | bc) s"
 EV=$(jq -c 'select(.event == "publish")' bake.json)
 [ -n "$EV" ] || { cat bake.json >&2; fail "no publish event"; }
@@ -105,7 +105,7 @@ pass "raw upload ($(jq -r .bytes_sent raw.json) bytes)"
 # Channels: the template's staging channel, then prod through promote/rollback.
 "$BAKER" resolve --json glance:local/tiny:staging > r1.json
 [ "$(jq -r .image_id r1.json)" = "$ID" ] && [ "$(jq -r .digest r1.json)" = "$D1" ] || fail "resolve staging"
-/work/slot "$BAKER" bake --skip-test --no-publish --var motd=two -o images2 tiny.yaml > /dev/null 2>&1 || fail "second bake"
+"$BAKER" bake --skip-test --no-publish --var motd=two -o images2 tiny.yaml > /dev/null 2>&1 || fail "second bake"
 "$BAKER" push --json images2/manifest.json glance:local/tiny > v2.json
 ID2=$(jq -r .image_id v2.json)
 D2=$(jq -r .image_digest images2/manifest.json)
