@@ -226,14 +226,8 @@ static int mark_manifest(ObjectStore *o, const char *name, json_t *live) {
         int k = o->ops->get(o, name, &r, &data, NULL, NULL);
         if (k < 0)
                 return k == -ENOENT ? 0 : k;
-        json_t *m = json_loads(data, 0, NULL), *e;
-        size_t i;
-        const char *c = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
-        if (c)
-                json_object_set_new(live, c, json_true());
-        json_array_foreach(json_object_get(m, "layers"), i, e)
-                if (json_string_value(json_object_get(e, "digest")))
-                        json_object_set_new(live, json_string_value(json_object_get(e, "digest")), json_true());
+        json_t *m = json_loads(data, 0, NULL);
+        registry_manifest_mark_blobs(m, live);
         json_decref(m);
         return 0;
 }

@@ -404,12 +404,7 @@ static void mark(Layout *l, const char *digest, json_t *live, unsigned depth) {
                 return;
         json_t *m = json_loadb(data, size, 0, NULL), *e;
         size_t i;
-        const char *c = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
-        if (c)
-                json_object_set_new(live, c, json_true());
-        json_array_foreach(json_object_get(m, "layers"), i, e)
-                if (json_string_value(json_object_get(e, "digest")))
-                        json_object_set_new(live, json_string_value(json_object_get(e, "digest")), json_true());
+        registry_manifest_mark_blobs(m, live);
         json_array_foreach(json_object_get(m, "manifests"), i, e)
                 if (json_string_value(json_object_get(e, "digest")))
                         mark(l, json_string_value(json_object_get(e, "digest")), live, depth + 1);

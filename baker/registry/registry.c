@@ -445,6 +445,17 @@ static int referrers_fallback_add(Registry *r, const char *subject, json_t *desc
         return registry_manifest_put(r, tag, OCI_INDEX_MEDIA_TYPE, data, strlen(data), NULL);
 }
 
+void registry_manifest_mark_blobs(const json_t *m, json_t *live) {
+        const char *c = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+        if (c)
+                json_object_set_new(live, c, json_true());
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(m, "layers"), i, e)
+                if (json_string_value(json_object_get(e, "digest")))
+                        json_object_set_new(live, json_string_value(json_object_get(e, "digest")), json_true());
+}
+
 int registry_manifest_put(Registry *r, const char *reference, const char *media_type, const char *data,
                           size_t size, char **ret_digest) {
         char digest[DIGEST_STRING_MAX];

@@ -78,6 +78,8 @@ typedef struct RegistryManifest {
 } RegistryManifest;
 
 RegistryManifest *registry_manifest_free(RegistryManifest *m);
+/* For gc's sweeps: sets live[digest] = true for the config and every layer a manifest names. */
+void registry_manifest_mark_blobs(const json_t *manifest, json_t *live);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RegistryManifest *, registry_manifest_free);
 
 /* What a backend implements. Every function returns >= 0 or -errno; absent things are -ENOENT;
