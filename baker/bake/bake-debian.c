@@ -1,4 +1,5 @@
-/* The bake's side of `debian` inputs: the lock file before the plan. */
+/* The bake's side of `debian` inputs: the lock file before the plan, and after a refresh that
+ * succeeded. */
 #include "bake-debian.h"
 
 #include "cache.h"
@@ -6,7 +7,10 @@
 #include "lock.h"
 #include "log.h"
 
-Outcome bake_debian_prepare(const Template *t, const Vars *vars, const char *cache_path, bool refresh) {
+Outcome bake_debian_prepare(const Template *t, const Vars *vars, const char *cache_path, bool refresh,
+                            Lock **ret_moved) {
+        if (ret_moved)
+                *ret_moved = NULL;
         if (!template_has_debian_inputs(t))
                 return OUTCOME_OK;
         _cleanup_(cache_freep) Cache *cache = NULL;
@@ -37,9 +41,22 @@ Outcome bake_debian_prepare(const Template *t, const Vars *vars, const char *cac
                 else if (!had_lock)
                         log_notice("input '%s': resolved %zu packages (no lock: 'baker lock' pins them)",
                                    t->inputs[i].name, debian_input_packages(&t->inputs[i])->n);
+                else
+                        for (size_t k = 0; k < d->n; k++) {
+                                _cleanup_free_ char *c = package_change_to_string(&d->changes[k]);
+                                log_notice("input '%s': %s since '%s'", t->inputs[i].name, c, lock_path);
+                        }
         }
-        /* A refresh moves the lock on: the next locked bake makes the same image. */
-        if (had_lock && refresh && lock_save(lock, lock_path) < 0)
-                return OUTCOME_INTERNAL;
+        /* A refresh moves the lock on, but only once the bake succeeded (bake_debian_commit): a
+         * failed one leaves the committed lock as it was. */
+        if (had_lock && refresh && ret_moved)
+                *ret_moved = TAKE_PTR(lock);
         return OUTCOME_OK;
+}
+
+Outcome bake_debian_commit(const Template *t, const Lock *moved) {
+        if (!moved)
+                return OUTCOME_OK;
+        _cleanup_free_ char *lock_path = lock_path_for_template(t->path);
+        return lock_save(moved, lock_path) < 0 ? OUTCOME_INTERNAL : OUTCOME_OK;
 }

@@ -7,6 +7,7 @@
 #include "bake.h"
 #include "cache.h"
 #include "image.h"
+#include "lock.h"
 #include "manifest.h"
 #include "plan.h"
 #include "remote-cache.h"
@@ -29,6 +30,7 @@ typedef struct Bake {
         BakeManifest *manifest; /* filled as the bake goes: steps, then the rest */
         char *fresh_cache;      /* verify: a private, empty cache */
         RemoteCache *remote;    /* --cache-from/--cache-to, NULL without */
+        Lock *moved_lock;       /* --refresh: the lock moved on, written once the bake succeeded */
 } Bake;
 
 /* identity.c: os-release, the stamp and fstab written into the tree. */

@@ -39,6 +39,7 @@ static void bake_done(Bake *b) {
                 steps_input_paths_free(b->input_paths, b->t->n_inputs);
         manifest_free(b->manifest);
         remote_cache_free(b->remote);
+        lock_free(b->moved_lock);
         cache_free(b->cache);
         if (b->fresh_cache)
                 rm_rf(b->fresh_cache);
@@ -473,7 +474,8 @@ static Outcome bake_load(Bake *b) {
         }
         if (!b->t->has_disk)
                 return template_error_at(b->t, b->t->name_pos, "the template has no disk"), OUTCOME_USAGE;
-        Outcome out = bake_debian_prepare(b->t, b->vars, b->fresh_cache ? b->fresh_cache : o->cache_dir, o->refresh);
+        Outcome out = bake_debian_prepare(b->t, b->vars, b->fresh_cache ? b->fresh_cache : o->cache_dir, o->refresh,
+                                          &b->moved_lock);
         if (out != OUTCOME_OK)
                 return out;
         int r = cache_open(b->fresh_cache ? b->fresh_cache : o->cache_dir, &b->cache);
@@ -534,6 +536,9 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
                 if (bake_publish(b, manifest_path) < 0)
                         return OUTCOME_PUBLISH;
         }
+        out = bake_debian_commit(t, b->moved_lock);
+        if (out != OUTCOME_OK)
+                return out;
         char dig[DIGEST_STRING_MAX];
         digest_to_string(ret->image_digest, dig);
         _cleanup_free_ char *end = xasprintf("%s %s in %.1fs: %s", ret->unchanged ? "unchanged" : "baked", t->name,

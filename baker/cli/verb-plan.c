@@ -119,7 +119,7 @@ int verb_plan(int argc, char **argv) {
                 template_args_report_errors(&args, t);
                 return OUTCOME_USAGE;
         }
-        Outcome out = bake_debian_prepare(t, vars, NULL, false);
+        Outcome out = bake_debian_prepare(t, vars, NULL, false, NULL);
         if (out != OUTCOME_OK)
                 return out;
         _cleanup_(plan_freep) Plan *plan = NULL;

@@ -103,6 +103,21 @@ expect_exit 0 "$BAKER" bake -o "$SCRATCH/out1" "$SCRATCH/img.yaml"
 grep -q "unchanged" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "the locked bake was not unchanged"; }
 pass "locked re-bake unchanged in $(echo "$(date +%s.%N) - $start" | bc) s"
 
+# A refresh that sees the bump but whose bake then fails (a run step right after the unpack exits
+# 1: one appliance launch, the bake's only one) leaves the lock byte for byte as it was and
+# nothing under a final name; the .debs and the root filesystem it built stay cached.
+start=$(date +%s)
+cp "$lock" "$SCRATCH/lock-1.0"
+cp "$SCRATCH/img.yaml" "$SCRATCH/img.yaml.good"
+sed -i 's/^  - unpack: base$/&\n  - run: "exit 1"/' "$SCRATCH/img.yaml"
+expect_exit 4 "$BAKER" bake --refresh -o "$SCRATCH/out-fail" "$SCRATCH/img.yaml"
+grep -q "input 'base': baker-hello 1.0 -> 1.1 since '$lock'" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out"; fail "the failing refresh did not see baker-hello 1.0 -> 1.1"; }
+cmp "$SCRATCH/lock-1.0" "$lock" || fail "a refresh whose bake failed changed the lock"
+[ -z "$(ls -A "$SCRATCH/out-fail")" ] || fail "a failed refresh left $(ls -A "$SCRATCH/out-fail") in its output folder"
+mv "$SCRATCH/img.yaml.good" "$SCRATCH/img.yaml"
+pass "a refresh whose run step fails: exit 4, the lock unchanged, no output ($(( $(date +%s) - start )) s)"
+
 start=$(date +%s)
 expect_exit 0 "$BAKER" bake --refresh --json -o "$SCRATCH/out1" "$SCRATCH/img.yaml"
 cp "$SCRATCH/out" "$SCRATCH/refresh.json"
