@@ -127,10 +127,14 @@ static const Verb verbs[] = {
           "refreshed in the last N days; images and channels in the same repository are not touched.\n" },
         { "diff", 2, 2, verb_diff, "what changed between two bakes: packages, then files",
           "baker diff [--json] A B\n\n"
-          "A and B are manifest.json files, output folders or registry references (pulled, with their\n"
-          "SBOM, into a scratch directory). Lists the packages added, removed and\n"
-          "changed (from each bake's SBOM, sbom.cdx.json), then the files that differ (from the raw\n"
-          "outputs, read offline).\n" },
+          "A and B are manifest.json files, output folders, registry references (pulled, with their\n"
+          "SBOM, into a scratch directory) or image files, raw or qcow2, with or without a manifest\n"
+          "beside them; any two of these. Lists the packages added, removed and changed (from each\n"
+          "bake's SBOM, sbom.cdx.json; for an image file from its own /var/lib/dpkg/status), then the\n"
+          "files that differ (from the raw outputs or images, read offline; a qcow2 is converted to a\n"
+          "scratch raw by qemu-img). Exit status 0, or 3 when A or B cannot be read or is neither a\n"
+          "manifest nor an image.\n\n"
+          "  --json               print one JSON document on stdout\n" },
         { "inspect", 1, 1, verb_inspect, "show the stamp, digest and layout of an image or a manifest",
           "baker inspect [--json] IMAGE|MANIFEST\n\n"
           "For an image (raw or qcow2): the partition table, each filesystem's type, UUID and label, the\n"

@@ -1,13 +1,18 @@
 /* baker diff: what changed between two bakes — the packages (from their SBOMs) first, then the
- * files (from their raw images, offline). A and B are manifest.json files, output folders or
- * registry references (pulled, with their SBOM referrer, into a scratch directory). */
+ * files (from their raw images, offline). A and B are manifest.json files, output folders,
+ * registry references (pulled, with their SBOM referrer, into a scratch directory) or bare image
+ * files, raw or qcow2 (the packages then from the image's own dpkg status, read offline). */
 #include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "digest.h"
+#include "dpkg-status.h"
+#include "image-file.h"
 #include "imagediff.h"
+#include "inspect.h"
 #include "interrupt.h"
 #include "log.h"
 #include "manifest.h"
@@ -17,10 +22,14 @@
 #include "sbom.h"
 #include "verbs.h"
 
+#define DPKG_STATUS_MAX (64u << 20)
+
 typedef struct Side {
         char *pulled; /* a scratch directory a registry reference was pulled into, removed at the end */
-        char *dir;
-        BakeManifest *manifest;
+        char *dir;    /* the output folder, or the image file: what messages name */
+        BakeManifest *manifest; /* NULL for an image file */
+        ImageFile image;        /* an image file (image.raw NULL otherwise) */
+        char *image_digest;
         DebPackageSet packages;
         bool has_packages;
         char *raw; /* an uncompressed raw output, or NULL */
@@ -34,8 +43,44 @@ static void side_done(Side *s) {
         }
         free(s->dir);
         manifest_free(s->manifest);
+        image_file_done(&s->image);
+        free(s->image_digest);
         deb_package_set_done(&s->packages);
         free(s->raw);
+}
+
+/* A bare image file: the packages from its own dpkg status, its digest from its raw bytes. */
+static int side_load_image(const char *path, Side *ret) {
+        Side s = { .dir = xstrdup(path) };
+        int r = image_file_open(path, &s.image);
+        if (r < 0)
+                return side_done(&s), r;
+        _cleanup_free_ char *status = NULL;
+        size_t size = 0;
+        r = image_file_read(s.image.raw, "var/lib/dpkg/status", DPKG_STATUS_MAX, &status, &size);
+        if (r == -EMEDIUMTYPE) {
+                log_error("'%s' is neither a manifest nor a disk image (no partition table or filesystem found)", path);
+                return side_done(&s), r;
+        }
+        unsigned line = 0;
+        if (r >= 0) {
+                s.has_packages = dpkg_status_parse(status, size, &s.packages, &line) >= 0;
+                if (!s.has_packages)
+                        log_warning("'%s': its /var/lib/dpkg/status cannot be parsed (line %u)", path, line);
+        } else if (r != -ENOENT)
+                log_warning_errno(r, "'%s': cannot read /var/lib/dpkg/status: %m", path);
+        uint8_t d[DIGEST_SIZE];
+        char dig[DIGEST_STRING_MAX];
+        r = digest_file(s.image.raw, d, NULL);
+        if (r < 0) {
+                log_error_errno(r, "cannot read '%s': %m", path);
+                return side_done(&s), r;
+        }
+        digest_to_string(d, dig);
+        s.image_digest = xstrdup(dig);
+        s.raw = xstrdup(s.image.raw);
+        *ret = s;
+        return 0;
 }
 
 /* A registry reference (what is not a path here) pulled into a scratch directory. */
@@ -58,6 +103,8 @@ static int side_pull(const char *ref, char **ret_dir) {
 static int side_load(const char *arg, Side *ret) {
         struct stat st;
         Side s = {};
+        if (stat(arg, &st) >= 0 && S_ISREG(st.st_mode) && !inspect_is_manifest(arg))
+                return side_load_image(arg, ret);
         if (stat(arg, &st) < 0) {
                 if (errno != ENOENT || !strchr(arg, ':'))
                         return log_error_errno(-errno, "cannot read '%s': %m", arg);
@@ -75,6 +122,7 @@ static int side_load(const char *arg, Side *ret) {
                 side_done(&s);
                 return r;
         }
+        s.image_digest = s.manifest->image_digest ? xstrdup(s.manifest->image_digest) : NULL;
         /* Only the SBOM the manifest names describes these outputs. */
         const char *sbom_name = s.manifest->packages ? s.manifest->packages->sbom : NULL;
         _cleanup_free_ char *sbom = sbom_name && !strchr(sbom_name, '/') ? path_join(s.dir, sbom_name) : NULL;
@@ -92,9 +140,11 @@ static int side_load(const char *arg, Side *ret) {
 
 static json_t *packages_section(const Side *a, const Side *b, bool print) {
         if (!a->has_packages || !b->has_packages) {
-                if (print)
-                        printf("packages: %s has no SBOM (no dpkg status in the image)\n",
-                               !a->has_packages ? a->dir : b->dir);
+                if (print) {
+                        const Side *s = !a->has_packages ? a : b;
+                        printf("packages: %s has %s\n", s->dir,
+                               s->manifest ? "no SBOM (no dpkg status in the image)" : "no dpkg status");
+                }
                 return json_null();
         }
         PackageDiff d;
@@ -154,7 +204,7 @@ int verb_diff(int argc, char **argv) {
                 side_done(&a);
                 return OUTCOME_INPUT;
         }
-        const char *da = a.manifest->image_digest, *db = b.manifest->image_digest;
+        const char *da = a.image_digest, *db = b.image_digest;
         if (!json)
                 printf("image: %s -> %s%s\n", da ? da : "?", db ? db : "?", streq_ptr(da, db) ? " (same)" : "");
         json_t *packages = packages_section(&a, &b, !json);

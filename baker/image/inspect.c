@@ -6,10 +6,10 @@
 
 #include "digest.h"
 #include "fsprobe.h"
+#include "image-file.h"
 #include "log.h"
 #include "manifest.h"
 #include "partition.h"
-#include "process.h"
 #include "stamp.h"
 #include "util.h"
 
@@ -25,29 +25,6 @@ bool inspect_is_manifest(const char *path) {
         while ((c = fgetc(f)) != EOF && strchr(" \t\r\n", c))
                 ;
         return c == '{';
-}
-
-static bool is_qcow2(int fd) {
-        uint8_t magic[4];
-        return pread(fd, magic, 4, 0) == 4 && memcmp(magic, "QFI\xfb", 4) == 0;
-}
-
-/* The canonical raw bytes of a qcow2: a sparse temporary raw beside the system's temp files. */
-static int qcow2_to_raw(const char *path, char **ret_tmp) {
-        const char *tmpdir = tmp_dir();
-        _cleanup_free_ char *tmp = tmp_template("baker-inspect");
-        int fd = mkstemp(tmp);
-        if (fd < 0)
-                return log_error_errno(-errno, "cannot create a temporary file in '%s': %m", tmpdir);
-        close(fd);
-        _cleanup_unlink_ char *owned = TAKE_PTR(tmp);
-        char *argv[] = { (char *) "qemu-img", (char *) "convert", (char *) "-f", (char *) "qcow2", (char *) "-O",
-                         (char *) "raw", (char *) path, owned, NULL };
-        int r = process_run_checked(argv, NULL, "convert the qcow2 image to raw", "qemu-utils");
-        if (r < 0)
-                return r;
-        *ret_tmp = TAKE_PTR(owned);
-        return 0;
 }
 
 static char **os_release_field(InspectOsRelease *o, size_t i) {
@@ -179,31 +156,17 @@ static int read_layout(ImageInspection *x, int dfd) {
 }
 
 int inspect_image(const char *path, ImageInspection **ret) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_(image_file_done) ImageFile img = {};
+        int r = image_file_open(path, &img);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(img.raw, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return log_error_errno(-errno, "cannot open '%s': %m", path);
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return log_error_errno(-errno, "cannot stat '%s': %m", path);
-        if (!S_ISREG(st.st_mode))
-                return log_error_errno(-EMEDIUMTYPE, "'%s' is not a regular file", path);
-
+                return log_error_errno(-errno, "cannot open '%s': %m", img.raw);
         _cleanup_(image_inspection_freep) ImageInspection *x = xcalloc(1, sizeof *x);
-        *x = (ImageInspection) { .path = xstrdup(path), .format = "raw", .file_size = (uint64_t) st.st_size };
-        const char *raw = path;
-        _cleanup_unlink_ char *tmp = NULL;
-        _cleanup_close_ int rawfd = -1;
-        if (is_qcow2(fd)) {
-                x->format = "qcow2";
-                int r = qcow2_to_raw(path, &tmp);
-                if (r < 0)
-                        return r;
-                raw = tmp;
-                rawfd = open(raw, O_RDONLY | O_CLOEXEC);
-                if (rawfd < 0)
-                        return log_error_errno(-errno, "cannot open '%s': %m", raw);
-        }
-        int r = read_layout(x, rawfd >= 0 ? rawfd : fd);
+        *x = (ImageInspection) { .path = xstrdup(path), .format = img.format, .file_size = img.size };
+        const char *raw = img.raw;
+        r = read_layout(x, fd);
         if (r < 0)
                 return r;
         uint8_t d[DIGEST_SIZE];

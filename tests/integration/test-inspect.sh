@@ -58,7 +58,7 @@ d = json.load(open("q.json"))
 assert d["format"] == "qcow2" and d["image_digest"] == sys.argv[1] and d["stamp"]["name"] == "web", d
 PY
 raw=$(tail -1 qemu-img.args)
-case "$raw" in "$SCRATCH/tmp/baker-inspect-"*) ;; *) fail "the temporary raw '$raw' is not in TMPDIR";; esac
+case "$raw" in "$SCRATCH/tmp/baker-image-"*) ;; *) fail "the temporary raw '$raw' is not in TMPDIR";; esac
 [ ! -e "$raw" ] || fail "temporary raw $raw left behind"
 [ -z "$(ls -A tmp)" ] || fail "files left in TMPDIR: $(ls -A tmp)"
 pass "qcow2"

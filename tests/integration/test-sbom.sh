@@ -3,7 +3,8 @@
 # no appliance): OUTPUT/sbom.cdx.json validates against CycloneDX 1.5, manifest.json counts the
 # packages, a second bake into the same folder after openssl moved on names "openssl A -> B"
 # (console, --json event, manifest), `baker inspect` shows it, and `baker diff` lists the packages
-# added, removed and changed, then the files. `baker push` attaches the SBOM as an OCI referrer, to
+# added, removed and changed, then the files, also of bare image files (raw, qcow2: the packages
+# from the image's own dpkg status) and of mixed pairs. `baker push` attaches the SBOM as an OCI referrer, to
 # an OCI layout and to Debian's docker-registry (distribution 2.8: no referrers API, so the
 # tag-schema fallback), and `baker pull` fetches it back from both.
 source "$(dirname "$0")/lib.sh"
@@ -153,6 +154,30 @@ expect_exit 0 "$BAKER" diff --json "$SCRATCH/before/manifest.json" "$SCRATCH/o1/
 jq -e '.packages | length == 4' "$SCRATCH/out" >/dev/null || fail "diff --json does not list 4 package changes"
 pass "baker diff lists packages, then files"
 
+# Bare image files, no manifest beside them: the packages from each image's own dpkg status, read
+# offline; a qcow2 through a scratch raw (gone afterwards); an image file against an output folder.
+mkdir -p "$SCRATCH/bare/tmp"
+cp --sparse=always "$SCRATCH/before/img.raw" "$SCRATCH/bare/old.raw"
+cp --sparse=always "$SCRATCH/o1/img.raw" "$SCRATCH/bare/new.raw"
+expect_exit 0 "$BAKER" diff "$SCRATCH/bare/old.raw" "$SCRATCH/bare/new.raw"
+for line in "image: $(jq -r .image_digest "$SCRATCH/before/manifest.json") -> $(jq -r .image_digest "$SCRATCH/o1/manifest.json")" \
+            "packages: 2 changed, 1 added, 1 removed" "  openssl 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1" "  + nano 1:2.0-1"; do
+  grep -qxF -- "$line" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "baker diff of two raw image files lacks '$line'"; }
+done
+grep -q "/usr/share/openssl-version" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "baker diff of two raw image files lists no file"; }
+qemu-img convert -f raw -O qcow2 "$SCRATCH/bare/old.raw" "$SCRATCH/bare/old.qcow2"
+TMPDIR=$SCRATCH/bare/tmp expect_exit 0 "$BAKER" diff --json "$SCRATCH/bare/old.qcow2" "$SCRATCH/o1"
+jq -e --arg a "$(jq -r .image_digest "$SCRATCH/before/manifest.json")" '.a == $a and (.packages | length == 4) and
+  ([.packages[] | select(.name == "openssl" and .old == "3.0.15-1~deb12u1" and .new == "3.0.16-1~deb12u1")] | length == 1) and
+  ([.files.differences[] | select(.path == "/usr/share/openssl-version")] | length > 0)' "$SCRATCH/out" >/dev/null ||
+  { cat "$SCRATCH/out"; fail "baker diff of a qcow2 image against an output folder does not name openssl's change and its file"; }
+[ -z "$(ls -A "$SCRATCH/bare/tmp")" ] || fail "baker diff left the qcow2's scratch raw: $(ls -A "$SCRATCH/bare/tmp")"
+echo "not an image" > "$SCRATCH/bare/notes.txt"
+expect_exit 3 "$BAKER" diff "$SCRATCH/bare/notes.txt" "$SCRATCH/bare/new.raw"
+grep -qF "'$SCRATCH/bare/notes.txt' is neither a manifest nor a disk image" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out"; fail "a file that is neither a manifest nor an image is not named"; }
+pass "baker diff of bare image files (raw/raw, qcow2/output folder): packages from the images' dpkg status, then files; a text file is refused by name"
+
 # The same diff with the older image as a registry reference: pulled with its SBOM referrer into a
 # scratch directory that is gone afterwards.
 export TMPDIR=$SCRATCH/tmp-diff
@@ -185,4 +210,7 @@ expect_exit 0 "$BAKER" bake -o "$SCRATCH/o1" "$SCRATCH/img.yaml"
 jq -e '.packages == null' "$SCRATCH/o1/manifest.json" >/dev/null || fail "manifest.json names packages for an image without any"
 expect_exit 0 "$BAKER" diff "$SCRATCH/before" "$SCRATCH/o1"
 grep -q "has no SBOM" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "diff does not say the second bake has no SBOM"; }
-pass "an image without a dpkg status: no SBOM (the old one removed), and diff says so"
+expect_exit 0 "$BAKER" diff "$SCRATCH/bare/old.raw" "$SCRATCH/o1/img.raw"
+grep -qxF "packages: $SCRATCH/o1/img.raw has no dpkg status" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out"; fail "diff of an image file without a dpkg status does not say so"; }
+pass "an image without a dpkg status: no SBOM (the old one removed), and diff says so (of the image file too)"
