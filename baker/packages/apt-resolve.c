@@ -1,6 +1,7 @@
 /* Resolving a `debian` input with apt in a private root; see apt-resolve.h. */
 #include "apt-resolve.h"
 
+#include "apt-lists.h"
 #include "apt-root.h"
 #include "control.h"
 #include "log.h"
@@ -88,6 +89,21 @@ static int update(AptRoot *root, const char *what) {
             has(out, "Could not resolve") || has(out, "Temporary failure"))
                 return log_error_errno(-EHOSTUNREACH, "%s: apt-get update failed: %s", what, text);
         return 0;
+}
+
+/* A kept root whose archive has not moved keeps its verified lists; see apt-lists.h. */
+static int update_unless_current(AptRoot *root, const AptSource *sources, size_t n, const char *what,
+                                 bool *ret_current) {
+        *ret_current = apt_lists_current(root, sources, n);
+        if (*ret_current) {
+                log_info("%s: the archive's indexes are unchanged", what);
+                return 0;
+        }
+        apt_lists_forget(root);
+        int r = update(root, what);
+        if (r >= 0)
+                apt_lists_mark_verified(root, sources, n);
+        return r;
 }
 
 #define SUGGEST_MAX_DISTANCE 3
@@ -325,6 +341,43 @@ static int show_records(AptRoot *root, const Chosen *c, size_t n, char *const *u
         return 0;
 }
 
+/* apt's own root has no package installed and no .deb in its archive folder, so --print-uris
+ * lists every package of the set. */
+static int resolve_with_apt(AptRoot *root, char **uri_argv, const char *arch, const char *what, DebPackageSet *ret) {
+        _cleanup_free_ char *out = NULL;
+        int r = apt_root_run(root, uri_argv, &out);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to run apt-get: %m", what);
+        if (r != 0)
+                return explain_install_failure(root, out, what);
+        Chosen *chosen = NULL;
+        char **uris = NULL;
+        size_t n = 0;
+        int k = parse_uris(out, arch, &uris, &chosen, &n);
+        if (k >= 0 && n == 0) {
+                strv_free(uris);
+                k = -EBADMSG;
+        }
+        if (k < 0)
+                return log_error_errno(-EBADMSG, "%s: cannot read apt-get's plan: %s", what, process_last_lines(out, 3));
+        r = show_records(root, chosen, n, uris, n, what, ret);
+        strv_free(uris);
+        chosen_free(chosen, n);
+        return r;
+}
+
+/* Everything apt is asked besides the lists: its command line and the request. */
+static char *recall_key(char **argv, const DebianRequest *req, const char *arch) {
+        _cleanup_free_ char *canonical = debian_request_canonical(req, arch);
+        char *key = xstrdup(canonical);
+        for (size_t i = 0; argv[i]; i++) {
+                char *k = xasprintf("%s\n%s", key, argv[i]);
+                free(key);
+                key = k;
+        }
+        return key;
+}
+
 int apt_resolve(const DebianRequest *req, const AptResolveOptions *opts, DebPackageSet *ret) {
         const char *what = opts && opts->what ? opts->what : "debian input";
         if (!debian_variant_patterns(req->variant))
@@ -349,34 +402,21 @@ int apt_resolve(const DebianRequest *req, const AptResolveOptions *opts, DebPack
         }
         _cleanup_(apt_root_freep) AptRoot *root = NULL;
         r = apt_root_new(state, arch, sources, n_sources, &root);
+        bool current = false;
+        if (r >= 0)
+                r = update_unless_current(root, sources, n_sources, what, &current);
         apt_sources_free(sources, n_sources);
         if (r < 0)
                 return r;
-        r = update(root, what);
-        if (r < 0)
-                return r;
 
-        /* apt's own root has no package installed and no .deb in its archive folder, so
-         * --print-uris lists every package of the set. */
         _cleanup_free_ char **uri_argv = install_argv(req, "--print-uris");
-        _cleanup_free_ char *out = NULL;
-        r = apt_root_run(root, uri_argv, &out);
-        if (r < 0)
-                return log_error_errno(r, "%s: failed to run apt-get: %m", what);
-        if (r != 0)
-                return explain_install_failure(root, out, what);
-        Chosen *chosen = NULL;
-        char **uris = NULL;
-        size_t n = 0;
-        int k = parse_uris(out, arch, &uris, &chosen, &n);
-        if (k >= 0 && n == 0) {
-                strv_free(uris);
-                k = -EBADMSG;
+        _cleanup_free_ char *key = recall_key(uri_argv, req, arch);
+        if (current && apt_lists_recall(root, key, ret)) {
+                log_debug("%s: the package set apt chose for these indexes is known", what);
+                return 0;
         }
-        if (k < 0)
-                return log_error_errno(-EBADMSG, "%s: cannot read apt-get's plan: %s", what, process_last_lines(out, 3));
-        r = show_records(root, chosen, n, uris, n, what, ret);
-        strv_free(uris);
-        chosen_free(chosen, n);
+        r = resolve_with_apt(root, uri_argv, arch, what, ret);
+        if (r >= 0)
+                apt_lists_remember(root, key, ret);
         return r;
 }

@@ -4,7 +4,8 @@
 #   apt_repo_init DIR SUITE      a fresh repository and its signing key (DIR/key.gpg)
 #   apt_repo_add_deb DIR NAME VERSION [DEPENDS]   builds NAME_VERSION_all.deb into DIR/pool
 #   apt_repo_remove_debs DIR NAME                 drops every version of NAME from the pool
-#   apt_repo_publish DIR SUITE   writes the indexes and signs them
+#   apt_repo_publish DIR SUITE [FIELD=VALUE...]   writes the indexes and signs them (extra
+#                                apt-ftparchive Release options, e.g. ValidTime=6 for a Valid-Until)
 #   apt_repo_serve DIR           starts the server; sets APT_REPO_URL
 #   apt_other_key DIR            a second key that did not sign the repository (DIR/other.gpg)
 
@@ -53,12 +54,13 @@ apt_repo_add_deb() {
 apt_repo_remove_debs() { rm -f "$1/pool/$2"_*.deb; }
 
 apt_repo_publish() {
-  local dir=$1 suite=$2
+  local dir=$1 suite=$2 field extra=()
+  for field in "${@:3}"; do extra+=(-o "APT::FTPArchive::Release::${field%%=*}=${field#*=}"); done
   ( cd "$dir" && apt-ftparchive packages pool > "dists/$suite/main/binary-amd64/Packages" )
   gzip -9nkf "$dir/dists/$suite/main/binary-amd64/Packages"
   ( cd "$dir/dists/$suite" && apt-ftparchive \
       -o APT::FTPArchive::Release::Suite="$suite" -o APT::FTPArchive::Release::Codename="$suite" \
-      -o APT::FTPArchive::Release::Architectures=amd64 -o APT::FTPArchive::Release::Components=main \
+      -o APT::FTPArchive::Release::Architectures=amd64 -o APT::FTPArchive::Release::Components=main "${extra[@]}" \
       release . > Release.new && mv Release.new Release )
   rm -f "$dir/dists/$suite/InRelease"
   _apt_gpg "$dir" --clearsign -o "$dir/dists/$suite/InRelease" "$dir/dists/$suite/Release"

@@ -1,10 +1,12 @@
 /* The pure parts of baker/packages: control parsing, dpkg status, the lock file, package diffs,
- * purls and the SBOM writer; and the private apt root's files (no apt run). */
+ * purls and the SBOM writer; the private apt root's files (no apt run); and the kept lists'
+ * stamp and remembered package sets (no network). */
 #include <assert.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "apt-lists.h"
 #include "apt-root.h"
 #include "control.h"
 #include "debian-request.h"
@@ -318,6 +320,93 @@ static void test_apt_root_relative(void) {
         assert(unsetenv("TMPDIR") == 0);
 }
 
+static void test_inrelease_url(void) {
+        static const struct { const char *uri, *suite, *url; } cases[] = {
+                { "http://m.example/debian", "bookworm", "http://m.example/debian/dists/bookworm/InRelease" },
+                { "https://m.example/debian/", "bookworm-security",
+                  "https://m.example/debian/dists/bookworm-security/InRelease" },
+                { "http://m.example/flat", "./", "http://m.example/flat/InRelease" },
+                { "http://m.example/flat/", "sub/", "http://m.example/flat/sub/InRelease" },
+                { "file:/srv/repo", "bookworm", NULL },
+                { "mirror+file:/etc/apt/mirrors.txt", "bookworm", NULL },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                AptSource s = { .uri = (char *) cases[i].uri, .suite = (char *) cases[i].suite };
+                char *url = apt_inrelease_url(&s);
+                assert(streq_ptr(url, cases[i].url));
+                free(url);
+        }
+}
+
+static void test_release_expired(void) {
+        static const char valid[] = "Origin: Debian\nValid-Until: Sat, 05 Dec 2026 02:53:00 UTC\nDate: x\n";
+        int64_t until = 1796439180; /* 2026-12-05T02:53:00Z */
+        assert(!apt_release_expired(valid, strlen(valid), until - 1));
+        assert(apt_release_expired(valid, strlen(valid), until));
+        static const char none[] = "Origin: Debian\nDate: Sat, 05 Dec 2026 02:53:00 UTC\n";
+        assert(!apt_release_expired(none, strlen(none), INT64_MAX));
+        static const char bad[] = "Origin: x\nValid-Until: soon\n";
+        assert(apt_release_expired(bad, strlen(bad), 0));
+        static const char last[] = "Origin: x\nValid-Until:Sat, 05 Dec 2026 02:53:00 UTC"; /* no newline */
+        assert(!apt_release_expired(last, strlen(last), until - 1));
+        static const char numeric[] = "Origin: x\nValid-Until: Sat, 05 Dec 2026 04:23:00 +0130\n"; /* apt-ftparchive's */
+        assert(!apt_release_expired(numeric, strlen(numeric), until - 1));
+        assert(apt_release_expired(numeric, strlen(numeric), until));
+        static const char west[] = "Origin: x\nValid-Until: Fri, 04 Dec 2026 23:53:00 -0300\n";
+        assert(!apt_release_expired(west, strlen(west), until - 1) && apt_release_expired(west, strlen(west), until));
+        static const char zone[] = "Origin: x\nValid-Until: Sat, 05 Dec 2026 02:53:00 CET\n";
+        assert(apt_release_expired(zone, strlen(zone), 0));
+}
+
+/* A stamp over a kept root's InRelease files; a package set remembered under it, recalled for the
+ * same key only, and dropped with the stamp. */
+static void test_lists_memo(void) {
+        assert(write_file_atomic("key.gpg", "not really a key", 16, 0644) == 0);
+        AptSource src[] = {
+                { .uri = (char *) "http://m.example/debian", .suite = (char *) "bookworm", .key = (char *) "key.gpg" },
+                { .uri = (char *) "http://m.example/debian", .suite = (char *) "bookworm", .key = (char *) "key.gpg" },
+        };
+        AptRoot *root = NULL;
+        assert(apt_root_new("state/one", "amd64", src, 2, &root) == 0);
+        DebPackageSet set = {}, got;
+        DebPackage p = { .name = (char *) "hello", .version = (char *) "1.0", .architecture = (char *) "all",
+                         .has_sha256 = true, .size = 42, .repository = (char *) "http://m.example/debian",
+                         .filename = (char *) "pool/h/hello.deb" };
+        deb_package_set_add(&set, &p);
+        apt_lists_remember(root, "question", &set); /* no stamp yet: nothing kept */
+        assert(!apt_lists_recall(root, "question", &got));
+        apt_lists_mark_verified(root, src, 2); /* no InRelease kept: no stamp */
+        assert(access("state/one/lists-verified", F_OK) < 0);
+        assert(write_file_atomic("state/one/var/lib/apt/lists/m.example_debian_dists_bookworm_InRelease", "signed", 6,
+                                 0644) == 0);
+        apt_lists_mark_verified(root, src, 2); /* the two sources share one InRelease */
+        assert(access("state/one/lists-verified", F_OK) == 0);
+        apt_lists_remember(root, "question", &set);
+        assert(apt_lists_recall(root, "question", &got));
+        assert(got.n == 1 && streq(got.packages[0].name, "hello") && streq(got.packages[0].version, "1.0") &&
+               got.packages[0].size == 42 && streq(got.packages[0].filename, "pool/h/hello.deb"));
+        deb_package_set_done(&got);
+        assert(!apt_lists_recall(root, "another question", &got));
+        /* Another keyring under the same path makes another stamp: nothing recalled. */
+        char *stamp = NULL;
+        size_t size;
+        assert(read_full_file("state/one/lists-verified", &stamp, &size) == 0);
+        assert(write_file_atomic("key.gpg", "another key", 11, 0644) == 0);
+        apt_lists_mark_verified(root, src, 2);
+        char *stamp2 = NULL;
+        assert(read_full_file("state/one/lists-verified", &stamp2, &size) == 0);
+        assert(!streq(stamp, stamp2));
+        assert(!apt_lists_recall(root, "question", &got));
+        apt_lists_remember(root, "question", &set);
+        apt_lists_forget(root);
+        assert(access("state/one/lists-verified", F_OK) < 0 && access("state/one/resolved", F_OK) < 0);
+        assert(!apt_lists_recall(root, "question", &got));
+        free(stamp);
+        free(stamp2);
+        deb_package_set_done(&set);
+        apt_root_free(root);
+}
+
 int main(void) {
         DebPackageSet installed;
         test_control();
@@ -328,6 +417,9 @@ int main(void) {
         test_sbom(&installed);
         test_request();
         test_apt_root_relative();
+        test_inrelease_url();
+        test_release_expired();
+        test_lists_memo();
         deb_package_set_done(&installed);
         return 0;
 }
