@@ -381,21 +381,48 @@ static bool bake_pull_finished(Bake *b, const char *manifest_path, BakeResult *r
         return true;
 }
 
+/* The finished bake that stands for this one: the plan's key, or on --refresh the output folder's
+ * last bake when it had the same content under another version (a CI build number in `version`),
+ * so that a nightly refresh that finds nothing new neither bakes nor publishes a new version. Its
+ * version in *ret_version then (NULL for the plan's own). */
+static void standing_bake(const Bake *b, const char *manifest_path, uint8_t ret_key[DIGEST_SIZE], char **ret_version) {
+        memcpy(ret_key, b->plan->bake_key, DIGEST_SIZE);
+        *ret_version = NULL;
+        _cleanup_(manifest_freep) BakeManifest *m = NULL;
+        if (!b->opts->refresh || access(manifest_path, F_OK) < 0 || manifest_load(manifest_path, &m) < 0 ||
+            streq_ptr(m->version, b->t->version))
+                return;
+        uint8_t k[DIGEST_SIZE];
+        char s[DIGEST_STRING_MAX];
+        plan_bake_key_for_version(b->plan, m->version, k);
+        digest_to_string(k, s);
+        if (!streq(s, m->bake_key))
+                return;
+        memcpy(ret_key, k, DIGEST_SIZE);
+        *ret_version = m->version ? xstrdup(m->version) : xstrdup("");
+}
+
 static bool bake_unchanged(Bake *b, const char *manifest_path, bool keep_raw, BakeResult *ret) {
         const BakeOptions *o = b->opts;
+        uint8_t k[DIGEST_SIZE];
+        _cleanup_free_ char *version = NULL;
+        standing_bake(b, manifest_path, k, &version);
         char key[DIGEST_STRING_MAX], keyhex[DIGEST_HEX_SIZE + 1];
-        digest_to_string(b->plan->bake_key, key);
-        digest_to_hex(b->plan->bake_key, keyhex);
+        digest_to_string(k, key);
+        digest_to_hex(k, keyhex);
         _cleanup_free_ char *finished = NULL;
         if (o->rebuild || keep_raw || b->plan->secret_from < b->plan->n_steps ||
             cache_entry_lookup(b->cache, BAKE_NS, keyhex, &finished) < 0 ||
             !outputs_current(b->cache, b->output_dir, manifest_path, key, b->t->test.has_boot && !o->skip_test, ret->image_digest))
                 return false;
         ret->unchanged = true;
+        memcpy(ret->bake_key, k, DIGEST_SIZE);
         char dig[DIGEST_STRING_MAX];
         digest_to_string(ret->image_digest, dig);
-        _cleanup_free_ char *msg = xasprintf("unchanged: %s is already baked (image %s)", b->t->name, dig);
-        event_emit("bake-unchanged", json_pack("{s:s, s:s}", "bake_key", key, "image_digest", dig), msg);
+        _cleanup_free_ char *as = version ? xasprintf(" as version '%s'", version) : xstrdup("");
+        _cleanup_free_ char *msg = xasprintf("unchanged: %s is already baked%s (image %s)", b->t->name, as, dig);
+        event_emit("bake-unchanged", json_pack("{s:s, s:s, s:s*}", "bake_key", key, "image_digest", dig, "version", version),
+                   msg);
         return true;
 }
 
@@ -541,6 +568,7 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
                 return out;
         char dig[DIGEST_STRING_MAX];
         digest_to_string(ret->image_digest, dig);
+        digest_to_string(ret->bake_key, key);
         _cleanup_free_ char *end = xasprintf("%s %s in %.1fs: %s", ret->unchanged ? "unchanged" : "baked", t->name,
                                              now_seconds() - t_start, manifest_path);
         event_emit("bake-end", json_pack("{s:s, s:s, s:s, s:s, s:f}", "status", ret->unchanged ? "unchanged" : "built",

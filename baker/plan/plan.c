@@ -199,12 +199,28 @@ static void plan_step_key(const Template *t, const uint8_t prev[DIGEST_SIZE], Pl
         digest_final(r, s->key);
 }
 
-static void plan_bake_key(Plan *p) {
+static void bake_key_of(const Plan *p, const char *layout, uint8_t ret[DIGEST_SIZE]) {
         _cleanup_(digest_freep) Digest *b = digest_new();
         digest_update_string(b, "baker-bake");
         digest_update(b, p->n_steps > 0 ? p->steps[p->n_steps - 1].key : p->header_key, DIGEST_SIZE);
-        digest_update_string(b, p->layout);
-        digest_final(b, p->bake_key);
+        digest_update_string(b, layout);
+        digest_final(b, ret);
+}
+
+static void plan_bake_key(Plan *p) {
+        bake_key_of(p, p->layout, p->bake_key);
+}
+
+void plan_bake_key_for_version(const Plan *p, const char *version, uint8_t ret[DIGEST_SIZE]) {
+        json_t *o = json_loads(p->layout, 0, NULL);
+        if (!o)
+                abort();
+        json_object_set_new(o, "version", version ? json_string(version) : json_null());
+        _cleanup_free_ char *layout = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(o);
+        if (!layout)
+                abort();
+        bake_key_of(p, layout, ret);
 }
 
 void plan_set_result(Plan *p, size_t i, const uint8_t result[DIGEST_SIZE]) {

@@ -86,6 +86,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Plan *, plan_free);
  * changed). The same result gives the same later keys, so their cached states stay valid. */
 void plan_set_result(Plan *p, size_t i, const uint8_t result[DIGEST_SIZE]);
 
+/* The bake key this plan would have if the template's version were `version` (NULL: none), all
+ * else equal: whether an earlier bake under another version (a CI build number in `version`) had
+ * the same content. For the plan's own version it is p->bake_key. */
+void plan_bake_key_for_version(const Plan *p, const char *version, uint8_t ret[DIGEST_SIZE]);
+
 /* {"bake_key": "sha256:…", "header_key": …, "layout": {…}, "unpinned": bool,
  *  "steps": [{"index", "kind", "name", "key", "definition": {…}, "inputs": {name: digest},
  *             "files": {path: digest}}]}; new reference. */

@@ -4,7 +4,11 @@
 # lock` pins the package set, a bake installs exactly the locked .debs (mmdebstrap), writes an
 # SBOM that validates against CycloneDX 1.5; the repository moves baker-hello from 1.0 to 1.1:
 # the locked bake stays unchanged, --refresh bakes and names "baker-hello 1.0 -> 1.1" (console,
-# --json event, manifest, lock), a further --refresh is unchanged. Bad input: a release file
+# --json event, manifest, lock), a further --refresh is unchanged. Published to a real registry
+# (docker-registry) as `version: "${var.build}"` with channel nightly: build 1, then the refresh
+# publishes build 2 with its SBOM referrer and moves nightly; a version the registry holds with
+# other content is refused (exit 6) and leaves the lock as it was; the no-change refresh with
+# build 3 publishes nothing (no tag 3, nightly stays). Bad input: a release file
 # signed by another key (exit 3, naming the file), an unknown package (exit 3, did you mean), a
 # lock that does not match the template (exit 2, naming the package), a lock edited into invalid
 # JSON (exit 2, file:line:col), a locked version the mirror no longer serves and a corrupt .deb
@@ -14,6 +18,7 @@
 # appliance: the image has no run step.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-apt.sh"
+source "$(dirname "$0")/lib-registry.sh"
 command -v mmdebstrap >/dev/null || skip "mmdebstrap missing"
 [ "$(id -u)" = 0 ] || unshare --user --map-root-user true 2>/dev/null || skip "neither root nor user namespaces"
 [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || skip "debian-archive-keyring missing"
@@ -27,13 +32,20 @@ apt_repo_serve "$repo"
 apt_other_key "$repo"
 cp "$repo/key.gpg" "$SCRATCH/repo-key.gpg"
 cp "$repo/other.gpg" "$SCRATCH/other-key.gpg"
+PORT=$(free_port)
+write_registry_config "$SCRATCH/reg" "$PORT"
+start_registry "$SCRATCH/reg" "$PORT"
+R=127.0.0.1:$PORT/images/img
+resolve() { "$BAKER" resolve "$R:$1" 2>/dev/null | head -1; }
 
-write_template() { # NAME PACKAGES KEY
+write_template() { # NAME PACKAGES KEY [MORE-YAML]
   cat > "$SCRATCH/$1.yaml" <<YAML
 baker: 1
 name: $1
-version: "1.0"
+version: "\${var.build}"
 epoch: 1700000000
+variables:
+  build: { default: "1" }
 inputs:
   base:
     debian:
@@ -51,10 +63,13 @@ steps:
   - unpack: base
 outputs:
   - { format: raw }
+${4:-}
 YAML
 }
 
-write_template img baker-hello repo-key.gpg
+publish_img="publish: [ { oci: \"$R\" } ]
+channels: [nightly]"
+write_template img baker-hello repo-key.gpg "$publish_img"
 start=$(date +%s)
 expect_exit 0 "$BAKER" lock "$SCRATCH/img.yaml"
 lock=$SCRATCH/img.lock
@@ -80,6 +95,8 @@ esac
 n_status=$(jq '.packages.count' "$SCRATCH/out1/manifest.json")
 [ "$n_status" = "$(grep -c '"sha256"' "$lock")" ] || fail "manifest counts $n_status packages, the lock $(grep -c '"sha256"' "$lock")"
 digest1=$(jq -r .image_digest "$SCRATCH/out1/manifest.json")
+D1=$(resolve 1 || true)
+[ -n "$D1" ] && [ "$(resolve nightly)" = "$D1" ] || fail "the first bake did not publish version 1 to channel nightly"
 # The build's own dpkg setting (no fsync while building) does not stay in the image.
 off=$(jq '.layout.partitions[0].offset' "$SCRATCH/out1/manifest.json")
 debugfs -R "ls /etc/dpkg/dpkg.cfg.d" "$SCRATCH/out1/img.raw?offset=$off" > "$SCRATCH/dpkg-cfg" 2>&1 ||
@@ -89,7 +106,7 @@ debugfs -R "ls /etc/dpkg/dpkg.cfg.d" "$SCRATCH/out1/img.raw?offset=$off" > "$SCR
 # Two cold locked bakes on separate caches (every .deb downloaded again, mmdebstrap run again) give
 # the same bytes.
 start=$(date +%s)
-BAKER_CACHE=$SCRATCH/cache2 expect_exit 0 "$BAKER" bake -o "$SCRATCH/out-r" "$SCRATCH/img.yaml"
+BAKER_CACHE=$SCRATCH/cache2 expect_exit 0 "$BAKER" bake --no-publish -o "$SCRATCH/out-r" "$SCRATCH/img.yaml"
 cmp -s "$SCRATCH/out1/img.raw" "$SCRATCH/out-r/img.raw" || fail "two cold locked bakes on separate caches differ"
 pass "a second cold locked bake on a separate cache gives the same bytes ($(( $(date +%s) - start )) s)"
 
@@ -118,8 +135,17 @@ cmp "$SCRATCH/lock-1.0" "$lock" || fail "a refresh whose bake failed changed the
 mv "$SCRATCH/img.yaml.good" "$SCRATCH/img.yaml"
 pass "a refresh whose run step fails: exit 4, the lock unchanged, no output ($(( $(date +%s) - start )) s)"
 
+# The same refresh under version 1, which the registry holds with the 1.0 image: the bake
+# succeeds, its publish is refused, and the lock stays as it was.
+expect_exit 6 "$BAKER" bake --refresh -o "$SCRATCH/out-v1" "$SCRATCH/img.yaml"
+grep -q "version '1' is published already as $D1" "$SCRATCH/out" && grep -q "raise 'version'" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out"; fail "a new image under a published version is not refused naming it"; }
+cmp "$SCRATCH/lock-1.0" "$lock" || fail "a refresh whose publish failed changed the lock"
+[ "$(resolve 1)" = "$D1" ] && [ "$(resolve nightly)" = "$D1" ] || fail "a refused publish moved version 1 or nightly"
+pass "a refresh whose publish is refused (version 1 holds other content): exit 6, raise 'version', the lock unchanged"
+
 start=$(date +%s)
-expect_exit 0 "$BAKER" bake --refresh --json -o "$SCRATCH/out1" "$SCRATCH/img.yaml"
+expect_exit 0 "$BAKER" bake --refresh --var build=2 --json -o "$SCRATCH/out1" "$SCRATCH/img.yaml"
 cp "$SCRATCH/out" "$SCRATCH/refresh.json"
 grep -q '"event": *"bake-unchanged"' "$SCRATCH/refresh.json" && fail "--refresh after the bump said unchanged"
 grep '"packages-changed"' "$SCRATCH/refresh.json" | grep -q '"new": *"1.1"' ||
@@ -128,13 +154,37 @@ jq -e '.packages.changes[] | select(.name == "baker-hello" and .old == "1.0" and
   "$SCRATCH/out1/manifest.json" >/dev/null || fail "manifest.json does not record baker-hello 1.0 -> 1.1"
 grep -q '"name": "baker-hello", "version": "1.1"' "$lock" || fail "--refresh did not move the lock on"
 [ "$(jq -r .image_digest "$SCRATCH/out1/manifest.json")" != "$digest1" ] || fail "same image after the bump"
-expect_exit 0 "$BAKER" bake --refresh -o "$SCRATCH/out2" "$SCRATCH/img.yaml"
-pass "--refresh baked the bump in $(( $(date +%s) - start )) s"
+D2=$(grep '^{' "$SCRATCH/refresh.json" | jq -r 'select(.event == "publish") | .digest')
+[ -n "$D2" ] && [ "$D2" != "$D1" ] || fail "the refresh published nothing new"
+[ "$(resolve 2)" = "$D2" ] && [ "$(resolve nightly)" = "$D2" ] && [ "$(resolve 1)" = "$D1" ] ||
+  fail "the refresh did not publish version 2 and move nightly to it (version 1 kept)"
+# Tag 2 is this image (its config is the bake's manifest), and its SBOM referrer lists 1.1
+# (docker-registry has no referrers API: the sha256-<hex> fallback index).
+v2=http://127.0.0.1:$PORT/v2/images/img
+config=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$v2/manifests/2" | jq -r .config.digest) ||
+  fail "the registry does not serve tag 2"
+[ "$(curl -sf "$v2/blobs/$config" | jq -r .image_digest)" = "$(jq -r .image_digest "$SCRATCH/out1/manifest.json")" ] ||
+  fail "tag 2 in the registry is not the refreshed image"
+sbom_ref=$(curl -sf -H 'Accept: application/vnd.oci.image.index.v1+json' "$v2/manifests/sha256-${D2#sha256:}" |
+  jq -r '.manifests[] | select(.artifactType == "application/vnd.cyclonedx+json") | .digest') ||
+  fail "no referrers fallback index for version 2"
+sbom_blob=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$v2/manifests/$sbom_ref" |
+  jq -r '.layers[0].digest') || fail "the registry does not serve the SBOM referrer $sbom_ref"
+curl -sf "$v2/blobs/$sbom_blob" | jq -e '.components[] | select(.name == "baker-hello" and .version == "1.1")' >/dev/null ||
+  fail "the published SBOM referrer of version 2 does not list baker-hello 1.1"
+pass "--refresh baked the bump in $(( $(date +%s) - start )) s, published version 2 with its SBOM and moved nightly"
 
+# The next night's build number: nothing changed, so nothing new is baked or published.
 start=$(date +%s.%N)
-expect_exit 0 "$BAKER" bake --refresh -o "$SCRATCH/out1" "$SCRATCH/img.yaml"
-grep -q "unchanged" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "a further --refresh was not unchanged"; }
-pass "no-change --refresh unchanged in $(echo "$(date +%s.%N) - $start" | bc) s"
+expect_exit 0 "$BAKER" bake --refresh --var build=3 -o "$SCRATCH/out1" "$SCRATCH/img.yaml"
+grep -q "unchanged: img is already baked as version '2'" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out"; fail "a further --refresh was not unchanged"; }
+secs=$(echo "$(date +%s.%N) - $start" | bc)
+curl -sf "http://127.0.0.1:$PORT/v2/images/img/tags/list" | jq -e '.tags | index("3") == null' >/dev/null ||
+  fail "a no-change refresh published version 3"
+[ "$(resolve nightly)" = "$D2" ] || fail "a no-change refresh moved nightly"
+[ "$(jq -r .version "$SCRATCH/out1/manifest.json")" = 2 ] || fail "a no-change refresh replaced the outputs"
+pass "no-change --refresh --var build=3 unchanged in $secs s: no tag 3, nightly still version 2"
 
 cp "$lock" "$SCRATCH/lock-1.1"
 

@@ -196,6 +196,23 @@ int main(void) {
                 assert_se(same(p0, p1, i));
         assert_se(!same_bake(p0, p1));
         plan_free(p1);
+        /* the version: the bake key only; plan_bake_key_for_version() gives another version's key */
+        _cleanup_free_ char *versioned = xstrdup(base);
+        memcpy(strstr(versioned, "version: \"1\""), "version: \"7\"", 12);
+        p1 = plan(versioned, NULL, 0);
+        for (size_t i = 0; i < 5; i++)
+                assert_se(same(p0, p1, i));
+        assert_se(!same_bake(p0, p1));
+        uint8_t k[DIGEST_SIZE];
+        plan_bake_key_for_version(p0, "7", k);
+        assert_se(memcmp(k, p1->bake_key, DIGEST_SIZE) == 0);
+        plan_bake_key_for_version(p1, "1", k);
+        assert_se(memcmp(k, p0->bake_key, DIGEST_SIZE) == 0);
+        plan_bake_key_for_version(p0, "1", k);
+        assert_se(memcmp(k, p0->bake_key, DIGEST_SIZE) == 0);
+        plan_bake_key_for_version(p0, NULL, k);
+        assert_se(memcmp(k, p0->bake_key, DIGEST_SIZE) != 0 && memcmp(k, p1->bake_key, DIGEST_SIZE) != 0);
+        plan_free(p1);
         _cleanup_free_ char *published = xasprintf("%spublish: [ { oci-layout: ./registry } ]\n"
                                                    "test: { boot: { expect: login } }\n", base);
         p1 = plan(published, NULL, 0);
