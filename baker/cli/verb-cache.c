@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "digest-memo.h"
 #include "events.h"
 #include "log.h"
 #include "outcome.h"
@@ -64,10 +65,11 @@ static int cache_gc_verb(Cache *c, uint64_t max_size, bool json) {
         int r = cache_gc(c, max_size, &freed, &remaining);
         if (r < 0)
                 return OUTCOME_INTERNAL;
+        unsigned memos = digest_memo_expire(c);
         if (json) {
-                json_t *doc = json_pack("{s:s, s:I, s:I, s:I}", "cache", cache_dir(c), "max_size",
+                json_t *doc = json_pack("{s:s, s:I, s:I, s:I, s:I}", "cache", cache_dir(c), "max_size",
                                         (json_int_t) max_size, "freed", (json_int_t) freed, "remaining",
-                                        (json_int_t) remaining);
+                                        (json_int_t) remaining, "memos_dropped", (json_int_t) memos);
                 events_print_document(doc);
                 return OUTCOME_OK;
         }
@@ -76,6 +78,9 @@ static int cache_gc_verb(Cache *c, uint64_t max_size, bool json) {
         units_format_size_rounded((double) remaining, rem, sizeof rem);
         units_format_size_rounded((double) max_size, m, sizeof m);
         printf("freed %s, %s remain (limit %s)\n", f, rem, m);
+        if (memos)
+                printf("dropped %u file digest memo%s unused for %d days\n", memos, memos == 1 ? "" : "s",
+                       DIGEST_MEMO_MAX_AGE_DAYS);
         if (remaining > max_size)
                 log_warning("the cache is still above %s: the rest is in use by running bakes", m);
         return OUTCOME_OK;

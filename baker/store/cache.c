@@ -552,6 +552,31 @@ int cache_ref_set(Cache *c, const char *ns, const char *key_hex, const uint8_t d
         return 0;
 }
 
+void cache_ref_touch(Cache *c, const char *ns, const char *key_hex) {
+        _cleanup_free_ char *p = NULL;
+        if (ref_path(c, ns, key_hex, &p) >= 0)
+                (void) utimensat(AT_FDCWD, p, NULL, 0);
+}
+
+unsigned cache_refs_expire(Cache *c, const char *ns, int64_t max_age) {
+        _cleanup_free_ char *dir = path_join(c->dir, "refs"), *prefix = xasprintf("%s-", ns);
+        DIR *d = opendir(dir);
+        if (!d)
+                return 0;
+        time_t oldest = time(NULL) - (time_t) max_age;
+        unsigned removed = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                struct stat st;
+                if (!startswith(de->d_name, prefix) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISREG(st.st_mode) || st.st_mtime >= oldest)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+                        removed++;
+        }
+        closedir(d);
+        return removed;
+}
+
 static int tree_size_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         tree_size_acc += (uint64_t) st->st_blocks * 512;
         return 0;

@@ -85,6 +85,10 @@ void cache_entry_abort(Cache *c, const char *tmpdir);
  * digest. set: written to a temporary name and renamed over the old one; logs its errors. */
 int cache_ref_get(Cache *c, const char *ns, const char *key_hex, uint8_t ret[DIGEST_SIZE]);
 int cache_ref_set(Cache *c, const char *ns, const char *key_hex, const uint8_t digest[DIGEST_SIZE]);
+/* Marks a ref as used now (its mtime), for cache_refs_expire(). Best effort. */
+void cache_ref_touch(Cache *c, const char *ns, const char *key_hex);
+/* Removes the refs of ns not used (set or touched) in the last max_age seconds; returns how many. */
+unsigned cache_refs_expire(Cache *c, const char *ns, int64_t max_age);
 
 typedef struct CacheItem {
         char *ns;  /* "blobs" (sha256), "partial", or an entry namespace */

@@ -56,6 +56,7 @@ int digest_memo_file(Cache *c, const char *path, uint8_t ret[DIGEST_SIZE], uint6
         char key[DIGEST_HEX_SIZE + 1], key_after[DIGEST_HEX_SIZE + 1];
         memo_key(&before, key);
         if (S_ISREG(before.st_mode) && cache_ref_get(c, MEMO_NS, key, ret) >= 0) {
+                cache_ref_touch(c, MEMO_NS, key);
                 if (ret_size)
                         *ret_size = (uint64_t) before.st_size;
                 return 0;
@@ -89,4 +90,8 @@ void digest_memo_remember(Cache *c, const char *path, const uint8_t digest[DIGES
                 return;
         }
         remember_stat(c, path, &st, digest);
+}
+
+unsigned digest_memo_expire(Cache *c) {
+        return cache_refs_expire(c, MEMO_NS, (int64_t) DIGEST_MEMO_MAX_AGE_DAYS * 24 * 3600);
 }

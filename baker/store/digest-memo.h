@@ -29,3 +29,9 @@ int digest_memo_file(Cache *c, const char *path, uint8_t ret[DIGEST_SIZE], uint6
 /* Remembers that path, as it is now, has this digest: for files baker has just written and hashed
  * on the way. Best effort: failures are logged at debug level and otherwise ignored. */
 void digest_memo_remember(Cache *c, const char *path, const uint8_t digest[DIGEST_SIZE]);
+
+/* Memos not used for this long are dropped by `cache gc` (a file that no longer exists leaves
+ * its memo behind; a dropped memo costs one read). */
+#define DIGEST_MEMO_MAX_AGE_DAYS 30
+/* Drops them; returns how many. */
+unsigned digest_memo_expire(Cache *c);

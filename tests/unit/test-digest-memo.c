@@ -101,6 +101,50 @@ static void test_fresh_files(Cache *c, const char *path) {
         assert_se(digest_memo_file(c, "/nonexistent/file", d, NULL) == -ENOENT);
 }
 
+/* The path of the only memo ref in the cache (there must be exactly one). */
+static char *only_memo(void) {
+        _cleanup_free_ char *refs = path_join(cache_root, "refs");
+        DIR *d = opendir(refs);
+        assert_se(d);
+        char *found = NULL;
+        for (struct dirent *de; (de = readdir(d));)
+                if (startswith(de->d_name, "filedigest-")) {
+                        assert_se(!found);
+                        found = path_join(refs, de->d_name);
+                }
+        closedir(d);
+        assert_se(found);
+        return found;
+}
+
+static void set_mtime_days_ago(const char *path, int days) {
+        struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = time(NULL) - (time_t) days * 24 * 3600 } };
+        assert_se(utimensat(AT_FDCWD, path, t, 0) == 0);
+}
+
+/* cache gc drops memos unused for DIGEST_MEMO_MAX_AGE_DAYS; using one keeps it. */
+static void test_expire(void) {
+        _cleanup_free_ char *root = test_path("expire-cache"), *path = test_path("kept.raw");
+        _cleanup_(cache_freep) Cache *c = NULL;
+        assert_se(cache_open(root, &c) == 0);
+        char *saved = cache_root;
+        cache_root = root;
+        write_text(path, "kept\n");
+        uint8_t d[DIGEST_SIZE];
+        digest_buffer("kept\n", 5, d);
+        digest_memo_remember(c, path, d);
+        _cleanup_free_ char *memo = only_memo();
+        assert_se(digest_memo_expire(c) == 0); /* fresh */
+        set_mtime_days_ago(memo, DIGEST_MEMO_MAX_AGE_DAYS - 1);
+        assert_se(digest_memo_expire(c) == 0);
+        set_mtime_days_ago(memo, DIGEST_MEMO_MAX_AGE_DAYS + 1);
+        assert_se(digest_memo_file(c, path, d, NULL) == 0); /* a hit: used now */
+        assert_se(digest_memo_expire(c) == 0 && access(memo, F_OK) == 0);
+        set_mtime_days_ago(memo, DIGEST_MEMO_MAX_AGE_DAYS + 1);
+        assert_se(digest_memo_expire(c) == 1 && access(memo, F_OK) < 0);
+        cache_root = saved;
+}
+
 int main(void) {
         if (getenv("TEST_DEBUG"))
                 log_set_max_level(LOG_LEVEL_DEBUG);
@@ -111,6 +155,7 @@ int main(void) {
         test_remembered_and_trusted(c, path);
         test_changes_are_seen(c, path);
         test_fresh_files(c, path);
+        test_expire();
         printf("ok\n");
         return 0;
 }
