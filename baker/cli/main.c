@@ -131,9 +131,9 @@ static const Verb verbs[] = {
           "SBOM, into a scratch directory) or image files, raw or qcow2, with or without a manifest\n"
           "beside them; any two of these. Lists the packages added, removed and changed (from each\n"
           "bake's SBOM, sbom.cdx.json; for an image file from its own /var/lib/dpkg/status), then the\n"
-          "files that differ (from the raw outputs or images, read offline; a qcow2 is converted to a\n"
-          "scratch raw by qemu-img). Exit status 0, or 3 when A or B cannot be read or is neither a\n"
-          "manifest nor an image.\n\n"
+          "files that differ (from the raw or else the qcow2 outputs, or the images, read offline; a\n"
+          "qcow2 is converted to a scratch raw by qemu-img). Exit status 0, or 3 when A or B cannot\n"
+          "be read or is neither a manifest nor an image.\n\n"
           "  --json               print one JSON document on stdout\n" },
         { "inspect", 1, 1, verb_inspect, "show the stamp, digest and layout of an image or a manifest",
           "baker inspect [--json] IMAGE|MANIFEST\n\n"

@@ -100,6 +100,29 @@ static int side_pull(const char *ref, char **ret_dir) {
         return 0;
 }
 
+static const ManifestOutput *find_output(const BakeManifest *m, const char *format) {
+        for (size_t i = 0; i < m->n_outputs; i++) {
+                const ManifestOutput *o = &m->outputs[i];
+                if (streq_ptr(o->format, format) && (!o->compress || streq(o->compress, "none")))
+                        return o;
+        }
+        return NULL;
+}
+
+/* The raw bytes of a bake's outputs: its uncompressed raw output, else its uncompressed qcow2
+ * through a scratch raw (the reference templates output qcow2 only). NULL when it has neither. */
+static void side_find_raw(Side *s) {
+        const ManifestOutput *o = find_output(s->manifest, "raw");
+        if (o) {
+                s->raw = path_join(s->dir, o->file);
+                return;
+        }
+        o = find_output(s->manifest, "qcow2");
+        _cleanup_free_ char *qcow2 = o ? path_join(s->dir, o->file) : NULL;
+        if (qcow2 && image_file_open(qcow2, &s->image) >= 0)
+                s->raw = xstrdup(s->image.raw);
+}
+
 static int side_load(const char *arg, Side *ret) {
         struct stat st;
         Side s = {};
@@ -129,11 +152,7 @@ static int side_load(const char *arg, Side *ret) {
         json_t *bom = sbom ? json_load_file(sbom, 0, NULL) : NULL;
         s.has_packages = bom && sbom_packages(bom, &s.packages) >= 0;
         json_decref(bom);
-        for (size_t i = 0; i < s.manifest->n_outputs; i++) {
-                const ManifestOutput *o = &s.manifest->outputs[i];
-                if (!s.raw && streq_ptr(o->format, "raw") && (!o->compress || streq(o->compress, "none")))
-                        s.raw = path_join(s.dir, o->file);
-        }
+        side_find_raw(&s);
         *ret = s;
         return 0;
 }
@@ -164,7 +183,8 @@ static json_t *packages_section(const Side *a, const Side *b, bool print) {
 static json_t *files_section(const Side *a, const Side *b, bool print) {
         if (!a->raw || !b->raw) {
                 if (print)
-                        printf("files: not compared (%s has no uncompressed raw output)\n", !a->raw ? a->dir : b->dir);
+                        printf("files: not compared (%s has no uncompressed raw or qcow2 output)\n",
+                               !a->raw ? a->dir : b->dir);
                 return json_null();
         }
         _cleanup_(image_diff_freep) ImageDiff *d = NULL;

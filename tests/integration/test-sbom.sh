@@ -4,7 +4,8 @@
 # packages, a second bake into the same folder after openssl moved on names "openssl A -> B"
 # (console, --json event, manifest), `baker inspect` shows it, and `baker diff` lists the packages
 # added, removed and changed, then the files, also of bare image files (raw, qcow2: the packages
-# from the image's own dpkg status) and of mixed pairs. `baker push` attaches the SBOM as an OCI referrer, to
+# from the image's own dpkg status), of mixed pairs and of output folders with only a qcow2.
+# `baker push` attaches the SBOM as an OCI referrer, to
 # an OCI layout and to Debian's docker-registry (distribution 2.8: no referrers API, so the
 # tag-schema fallback), and `baker pull` fetches it back from both.
 source "$(dirname "$0")/lib.sh"
@@ -177,6 +178,17 @@ expect_exit 3 "$BAKER" diff "$SCRATCH/bare/notes.txt" "$SCRATCH/bare/new.raw"
 grep -qF "'$SCRATCH/bare/notes.txt' is neither a manifest nor a disk image" "$SCRATCH/out" ||
   { cat "$SCRATCH/out"; fail "a file that is neither a manifest nor an image is not named"; }
 pass "baker diff of bare image files (raw/raw, qcow2/output folder): packages from the images' dpkg status, then files; a text file is refused by name"
+
+# An output folder whose only output is a qcow2, as the reference templates bake: its files through
+# a scratch raw too.
+sed 's/{ format: raw }/{ format: qcow2 }/' "$SCRATCH/img.yaml" > "$SCRATCH/q.yaml"
+expect_exit 0 "$BAKER" bake -o "$SCRATCH/oq" "$SCRATCH/q.yaml"
+[ -e "$SCRATCH/oq/img.qcow2" ] && [ ! -e "$SCRATCH/oq/img.raw" ] || fail "the qcow2-only bake has other outputs: $(ls "$SCRATCH/oq")"
+TMPDIR=$SCRATCH/bare/tmp expect_exit 0 "$BAKER" diff "$SCRATCH/before" "$SCRATCH/oq"
+grep -qxF -- "  openssl 3.0.15-1~deb12u1 -> 3.0.16-1~deb12u1" "$SCRATCH/out" && grep -q "/usr/share/openssl-version" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out"; fail "baker diff of an output folder with a qcow2 output does not list openssl's change and its file"; }
+[ -z "$(ls -A "$SCRATCH/bare/tmp")" ] || fail "baker diff left the qcow2 output's scratch raw: $(ls -A "$SCRATCH/bare/tmp")"
+pass "baker diff of an output folder whose only output is a qcow2 lists its files"
 
 # The same diff with the older image as a registry reference: pulled with its SBOM referrer into a
 # scratch directory that is gone afterwards.
