@@ -443,6 +443,11 @@ static Outcome bake_build(Bake *b, BakeResult *ret, bool keep_raw) {
         memcpy(ret->bake_key, b->plan->bake_key, DIGEST_SIZE);
         if (b->opts->refresh && bake_unchanged(b, manifest_path, keep_raw, ret))
                 return OUTCOME_OK;
+        if (b->opts->refresh && !keep_raw && steps_any_volatile(b->plan)) {
+                int r = bake_published_unchanged(b, manifest_path, ret);
+                if (r != 0)
+                        return r < 0 ? OUTCOME_PUBLISH : OUTCOME_OK;
+        }
 
         int64_t epoch = steps_epoch(t, b->tree);
         _cleanup_free_ char *final_raw = xasprintf("%s/%s.raw", b->output_dir, t->name);
@@ -550,14 +555,21 @@ static Outcome bake_pipeline(Bake *b, BakeResult *ret, bool keep_raw) {
                    human);
         /* A refresh runs the volatile steps before it can know the bake key (bake_build). */
         bool rerun = o->refresh && steps_any_volatile(b->plan);
-        if (rerun || (!bake_unchanged(b, manifest_path, keep_raw, ret) &&
-                      (keep_raw || !bake_pull_finished(b, manifest_path, ret)))) {
+        bool done = !rerun && bake_unchanged(b, manifest_path, keep_raw, ret);
+        if (!done && !rerun && !keep_raw) {
+                /* An empty output folder on --refresh: the publish channel's image may stand for it. */
+                r = bake_published_unchanged(b, manifest_path, ret);
+                if (r < 0)
+                        return OUTCOME_PUBLISH;
+                done = r > 0;
+        }
+        if (!done && (rerun || keep_raw || !bake_pull_finished(b, manifest_path, ret))) {
                 out = bake_build(b, ret, keep_raw);
                 if (out != OUTCOME_OK)
                         return out;
                 digest_to_string(b->plan->bake_key, key);
         }
-        if (t->n_publish > 0 && !o->no_publish && !keep_raw) {
+        if (t->n_publish > 0 && !o->no_publish && !keep_raw && !ret->in_registry) {
                 if (t->test.has_boot && o->skip_test)
                         log_warning("publishing without the boot test (--skip-test)");
                 if (bake_publish(b, manifest_path) < 0)

@@ -28,6 +28,7 @@ typedef struct BakeOptions {
 
 typedef struct BakeResult {
         bool unchanged;            /* a finished bake had this key: nothing was rebuilt */
+        bool in_registry;          /* unchanged: it is the image a publish channel names, not in the output folder */
         uint8_t bake_key[DIGEST_SIZE];
         uint8_t image_digest[DIGEST_SIZE];
         char *manifest_path;       /* OUTPUT_DIR/manifest.json */

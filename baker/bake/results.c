@@ -144,3 +144,49 @@ int bake_publish(Bake *b, const char *manifest_path) {
         }
         return 0;
 }
+
+/* The first publish target, when a refresh should ask its first channel what stands there: a
+ * registry target (not Glance) with a channel, the bake publishing, and the output folder holding
+ * no last bake of this template (a CI runner that starts empty). NULL otherwise. */
+static const TemplatePublish *channel_to_ask(const Bake *b, const char *manifest_path) {
+        const Template *t = b->t;
+        const BakeOptions *o = b->opts;
+        if (!o->refresh || o->no_publish || t->n_publish == 0 || t->n_channels == 0 || t->publish[0].kind == PUBLISH_GLANCE ||
+            b->plan->secret_from < b->plan->n_steps)
+                return NULL;
+        _cleanup_(manifest_freep) BakeManifest *m = NULL;
+        if (access(manifest_path, F_OK) >= 0 && manifest_load(manifest_path, &m) >= 0 && streq_ptr(m->name, t->name))
+                return NULL;
+        return t->publish;
+}
+
+int bake_published_unchanged(Bake *b, const char *manifest_path, BakeResult *ret) {
+        const Template *t = b->t;
+        const TemplatePublish *p = channel_to_ask(b, manifest_path);
+        if (!p)
+                return 0;
+        const char *channel = t->channels[0];
+        _cleanup_free_ char *target = publish_target(publish_kind_to_string(p->kind), p->target, t->name);
+        _cleanup_(published_image_done) PublishedImage img = {};
+        int k = publish_channel_image(target, channel, p->insecure, &img);
+        if (k < 0)
+                return template_error_at(t, p->pos, "publishing to '%s' failed: cannot read channel '%s'", target, channel);
+        uint8_t key[DIGEST_SIZE], image[DIGEST_SIZE];
+        char s[DIGEST_STRING_MAX];
+        if (k == 0 || digest_from_string(img.image_digest, image) < 0)
+                return 0;
+        plan_bake_key_for_version(b->plan, img.version, key);
+        digest_to_string(key, s);
+        if (!streq(s, img.bake_key))
+                return 0;
+        ret->unchanged = ret->in_registry = true;
+        memcpy(ret->bake_key, key, DIGEST_SIZE);
+        memcpy(ret->image_digest, image, DIGEST_SIZE);
+        const char *version = img.version ?: "";
+        _cleanup_free_ char *msg = xasprintf("unchanged: %s is already published as version '%s' (channel %s: %s)", t->name,
+                                             version, channel, img.digest);
+        event_emit("bake-unchanged", json_pack("{s:s, s:s, s:s}", "bake_key", s, "image_digest", img.image_digest,
+                                               "version", version),
+                   msg);
+        return 1;
+}

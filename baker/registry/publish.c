@@ -155,3 +155,53 @@ int publish_image(const char *input, const char *target, const PublishOptions *o
         }
         return 0;
 }
+
+void published_image_done(PublishedImage *p) {
+        free(p->digest);
+        free(p->version);
+        free(p->bake_key);
+        free(p->image_digest);
+        *p = (PublishedImage) {};
+}
+
+int published_image_parse(const char *data, size_t size, PublishedImage *ret) {
+        json_t *o = json_loadb(data, size, 0, NULL);
+        json_t *ann = json_object_get(o, "annotations");
+        const char *version = json_string_value(json_object_get(ann, "org.opencontainers.image.version"));
+        const char *key = json_string_value(json_object_get(ann, ANNOTATION_BAKE_KEY));
+        const char *image = json_string_value(json_object_get(ann, ANNOTATION_IMAGE_DIGEST));
+        int k = -EBADMSG;
+        if (key && image) {
+                *ret = (PublishedImage) { .version = version ? xstrdup(version) : NULL, .bake_key = xstrdup(key),
+                                          .image_digest = xstrdup(image) };
+                k = 0;
+        }
+        json_decref(o);
+        return k;
+}
+
+int publish_channel_image(const char *target, const char *channel, bool insecure, PublishedImage *ret) {
+        _cleanup_(registry_ref_freep) RegistryRef *ref = NULL;
+        _cleanup_(registry_freep) Registry *r = NULL;
+        _cleanup_free_ char *digest = NULL, *reason = NULL;
+        _cleanup_(registry_manifest_freep) RegistryManifest *m = NULL;
+        PublishOptions opts = { .insecure = insecure };
+        int k = open_target(target, &opts, &ref, &r);
+        if (k < 0)
+                return k;
+        k = registry_manifest_head(r, channel, &digest);
+        if (k <= 0)
+                return k;
+        k = channel_revocation(r, digest, &reason);
+        if (k != 0)
+                return k < 0 ? k : 0;
+        k = registry_manifest_get(r, digest, &m);
+        if (k < 0)
+                return k;
+        PublishedImage p = {};
+        if (published_image_parse(m->data, m->size, &p) < 0)
+                return 0;
+        p.digest = TAKE_PTR(digest);
+        *ret = p;
+        return 1;
+}

@@ -49,3 +49,18 @@ json_t *publish_report_to_json(const PublishReport *r);
  * content already (a version never moves; nothing is uploaded), others from the registry (already
  * logged). */
 int publish_image(const char *input, const char *target, const PublishOptions *opts, PublishReport *ret_report);
+
+/* What a channel names, as baker published it: the image manifest's digest and its annotations
+ * (org.opencontainers.image.version, vnd.baker.bake-key, vnd.baker.image-digest). */
+typedef struct PublishedImage {
+        char *digest, *version, *bake_key, *image_digest; /* version: NULL when it had none */
+} PublishedImage;
+
+void published_image_done(PublishedImage *p);
+/* The annotations of an image manifest (JSON, as the registry served it); -EBADMSG when it is not
+ * JSON or has no bake key or image digest (not baker's, or older than the bake key). Pure. */
+int published_image_parse(const char *data, size_t size, PublishedImage *ret);
+/* The image channel of target names now: 1 and *ret; 0 when there is no such channel yet (a first
+ * publish), the image it names is revoked or not baker's; < 0 (logged) when the registry cannot be
+ * asked. insecure as in PublishOptions. */
+int publish_channel_image(const char *target, const char *channel, bool insecure, PublishedImage *ret);

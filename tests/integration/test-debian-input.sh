@@ -8,7 +8,8 @@
 # (docker-registry) as `version: "${var.build}"` with channel nightly: build 1, then the refresh
 # publishes build 2 with its SBOM referrer and moves nightly; a version the registry holds with
 # other content is refused (exit 6) and leaves the lock as it was; the no-change refresh with
-# build 3 publishes nothing (no tag 3, nightly stays). Bad input: a release file
+# build 3 publishes nothing (no tag 3, nightly stays), nor does build 4 into an empty output folder
+# (the channel's image is asked: no tag 4). Bad input: a release file
 # signed by another key (exit 3, naming the file), an unknown package (exit 3, did you mean), a
 # lock that does not match the template (exit 2, naming the package), a lock edited into invalid
 # JSON (exit 2, file:line:col), a locked version the mirror no longer serves and a corrupt .deb
@@ -185,6 +186,21 @@ curl -sf "http://127.0.0.1:$PORT/v2/images/img/tags/list" | jq -e '.tags | index
 [ "$(resolve nightly)" = "$D2" ] || fail "a no-change refresh moved nightly"
 [ "$(jq -r .version "$SCRATCH/out1/manifest.json")" = 2 ] || fail "a no-change refresh replaced the outputs"
 pass "no-change --refresh --var build=3 unchanged in $secs s: no tag 3, nightly still version 2"
+
+# A CI runner that starts with an empty output folder: the channel is asked what it holds.
+start=$(date +%s.%N)
+BAKER_EVENTS_FD=7 expect_exit 0 "$BAKER" bake --refresh --var build=4 -o "$SCRATCH/out-empty" "$SCRATCH/img.yaml" \
+  7>"$SCRATCH/events-empty"
+secs=$(echo "$(date +%s.%N) - $start" | bc)
+grep -q "unchanged: img is already published as version '2' (channel nightly: $D2)" "$SCRATCH/out" ||
+  { cat "$SCRATCH/out"; fail "a refresh into an empty folder did not find version 2 in channel nightly"; }
+jq -s -e 'any(.[]; .event == "bake-unchanged" and .version == "2" and (.bake_key | startswith("sha256:")))' \
+  "$SCRATCH/events-empty" >/dev/null || { cat "$SCRATCH/events-empty"; fail "no bake-unchanged event with version 2"; }
+! grep -q '"event": *"publish"' "$SCRATCH/events-empty" || fail "a refresh the channel vouched for published"
+curl -sf "http://127.0.0.1:$PORT/v2/images/img/tags/list" | jq -e '.tags | index("4") == null' >/dev/null ||
+  fail "a no-change refresh into an empty folder published version 4"
+[ "$(resolve nightly)" = "$D2" ] || fail "a no-change refresh into an empty folder moved nightly"
+pass "no-change --refresh --var build=4 into an empty folder unchanged in $secs s: no tag 4, nightly still version 2"
 
 cp "$lock" "$SCRATCH/lock-1.1"
 

@@ -155,6 +155,34 @@ int main(void) {
         artifact_free(b);
         assert_se(access(tar, F_OK) < 0); /* temporary layer removed */
 
+        /* The facts a channel's image gives a refresh: its annotations, or nothing to compare. */
+        static const struct {
+                const char *manifest, *version, *key;
+                int r;
+        } published[] = {
+                { "{\"annotations\":{\"org.opencontainers.image.version\":\"7\",\"vnd.baker.bake-key\":\"sha256:k\","
+                  "\"vnd.baker.image-digest\":\"sha256:i\"}}", "7", "sha256:k", 0 },
+                { "{\"annotations\":{\"vnd.baker.bake-key\":\"sha256:k\",\"vnd.baker.image-digest\":\"sha256:i\"}}",
+                  NULL, "sha256:k", 0 },
+                { "{\"annotations\":{\"org.opencontainers.image.version\":\"7\",\"vnd.baker.image-digest\":\"sha256:i\"}}",
+                  .r = -EBADMSG },
+                { "{\"annotations\":{\"vnd.baker.bake-key\":\"sha256:k\"}}", .r = -EBADMSG },
+                { "{\"annotations\":", .r = -EBADMSG },
+                { "[]", .r = -EBADMSG },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(published); i++) {
+                PublishedImage p = {};
+                assert_se(published_image_parse(published[i].manifest, strlen(published[i].manifest), &p) == published[i].r);
+                assert_se(streq_ptr(p.version, published[i].version) && streq_ptr(p.bake_key, published[i].key));
+                assert_se(published[i].r < 0 || streq(p.image_digest, "sha256:i"));
+                published_image_done(&p);
+        }
+        /* A registry that cannot be reached is an error, not "nothing published yet". */
+        PublishedImage none = {};
+        setenv("BAKER_HTTP_ATTEMPTS", "1", 1);
+        assert_se(publish_channel_image("127.0.0.1:1/images/web", "nightly", false, &none) < 0);
+        unsetenv("BAKER_HTTP_ATTEMPTS");
+
         /* Layout backend + channels. */
         _cleanup_free_ char *layout = xasprintf("oci-layout:%s/reg/web", dir);
         Registry *r = NULL;
@@ -180,6 +208,9 @@ int main(void) {
         assert_se(channel_revoke(r, d2, "broken", NULL) == 1);
         assert_se(channel_revoke(r, d2, "broken", NULL) == 0);
         assert_se(channel_resolve(r, "prod", &got) == -EKEYREVOKED);
+        /* What a refresh asks: a channel not made yet is a first publish (bake), not an error. */
+        PublishedImage img = {};
+        assert_se(publish_channel_image(layout, "nightly", false, &img) == 0);
         assert_se(channel_promote(r, "staging", d2, NULL) == -EKEYREVOKED);
         json_t *refs_found = NULL;
         assert_se(registry_referrers(r, d2, BAKER_REVOCATION_ARTIFACT_TYPE, &refs_found) == 0);
@@ -187,6 +218,8 @@ int main(void) {
         json_decref(refs_found);
         assert_se(channel_rollback(r, "prod", &got) == 0 && streq(got, d1));
         free(got);
+        /* A bare image file published: no bake key, so nothing to compare (a refresh bakes). */
+        assert_se(publish_channel_image(layout, "prod", false, &img) == 0 && !img.digest);
         ChannelReport history = {};
         assert_se(channel_report(r, "prod", &history) == 0 && history.n_entries == 5);
         assert_se(streq(history.current, d1) && streq(history.entries[0].action, "rollback"));
