@@ -149,6 +149,8 @@ bool apt_lists_current(AptRoot *root, const AptSource *s, size_t n) {
         Probe *probes = xcalloc(k, sizeof(Probe));
         pthread_t *threads = xcalloc(k, sizeof(pthread_t));
         bool *started = xcalloc(k, sizeof(bool));
+        for (size_t i = 0; i < k; i++)
+                http_url_register_secret(urls[i]); /* before the threads: see http.h */
         for (size_t i = 0; i < k; i++) {
                 probes[i].url = urls[i];
                 started[i] = pthread_create(&threads[i], NULL, probe_run, &probes[i]) == 0;

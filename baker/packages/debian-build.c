@@ -3,12 +3,14 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "dpkg-status.h"
 #include "fetch.h"
+#include "http.h"
 #include "interrupt.h"
 #include "log.h"
 #include "process.h"
@@ -42,27 +44,88 @@ static char *deb_url(const DebPackage *p) {
         return xasprintf("%s/%s", p->repository, p->filename);
 }
 
+/* Downloads at once: one connection each, as apt does. A .deb is small, so the time goes to round
+ * trips, which overlap. */
+#define FETCH_WORKERS 4
+
+typedef struct FetchQueue {
+        const char *cache_dir;
+        const DebianBuild *b;
+        size_t *missing; /* indexes into b->packages */
+        size_t n_missing, next;
+        pthread_mutex_t lock;
+        int error;          /* the first failure, 0 if none */
+        size_t failed;      /* its package */
+} FetchQueue;
+
+static int fetch_one(Cache *c, const DebPackage *p) {
+        _cleanup_free_ char *url = deb_url(p), *path = NULL;
+        uint8_t digest[DIGEST_SIZE];
+        log_info("fetching %s %s", p->name, p->version);
+        return fetch_url(c, url, p->sha256, &path, digest);
+}
+
+/* Takes the next missing package until none is left or one failed. Each worker has its own
+ * Cache handle: a handle records the locks it holds and is not shared between threads. */
+static void *fetch_worker(void *userdata) {
+        FetchQueue *q = userdata;
+        _cleanup_(cache_freep) Cache *c = NULL;
+        int r = cache_open(q->cache_dir, &c);
+        for (;;) {
+                pthread_mutex_lock(&q->lock);
+                size_t i = q->next < q->n_missing && q->error == 0 && r >= 0 ? q->missing[q->next++] : SIZE_MAX;
+                if (r < 0 && q->error == 0)
+                        q->error = r, q->failed = SIZE_MAX;
+                pthread_mutex_unlock(&q->lock);
+                if (i == SIZE_MAX)
+                        return NULL;
+                int k = fetch_one(c, &q->b->packages->packages[i]);
+                if (k < 0) {
+                        pthread_mutex_lock(&q->lock);
+                        if (q->error == 0)
+                                q->error = k, q->failed = i;
+                        pthread_mutex_unlock(&q->lock);
+                }
+        }
+}
+
+static int fetch_failed(const DebianBuild *b, int r, size_t i) {
+        if (i == SIZE_MAX)
+                return log_error_errno(r, "%s: cannot open the cache: %m", b->what);
+        const DebPackage *p = &b->packages->packages[i];
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s: package '%s' %s is corrupt (its sha256 differs from the lock's)", b->what,
+                                       p->name, p->version);
+        return log_error_errno(-ENOENT,
+                               "%s: package '%s' version %s cannot be fetched and is not in the cache; "
+                               "point the mirror at a snapshot that still serves it "
+                               "(e.g. snapshot.debian.org), or bake with --refresh to move to "
+                               "what the mirror serves now",
+                               b->what, p->name, p->version);
+}
+
 int debian_fetch(Cache *c, const DebianBuild *b) {
+        FetchQueue q = { .cache_dir = cache_dir(c), .b = b, .missing = xcalloc(b->packages->n + 1, sizeof(size_t)),
+                         .lock = PTHREAD_MUTEX_INITIALIZER };
         for (size_t i = 0; i < b->packages->n; i++) {
                 const DebPackage *p = &b->packages->packages[i];
                 if (cache_blob_exists(c, p->sha256))
                         continue;
-                _cleanup_free_ char *url = deb_url(p), *path = NULL;
-                uint8_t digest[DIGEST_SIZE];
-                log_info("fetching %s %s", p->name, p->version);
-                int r = fetch_url(c, url, p->sha256, &path, digest);
-                if (r == -EBADMSG)
-                        return log_error_errno(r, "%s: package '%s' %s is corrupt (its sha256 differs from the lock's)",
-                                               b->what, p->name, p->version);
-                if (r < 0)
-                        return log_error_errno(-ENOENT,
-                                               "%s: package '%s' version %s cannot be fetched and is not in the cache; "
-                                               "point the mirror at a snapshot that still serves it "
-                                               "(e.g. snapshot.debian.org), or bake with --refresh to move to "
-                                               "what the mirror serves now",
-                                               b->what, p->name, p->version);
+                q.missing[q.n_missing++] = i;
+                _cleanup_free_ char *url = deb_url(p);
+                http_url_register_secret(url); /* before the threads: see http.h */
         }
-        return 0;
+        pthread_t threads[FETCH_WORKERS];
+        size_t started = 0;
+        for (; started < MIN((size_t) FETCH_WORKERS, q.n_missing); started++)
+                if (pthread_create(&threads[started], NULL, fetch_worker, &q) != 0)
+                        break;
+        if (started == 0 && q.n_missing > 0)
+                (void) fetch_worker(&q); /* no thread to be had: this one does the work */
+        for (size_t i = 0; i < started; i++)
+                pthread_join(threads[i], NULL);
+        free(q.missing);
+        return q.error < 0 ? fetch_failed(b, q.error, q.failed) : 0;
 }
 
 /* "name_version_arch.deb" as apt names it, the epoch's colon encoded. */

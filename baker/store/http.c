@@ -39,8 +39,7 @@ const char *http_last_error(void) {
         return last_error;
 }
 
-/* Registers a password in the URL's userinfo as a secret, so no log line shows it. */
-static void url_register_secret(const char *url) {
+void http_url_register_secret(const char *url) {
         const char *a, *e;
         http_url_authority(url, &a, &e);
         const char *at = memrchr(a, '@', e - a);
@@ -564,7 +563,7 @@ static int attempt_failed(const Transfer *t, CURLcode code, const char *errbuf, 
 int http_request(const HttpRequest *req, HttpResponse **ret_resp) {
         pthread_once(&curl_once, curl_init_once);
         const char *method = req->method ? req->method : "GET";
-        url_register_secret(req->url);
+        http_url_register_secret(req->url);
         log_request_debug(method, req->url, req->headers);
         last_error[0] = 0;
 

@@ -135,6 +135,10 @@ bool http_url_same_origin(const char *a, const char *b);
 /* Whether credentials may travel to url: https, or plain http to a loopback host or one named
  * insecure. */
 bool http_url_credentials_ok(const char *url);
+/* Registers a password in the URL's userinfo as a secret (log_add_secret), so no log line shows
+ * it. http_request() does it for each request; callers that start requests from several threads
+ * call it first for every URL, as the secret list is not changed under a lock. */
+void http_url_register_secret(const char *url);
 
 /* HttpSink writing to the fd pointed at by userdata (int *). */
 int http_sink_fd(const void *data, size_t size, void *userdata);
