@@ -8,6 +8,9 @@
 #                                apt-ftparchive Release options, e.g. ValidTime=6 for a Valid-Until)
 #   apt_repo_serve DIR           starts the server; sets APT_REPO_URL
 #   apt_other_key DIR            a second key that did not sign the repository (DIR/other.gpg)
+#   apt_hello_repo DIR           the tests' usual one: suite testing, baker-hello 1.0, served, a second
+#                                key made; its key copied to $SCRATCH/repo-key.gpg
+#   need_debian_mirror           skips unless the archive keyring and a Debian mirror are there
 
 command -v dpkg-deb >/dev/null || skip "dpkg-deb missing"
 command -v apt-ftparchive >/dev/null || skip "apt-ftparchive missing (apt-utils)"
@@ -76,4 +79,19 @@ apt_repo_serve() {
     sleep 0.1
   done
   APT_REPO_URL="http://127.0.0.1:$port"
+}
+
+apt_hello_repo() {
+  local dir=$1
+  apt_repo_init "$dir" testing
+  apt_repo_add_deb "$dir" baker-hello 1.0
+  apt_repo_publish "$dir" testing
+  apt_repo_serve "$dir"
+  apt_other_key "$dir"
+  cp "$dir/key.gpg" "$SCRATCH/repo-key.gpg"
+}
+
+need_debian_mirror() {
+  [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || skip "debian-archive-keyring missing"
+  apt-get -q --print-uris download base-files >/dev/null 2>&1 || skip "no Debian mirror configured"
 }

@@ -8,16 +8,10 @@
 # appliance.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib-apt.sh"
-[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || skip "debian-archive-keyring missing"
-apt-get -q --print-uris download base-files >/dev/null 2>&1 || skip "no Debian mirror configured"
+need_debian_mirror
 
 repo=$SCRATCH/repo
-apt_repo_init "$repo" testing
-apt_repo_add_deb "$repo" baker-hello 1.0
-apt_repo_publish "$repo" testing
-apt_repo_serve "$repo"
-apt_other_key "$repo"
-cp "$repo/key.gpg" "$SCRATCH/repo-key.gpg"
+apt_hello_repo "$repo"
 
 cat > "$SCRATCH/t.yaml" <<YAML
 baker: 1

@@ -22,16 +22,10 @@ source "$(dirname "$0")/lib-apt.sh"
 source "$(dirname "$0")/lib-registry.sh"
 command -v mmdebstrap >/dev/null || skip "mmdebstrap missing"
 [ "$(id -u)" = 0 ] || unshare --user --map-root-user true 2>/dev/null || skip "neither root nor user namespaces"
-[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || skip "debian-archive-keyring missing"
-apt-get -q --print-uris download base-files >/dev/null 2>&1 || skip "no Debian mirror configured"
+need_debian_mirror
 
 repo=$SCRATCH/repo
-apt_repo_init "$repo" testing
-apt_repo_add_deb "$repo" baker-hello 1.0
-apt_repo_publish "$repo" testing
-apt_repo_serve "$repo"
-apt_other_key "$repo"
-cp "$repo/key.gpg" "$SCRATCH/repo-key.gpg"
+apt_hello_repo "$repo"
 cp "$repo/other.gpg" "$SCRATCH/other-key.gpg"
 PORT=$(free_port)
 write_registry_config "$SCRATCH/reg" "$PORT"

@@ -5,11 +5,11 @@
 # to root, not to the user's subordinate ids. Run as root, the test makes that user. No appliance
 # (the template has no run step).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-apt.sh"
 command -v mmdebstrap >/dev/null || skip "mmdebstrap missing"
 command -v newuidmap >/dev/null || skip "newuidmap missing (uidmap)"
 command -v debugfs >/dev/null || skip "debugfs missing (e2fsprogs)"
-[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || skip "debian-archive-keyring missing"
-apt-get -q --print-uris download base-files >/dev/null 2>&1 || skip "no Debian mirror configured"
+need_debian_mirror
 
 w=$SCRATCH/user
 mkdir -p "$w"
