@@ -29,10 +29,36 @@ struct HttpResponse {
 
 static _Thread_local char last_error[1024];
 
+/* One cache of name lookups and TLS sessions for every request of the process, whichever thread
+ * makes it: a bake's hundreds of requests to one mirror or registry then ask DNS for its name once a
+ * minute, not once a request (a DNS server that failed one query in many failed whole bakes), and
+ * resume TLS sessions. Connections are not shared: each request still opens its own. */
+static CURLSH *curl_share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userdata) {
+        (void) handle, (void) access, (void) userdata;
+        pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *userdata) {
+        (void) handle, (void) userdata;
+        pthread_mutex_unlock(&share_locks[data]);
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
                 abort();
+        for (size_t i = 0; i < ELEMENTSOF(share_locks); i++)
+                pthread_mutex_init(&share_locks[i], NULL);
+        curl_share = curl_share_init();
+        if (!curl_share)
+                abort();
+        curl_share_setopt(curl_share, CURLSHOPT_LOCKFUNC, share_lock);
+        curl_share_setopt(curl_share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        curl_share_setopt(curl_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(curl_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
 const char *http_last_error(void) {
@@ -378,6 +404,8 @@ static bool curl_code_retryable(CURLcode c) {
         case CURLE_HTTP2:
         case CURLE_HTTP2_STREAM:
         case CURLE_SSL_CONNECT_ERROR: /* often a reset during the handshake */
+        case CURLE_COULDNT_RESOLVE_HOST: /* curl can't tell "no such name" from a DNS server's hiccup */
+        case CURLE_COULDNT_RESOLVE_PROXY:
                 return true;
         default:
                 return false;
@@ -484,6 +512,7 @@ static CURL *transfer_handle(Transfer *t, const char *method, struct curl_slist 
         if (!c)
                 return NULL;
         const HttpRequest *req = t->req;
+        curl_easy_setopt(c, CURLOPT_SHARE, curl_share);
         curl_easy_setopt(c, CURLOPT_URL, req->url);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

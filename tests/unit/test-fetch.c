@@ -164,6 +164,19 @@ int main(void) {
                 assert_se(strstr(err, "GET http://127.0.0.1:1/input.tar: "));
                 assert_se(strstr(err, "onnect"));
         }
+        /* A name that does not resolve: retried like a refused connection (curl cannot tell a
+         * missing name from a DNS server's passing failure), then the URL and curl's reason. */
+        {
+                _cleanup_free_ char *u = xstrdup("http://baker-test.invalid/input.tar"), *p = NULL;
+                log_set_max_level(LOG_LEVEL_INFO);
+                capture_begin();
+                int r = fetch_url(c, u, d_other, &p, got);
+                _cleanup_free_ char *err = capture_end();
+                log_set_max_level(LOG_LEVEL_NOTICE);
+                assert_se(r == -EHOSTUNREACH);
+                assert_se(strstr(err, "GET http://baker-test.invalid/input.tar: could not resolve host"));
+                assert_se(strstr(err, "retrying (attempt 5 of 5)"));
+        }
         /* Userinfo never printed, password masked. */
         {
                 _cleanup_free_ char *u = xasprintf("http://alice:s3cretpw@127.0.0.1:%d/status/404/x", port), *p = NULL;
