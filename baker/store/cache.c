@@ -364,6 +364,67 @@ int cache_blob_writer_truncate(CacheWriter *w) {
         return 0;
 }
 
+/* Renames tmp (synced, read-only) to the blob of its digest; when that blob exists already (the
+ * same bytes stored first by someone else), tmp is removed. */
+static int store_blob(Cache *c, const char *tmp, const uint8_t digest[DIGEST_SIZE]) {
+        _cleanup_free_ char *final = blob_path(c, digest);
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
+                int e = errno;
+                if (e == EINVAL) /* file system without RENAME_NOREPLACE: link() refuses to replace too */
+                        e = link(tmp, final) < 0 ? errno : 0;
+                if (e != 0 && e != EEXIST)
+                        return log_error_errno(-e, "failed to store '%s': %m", final);
+                (void) unlink(tmp);
+        }
+        return 0;
+}
+
+int cache_blob_adopt(Cache *c, const char *path, uint8_t ret_digest[DIGEST_SIZE], char **ret_path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return log_error_errno(-errno, "failed to open '%s': %m", path);
+        struct stat st, tst;
+        _cleanup_free_ char *tmpdir = path_join(c->dir, "tmp");
+        if (fstat(fd, &st) < 0 || stat(tmpdir, &tst) < 0)
+                return log_error_errno(-errno, "failed to stat '%s' or '%s': %m", path, tmpdir);
+        if (!S_ISREG(st.st_mode))
+                return log_error_errno(-EINVAL, "'%s' is not a regular file", path);
+        if (st.st_dev != tst.st_dev)
+                return -EXDEV;
+        /* Locked like a writer's temporary file, so a concurrent gc leaves it alone. */
+        if (flock(fd, LOCK_EX) < 0)
+                return log_error_errno(-errno, "failed to lock '%s': %m", path);
+        _cleanup_free_ char *tmp = xasprintf("%s/tmp/blob-XXXXXX", c->dir);
+        int placeholder = mkostemp(tmp, O_CLOEXEC);
+        if (placeholder < 0)
+                return log_error_errno(-errno, "failed to create a temporary file in '%s': %m", tmpdir);
+        close(placeholder);
+        if (rename(path, tmp) < 0) {
+                int e = errno;
+                (void) unlink(tmp);
+                return e == EXDEV ? -EXDEV : log_error_errno(-e, "failed to move '%s' into the cache: %m", path);
+        }
+        uint8_t digest[DIGEST_SIZE];
+        int r = digest_file(tmp, digest, NULL);
+        if (r < 0)
+                r = log_error_errno(r, "failed to read '%s': %m", tmp);
+        else if (fchmod(fd, 0400) < 0 || fsync(fd) < 0)
+                r = log_error_errno(-errno, "failed to sync '%s': %m", tmp);
+        else
+                r = store_blob(c, tmp, digest);
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+        closep(&fd); /* our exclusive lock would keep cache_blob_path() waiting */
+        fd = -1;
+        r = cache_blob_path(c, digest, ret_path);
+        if (r < 0)
+                return log_error_errno(r, "failed to open the stored blob %s: %m", tmp);
+        memcpy(ret_digest, digest, DIGEST_SIZE);
+        return 0;
+}
+
 int cache_blob_writer_commit(CacheWriter *w, const uint8_t *expected, uint8_t ret_digest[DIGEST_SIZE], char **ret_path) {
         if (!w->path)
                 return -ESTALE;
@@ -376,23 +437,16 @@ int cache_blob_writer_commit(CacheWriter *w, const uint8_t *expected, uint8_t re
         }
         if (fchmod(w->fd, 0400) < 0 || fsync(w->fd) < 0)
                 return log_error_errno(-errno, "failed to sync '%s': %m", w->path);
-        _cleanup_free_ char *final = blob_path(w->cache, w->actual);
-        if (renameat2(AT_FDCWD, w->path, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
-                int e = errno;
-                if (e == EINVAL) /* file system without RENAME_NOREPLACE: link() refuses to replace too */
-                        e = link(w->path, final) < 0 ? errno : 0;
-                if (e != 0 && e != EEXIST)
-                        return log_error_errno(-e, "failed to store '%s': %m", final);
-                /* EEXIST: someone else stored the same bytes first */
-                (void) unlink(w->path);
-        }
+        int r = store_blob(w->cache, w->path, w->actual);
+        if (r < 0)
+                return r;
         free(TAKE_PTR(w->path));
         close(w->fd); /* drops our exclusive lock on what is now the committed blob */
         w->fd = -1;
         if (ret_path) {
-                int r = cache_blob_path(w->cache, w->actual, ret_path);
+                r = cache_blob_path(w->cache, w->actual, ret_path);
                 if (r < 0)
-                        return log_error_errno(r, "failed to open committed blob '%s': %m", final);
+                        return log_error_errno(r, "failed to open the committed blob %s: %m", w->path);
         }
         if (ret_digest)
                 memcpy(ret_digest, w->actual, DIGEST_SIZE);

@@ -60,6 +60,11 @@ int cache_blob_writer_truncate(CacheWriter *w);
  * cache_blob_writer_digest() then gives the actual digest for the caller's message. ret_path
  * (optional) is the committed blob, locked like cache_blob_path()'s. Logs other errors. */
 int cache_blob_writer_commit(CacheWriter *w, const uint8_t *expected, uint8_t ret_digest[DIGEST_SIZE], char **ret_path);
+/* Moves the file at path (the caller's, written by nothing any more) into the cache as a blob:
+ * one read to hash it, fsync, rename; no copy. -EXDEV, path untouched and nothing logged, when it
+ * is on another file system than the cache (copy it through a writer instead). Logs other errors;
+ * path is gone after any attempt that got as far as moving it. */
+int cache_blob_adopt(Cache *c, const char *path, uint8_t ret_digest[DIGEST_SIZE], char **ret_path);
 /* The digest of everything written, once commit was attempted; NULL before. */
 const uint8_t *cache_blob_writer_digest(const CacheWriter *w);
 /* Makes cache_blob_writer_free() remove the partial file too (the server cannot resume it). Writes

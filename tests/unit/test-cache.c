@@ -276,6 +276,42 @@ static void test_refs(void) {
         assert_se(cache_ref_get(c, "results", "0b", got) == -EBADMSG);
 }
 
+/* A file of the caller's moved in as a blob: the same digest as written through a writer, the
+ * file gone, the bytes there; the same bytes again leave one blob; another file system: -EXDEV
+ * and the file untouched. */
+static void test_adopt(void) {
+        _cleanup_(cache_freep) Cache *c = NULL;
+        assert_se(cache_open(root, &c) == 0);
+        static const char text[] = "a root filesystem tarball";
+        uint8_t want[DIGEST_SIZE], d[DIGEST_SIZE];
+        digest_buffer(text, sizeof text - 1, want);
+        _cleanup_free_ char *src = test_path("adopt.tar");
+        for (int round = 0; round < 2; round++) {
+                assert_se(write_file_atomic(src, text, sizeof text - 1, 0644) == 0);
+                _cleanup_free_ char *p = NULL, *data = NULL;
+                assert_se(cache_blob_adopt(c, src, d, &p) == 0);
+                assert_se(memcmp(d, want, DIGEST_SIZE) == 0);
+                assert_se(access(src, F_OK) < 0 && errno == ENOENT);
+                size_t size;
+                assert_se(read_full_file(p, &data, &size) == 0 && size == sizeof text - 1);
+                assert_se(memcmp(data, text, size) == 0);
+                struct stat st;
+                assert_se(stat(p, &st) == 0 && (st.st_mode & 0777) == 0400);
+        }
+        _cleanup_free_ char *tmp = path_join(root, "tmp");
+        assert_se(test_count_entries(tmp, false) == 0);
+        /* /dev/shm is another file system than the scratch directory on most machines. */
+        struct stat a, b;
+        if (stat("/dev/shm", &a) == 0 && stat(root, &b) == 0 && a.st_dev != b.st_dev && access("/dev/shm", W_OK) == 0) {
+                _cleanup_free_ char *other = xasprintf("/dev/shm/baker-test-adopt-%d", (int) getpid());
+                assert_se(write_file_atomic(other, "x", 1, 0644) == 0);
+                _cleanup_free_ char *p = NULL;
+                assert_se(cache_blob_adopt(c, other, d, &p) == -EXDEV);
+                assert_se(access(other, F_OK) == 0);
+                (void) unlink(other);
+        }
+}
+
 int main(void) {
         if (getenv("TEST_DEBUG"))
                 log_set_max_level(LOG_LEVEL_DEBUG);
@@ -285,6 +321,7 @@ int main(void) {
         test_interrupted_writer();
         test_gc();
         test_refs();
+        test_adopt();
         printf("ok\n");
         return 0;
 }
