@@ -9,6 +9,7 @@
  *
  * The tarball is stored in the cache as a blob, and remembered under the build key (namespace
  * "debian-rootfs"), so a second build of the same key is a lookup. */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cache.h"
@@ -34,6 +35,10 @@ typedef struct DebianBuild {
 /* The build's identity: the package set's digest, the variant, the epoch, the image's sources and
  * keyrings, and the builder's own version. */
 void debian_build_key(const DebianBuild *b, uint8_t ret[DIGEST_SIZE]);
+
+/* Whether the build makes the kernel's initramfs once instead of twice (debian-build.c says how):
+ * one kernel (linux-image-<version>), initramfs-tools, and no other initramfs generator. */
+bool debian_build_one_initramfs(const DebPackageSet *s);
 
 /* Fetches the .debs into the cache (verified), each exactly once. Logs; a package its repository
  * no longer serves is named with its version and what to do (-ENOENT); a corrupt download is

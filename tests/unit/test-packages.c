@@ -9,6 +9,7 @@
 #include "apt-lists.h"
 #include "apt-root.h"
 #include "control.h"
+#include "debian-build.h"
 #include "debian-request.h"
 #include "dpkg-status.h"
 #include "lock.h"
@@ -407,6 +408,30 @@ static void test_lists_memo(void) {
         apt_root_free(root);
 }
 
+/* One initramfs build only in the plain case: one versioned kernel, initramfs-tools, nothing else
+ * that makes an initramfs. */
+static void test_one_initramfs(void) {
+        DebPackageSet s = {};
+        DebPackage tools = pkg("initramfs-tools", "0.142", 1), meta = pkg("linux-image-amd64", "6.1", 2),
+                   k1 = pkg("linux-image-6.1.0-50-amd64", "6.1", 3), k2 = pkg("linux-image-6.1.0-57-cloud-amd64", "6.1", 4),
+                   dracut = pkg("dracut-core", "059", 5);
+        deb_package_set_add(&s, &meta);
+        assert(!debian_build_one_initramfs(&s)); /* no kernel image, only the metapackage */
+        deb_package_set_add(&s, &k1);
+        assert(!debian_build_one_initramfs(&s)); /* no initramfs-tools: nothing to skip */
+        deb_package_set_add(&s, &tools);
+        assert(debian_build_one_initramfs(&s));
+        deb_package_set_add(&s, &k2);
+        assert(!debian_build_one_initramfs(&s)); /* two kernels: the trigger updates only the newest */
+        deb_package_set_done(&s);
+        s = (DebPackageSet) {};
+        deb_package_set_add(&s, &k1);
+        deb_package_set_add(&s, &tools);
+        deb_package_set_add(&s, &dracut);
+        assert(!debian_build_one_initramfs(&s));
+        deb_package_set_done(&s);
+}
+
 int main(void) {
         DebPackageSet installed;
         test_control();
@@ -420,6 +445,7 @@ int main(void) {
         test_inrelease_url();
         test_release_expired();
         test_lists_memo();
+        test_one_initramfs();
         deb_package_set_done(&installed);
         return 0;
 }
