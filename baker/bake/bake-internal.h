@@ -46,8 +46,9 @@ void bake_build_manifest(Bake *b, const Assembly *a, const uint8_t image_digest[
 /* -EBADE when the image booted and failed the test (reported), other < 0 when it could not run. */
 int bake_boot_test(Bake *b, const char *raw);
 int bake_publish(Bake *b, const char *manifest_path);
-/* --refresh into an output folder without this template's last bake: 1 when the image the first
- * publish target's first channel names has the same bake key under its version (reported as
- * unchanged, ret->in_registry set: nothing to bake or publish), 0 to bake (no such channel yet,
- * other content, nothing to ask), < 0 (reported) when the registry cannot be asked. */
+/* --refresh into an output folder without this template's last bake: 1 when the first channel of
+ * every publish target (registries only) names the same image, with the same bake key under its
+ * version (reported as unchanged, ret->in_registry set: nothing to bake or publish), 0 to bake
+ * (a channel missing somewhere, other content, a Glance target, nothing to ask), < 0 (reported)
+ * when a registry cannot be asked. */
 int bake_published_unchanged(Bake *b, const char *manifest_path, BakeResult *ret);

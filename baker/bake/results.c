@@ -145,48 +145,66 @@ int bake_publish(Bake *b, const char *manifest_path) {
         return 0;
 }
 
-/* The first publish target, when a refresh should ask its first channel what stands there: a
- * registry target (not Glance) with a channel, the bake publishing, and the output folder holding
- * no last bake of this template (a CI runner that starts empty). NULL otherwise. */
-static const TemplatePublish *channel_to_ask(const Bake *b, const char *manifest_path) {
+/* Whether a refresh should ask the registries what their channel holds: the bake publishes, with a
+ * channel, to registry targets only (Glance keeps no bake key to compare with), and the output
+ * folder holds no last bake of this template (a CI runner that starts empty). */
+static bool ask_channels(const Bake *b, const char *manifest_path) {
         const Template *t = b->t;
         const BakeOptions *o = b->opts;
-        if (!o->refresh || o->no_publish || t->n_publish == 0 || t->n_channels == 0 || t->publish[0].kind == PUBLISH_GLANCE ||
+        if (!o->refresh || o->no_publish || t->n_publish == 0 || t->n_channels == 0 ||
             b->plan->secret_from < b->plan->n_steps)
-                return NULL;
+                return false;
+        for (size_t i = 0; i < t->n_publish; i++)
+                if (t->publish[i].kind == PUBLISH_GLANCE)
+                        return false;
         _cleanup_(manifest_freep) BakeManifest *m = NULL;
-        if (access(manifest_path, F_OK) >= 0 && manifest_load(manifest_path, &m) >= 0 && streq_ptr(m->name, t->name))
-                return NULL;
-        return t->publish;
+        return !(access(manifest_path, F_OK) >= 0 && manifest_load(manifest_path, &m) >= 0 && streq_ptr(m->name, t->name));
 }
 
-int bake_published_unchanged(Bake *b, const char *manifest_path, BakeResult *ret) {
+/* 1 when target's channel names an image of this bake key (recomputed under that image's version),
+ * with *ret; 0 when not; < 0 when the registry cannot be asked. */
+static int channel_holds_bake(Bake *b, const TemplatePublish *p, const char *channel, PublishedImage *ret) {
         const Template *t = b->t;
-        const TemplatePublish *p = channel_to_ask(b, manifest_path);
-        if (!p)
-                return 0;
-        const char *channel = t->channels[0];
         _cleanup_free_ char *target = publish_target(publish_kind_to_string(p->kind), p->target, t->name);
-        _cleanup_(published_image_done) PublishedImage img = {};
-        int k = publish_channel_image(target, channel, p->insecure, &img);
+        int k = publish_channel_image(target, channel, p->insecure, ret);
         if (k < 0)
                 return template_error_at(t, p->pos, "publishing to '%s' failed: cannot read channel '%s'", target, channel);
         uint8_t key[DIGEST_SIZE], image[DIGEST_SIZE];
         char s[DIGEST_STRING_MAX];
-        if (k == 0 || digest_from_string(img.image_digest, image) < 0)
+        if (k == 0 || digest_from_string(ret->image_digest, image) < 0)
                 return 0;
-        plan_bake_key_for_version(b->plan, img.version, key);
+        plan_bake_key_for_version(b->plan, ret->version, key);
         digest_to_string(key, s);
-        if (!streq(s, img.bake_key))
+        return streq(s, ret->bake_key);
+}
+
+int bake_published_unchanged(Bake *b, const char *manifest_path, BakeResult *ret) {
+        const Template *t = b->t;
+        if (!ask_channels(b, manifest_path))
                 return 0;
+        /* Every target must hold it, the same image: a target added since, or one a publish
+         * failed to reach, is published to. */
+        const char *channel = t->channels[0];
+        _cleanup_(published_image_done) PublishedImage first = {};
+        for (size_t i = 0; i < t->n_publish; i++) {
+                _cleanup_(published_image_done) PublishedImage img = {};
+                int k = channel_holds_bake(b, t->publish + i, channel, &img);
+                if (k <= 0)
+                        return k;
+                if (i == 0) {
+                        first = img;
+                        img = (PublishedImage) {};
+                } else if (!streq(img.image_digest, first.image_digest))
+                        return 0;
+        }
         ret->unchanged = ret->in_registry = true;
-        memcpy(ret->bake_key, key, DIGEST_SIZE);
-        memcpy(ret->image_digest, image, DIGEST_SIZE);
-        const char *version = img.version ?: "";
+        (void) digest_from_string(first.bake_key, ret->bake_key);
+        (void) digest_from_string(first.image_digest, ret->image_digest);
+        const char *version = first.version ?: "";
         _cleanup_free_ char *msg = xasprintf("unchanged: %s is already published as version '%s' (channel %s: %s)", t->name,
-                                             version, channel, img.digest);
-        event_emit("bake-unchanged", json_pack("{s:s, s:s, s:s}", "bake_key", s, "image_digest", img.image_digest,
-                                               "version", version),
+                                             version, channel, first.digest);
+        event_emit("bake-unchanged", json_pack("{s:s, s:s, s:s}", "bake_key", first.bake_key, "image_digest",
+                                               first.image_digest, "version", version),
                    msg);
         return 1;
 }

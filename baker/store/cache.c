@@ -416,11 +416,14 @@ int cache_blob_adopt(Cache *c, const char *path, uint8_t ret_digest[DIGEST_SIZE]
                 (void) unlink(tmp);
                 return r;
         }
-        closep(&fd); /* our exclusive lock would keep cache_blob_path() waiting */
+        /* Our exclusive lock would keep cache_blob_path()'s shared one waiting. */
+        closep(&fd);
         fd = -1;
         r = cache_blob_path(c, digest, ret_path);
-        if (r < 0)
-                return log_error_errno(r, "failed to open the stored blob %s: %m", tmp);
+        if (r < 0) {
+                _cleanup_free_ char *final = blob_path(c, digest);
+                return log_error_errno(r, "failed to open the stored blob '%s': %m", final);
+        }
         memcpy(ret_digest, digest, DIGEST_SIZE);
         return 0;
 }
@@ -445,8 +448,10 @@ int cache_blob_writer_commit(CacheWriter *w, const uint8_t *expected, uint8_t re
         w->fd = -1;
         if (ret_path) {
                 r = cache_blob_path(w->cache, w->actual, ret_path);
-                if (r < 0)
-                        return log_error_errno(r, "failed to open the committed blob %s: %m", w->path);
+                if (r < 0) {
+                        _cleanup_free_ char *final = blob_path(w->cache, w->actual);
+                        return log_error_errno(r, "failed to open the committed blob '%s': %m", final);
+                }
         }
         if (ret_digest)
                 memcpy(ret_digest, w->actual, DIGEST_SIZE);

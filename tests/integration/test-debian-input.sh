@@ -9,7 +9,8 @@
 # publishes build 2 with its SBOM referrer and moves nightly; a version the registry holds with
 # other content is refused (exit 6) and leaves the lock as it was; the no-change refresh with
 # build 3 publishes nothing (no tag 3, nightly stays), nor does build 4 into an empty output folder
-# (the channel's image is asked: no tag 4). Bad input: a release file
+# (the channel's image is asked: no tag 4); build 5 with a second publish target added bakes and
+# publishes to both (the new target has no channel yet). Bad input: a release file
 # signed by another key (exit 3, naming the file), an unknown package (exit 3, did you mean), a
 # lock that does not match the template (exit 2, naming the package), a lock edited into invalid
 # JSON (exit 2, file:line:col), a locked version the mirror no longer serves and a corrupt .deb
@@ -195,6 +196,20 @@ curl -sf "http://127.0.0.1:$PORT/v2/images/img/tags/list" | jq -e '.tags | index
   fail "a no-change refresh into an empty folder published version 4"
 [ "$(resolve nightly)" = "$D2" ] || fail "a no-change refresh into an empty folder moved nightly"
 pass "no-change --refresh --var build=4 into an empty folder unchanged in $secs s: no tag 4, nightly still version 2"
+
+# A publish target added to the template since: its channel does not exist, so the refresh into an
+# empty folder bakes and publishes to both, though the first target holds the same content.
+R2=127.0.0.1:$PORT/images/img-mirror
+write_template img baker-hello repo-key.gpg "publish: [ { oci: \"$R\" }, { oci: \"$R2\" } ]
+channels: [nightly]"
+expect_exit 0 "$BAKER" bake --refresh --var build=5 -o "$SCRATCH/out-added" "$SCRATCH/img.yaml"
+! grep -q "unchanged" "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "a refresh with a new publish target was unchanged"; }
+D5=$(resolve 5) M5=$("$BAKER" resolve "$R2:5" 2>/dev/null | head -1)
+[ -n "$D5" ] && [ "$D5" != "$D2" ] && [ "$(resolve nightly)" = "$D5" ] && [ -n "$M5" ] &&
+  [ "$("$BAKER" resolve "$R2:nightly" 2>/dev/null | head -1)" = "$M5" ] ||
+  fail "a refresh with a new publish target did not publish version 5 to both and move their nightly"
+pass "a publish target added since: --refresh --var build=5 into an empty folder published version 5 to both"
+write_template img baker-hello repo-key.gpg "$publish_img"
 
 cp "$lock" "$SCRATCH/lock-1.1"
 
