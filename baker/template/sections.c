@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <regex.h>
 
+#include "regex-bounded.h"
 #include "strv.h"
 #include "units.h"
 
@@ -255,12 +256,10 @@ void template_parse_test(Template *t, const Node *m) {
         tt->firmware = NODE_ENUM(t, b, "firmware", boot_firmware, _BOOT_FIRMWARE_MAX, BOOT_FIRMWARE_BIOS, NULL);
         if (node_require(t, b, "expect", "boot test") && node_string(t, b, "expect", &tt->expect, &tt->expect_pos)) {
                 regex_t re;
-                int r = regcomp(&re, tt->expect, REG_EXTENDED | REG_NOSUB);
-                if (r != 0) {
-                        char buf[200];
-                        regerror(r, &re, buf, sizeof buf);
+                char buf[200];
+                if (regex_compile_bounded(&re, tt->expect, buf, sizeof buf) < 0)
                         template_add_error(t, tt->expect_pos, "'expect' is not a valid regular expression: %s", buf);
-                } else
+                else
                         regfree(&re);
         }
         tt->timeout_usec = 600 * USEC_PER_SEC;

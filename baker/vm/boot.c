@@ -15,6 +15,7 @@
 #include "accel.h"
 #include "log.h"
 #include "process.h"
+#include "regex-bounded.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -283,10 +284,8 @@ static void sigmask_restorep(sigset_t **old) {
 }
 
 static int compile(Waiter *w, const char *regex, const char *what) {
-        int r = regcomp(&w->re, regex, REG_EXTENDED | REG_NOSUB);
-        if (r != 0) {
-                char msg[256];
-                regerror(r, &w->re, msg, sizeof msg);
+        char msg[256];
+        if (regex_compile_bounded(&w->re, regex, msg, sizeof msg) < 0) {
                 log_error("invalid %s regular expression '%s': %s", what, regex, msg);
                 return -EINVAL;
         }
