@@ -4,6 +4,8 @@
 # bytes changed), and a `run` step with `network: true` runs again on refresh, its RESULT deciding
 # what follows (early cut-off): a step that writes constant content leaves the later steps cached
 # and the bake `unchanged`; one that writes `date` bakes a new image, which a plain bake then keeps.
+# Published to docker-registry with channel nightly and refreshed into an empty output folder (a CI
+# runner): the constant step's re-run leaves version 1 standing (no tag 2), the dated one publishes 2.
 source "$(dirname "$0")/lib.sh"
 export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
 I=$BAKER_SOURCE_DIR/tests/integration
@@ -126,3 +128,37 @@ bake dated-3 -o "$W/out-dated" "$W/dated.yaml"
 [ "$(field "$W/dated-3.json" bake-end status)" = unchanged ] || fail "a plain bake after the refresh: not unchanged"
 [ "$(field "$W/dated-3.json" bake-end image_digest)" = "$d2" ] || fail "a plain bake after the refresh went back"
 pass "network step writing the date: refresh bakes a new image, which a plain bake keeps"
+
+# ---- a network step, published, and a CI runner's empty output folder ---------------------------
+# With no last bake in the output folder, the refresh re-runs the network step and then asks the
+# channel: the same result is the image the channel names (unchanged, nothing published), a new
+# result bakes and publishes the new version.
+source "$I/lib-registry.sh"
+RPORT=$(free_port)
+write_registry_config "$W/reg" "$RPORT"
+start_registry "$W/reg" "$RPORT"
+pub_template() { # NAME COMMAND
+  net_template "$1" "$2"
+  sed -i 's/^version: "1"$/version: "${var.build}"\nvariables:\n  build: { default: "1" }/' "$W/$1.yaml"
+  printf 'publish: [ { oci: "127.0.0.1:%s/images/%s" } ]\nchannels: [nightly]\n' "$RPORT" "$1" >> "$W/$1.yaml"
+}
+tag() { "$BAKER" resolve "127.0.0.1:$RPORT/images/$1:$2" 2>/dev/null | head -1; }
+pub_template pconst "echo constant"
+pub_template pdated "date; cat /proc/sys/kernel/random/uuid"
+for t in pconst pdated; do
+  bake "$t-1" -o "$W/out-$t-1" "$W/$t.yaml"
+  [ -n "$(tag "$t" 1)" ] && [ "$(tag "$t" nightly)" = "$(tag "$t" 1)" ] || fail "$t: version 1 not published to nightly"
+done
+bake pconst-2 --refresh --var build=2 -o "$W/out-pconst-2" "$W/pconst.yaml"
+[ "$(statuses "$W/pconst-2.json")" = "1:cached 2:done 3:cached" ] ||
+  fail "pconst refresh statuses: $(statuses "$W/pconst-2.json")"
+[ "$(field "$W/pconst-2.json" bake-end status)" = unchanged ] && [ "$(field "$W/pconst-2.json" bake-unchanged version)" = 1 ] ||
+  { cat "$W/pconst-2.log"; fail "a network step with the same result into an empty folder was not unchanged as version 1"; }
+[ -z "$(tag pconst 2)" ] && [ "$(tag pconst nightly)" = "$(tag pconst 1)" ] ||
+  fail "a no-change refresh into an empty folder published version 2 or moved nightly"
+pass "network step, same result, empty output folder: re-run, then the channel's version 1 stands (no tag 2)"
+bake pdated-2 --refresh --var build=2 -o "$W/out-pdated-2" "$W/pdated.yaml"
+[ "$(field "$W/pdated-2.json" bake-end status)" = built ] || fail "pdated refresh into an empty folder: not built"
+[ -n "$(tag pdated 2)" ] && [ "$(tag pdated nightly)" = "$(tag pdated 2)" ] && [ "$(tag pdated 2)" != "$(tag pdated 1)" ] ||
+  fail "a refresh with a new network result did not publish version 2 and move nightly"
+pass "network step, new result, empty output folder: version 2 baked, published, nightly moved"
