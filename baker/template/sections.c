@@ -242,6 +242,16 @@ void template_parse_outputs(Template *t, const Node *seq) {
         }
 }
 
+/* A boot test's regular expression compiles, within bounds (regex-bounded.h). */
+static void check_expect(Template *t, const char *pattern, SourcePos pos) {
+        regex_t re;
+        char buf[200];
+        if (regex_compile_bounded(&re, pattern, buf, sizeof buf) < 0)
+                template_add_error(t, pos, "'expect' is not a valid regular expression: %s", buf);
+        else
+                regfree(&re);
+}
+
 void template_parse_test(Template *t, const Node *m) {
         if (!node_expect(t, m, NODE_MAPPING, "'test'"))
                 return;
@@ -254,14 +264,8 @@ void template_parse_test(Template *t, const Node *m) {
         tt->pos = b->pos;
         node_check_keys(t, b, KEYS("firmware", "expect", "timeout", "commands"), "boot test");
         tt->firmware = NODE_ENUM(t, b, "firmware", boot_firmware, _BOOT_FIRMWARE_MAX, BOOT_FIRMWARE_BIOS, NULL);
-        if (node_require(t, b, "expect", "boot test") && node_string(t, b, "expect", &tt->expect, &tt->expect_pos)) {
-                regex_t re;
-                char buf[200];
-                if (regex_compile_bounded(&re, tt->expect, buf, sizeof buf) < 0)
-                        template_add_error(t, tt->expect_pos, "'expect' is not a valid regular expression: %s", buf);
-                else
-                        regfree(&re);
-        }
+        if (node_require(t, b, "expect", "boot test") && node_string(t, b, "expect", &tt->expect, &tt->expect_pos))
+                check_expect(t, tt->expect, tt->expect_pos);
         tt->timeout_usec = 600 * USEC_PER_SEC;
         _cleanup_free_ char *timeout = NULL;
         SourcePos tpos = {};
@@ -281,7 +285,9 @@ void template_parse_test(Template *t, const Node *m) {
                         TemplateBootCommand *bc = &tt->commands[tt->n_commands++];
                         bc->pos = c->pos;
                         node_string(t, c, "send", &bc->send, NULL);
-                        node_string(t, c, "expect", &bc->expect, NULL);
+                        SourcePos epos = {};
+                        if (node_string(t, c, "expect", &bc->expect, &epos))
+                                check_expect(t, bc->expect, epos);
                         if (!bc->send && !bc->expect)
                                 template_add_error(t, c->pos, "a boot command needs 'send' or 'expect'");
                 }
