@@ -137,15 +137,22 @@ static bool upload_retryable(int k) {
         return k == -ECONNRESET || k == -ETIMEDOUT || k == -ECONNREFUSED || k == -EPROTO || k == -EIO;
 }
 
+/* Glance answers 409 ("transition from saving to saving") to an upload that arrives while it still
+ * handles the one that broke off: it may read the image as queued before it has even begun that
+ * one. Waiting for queued again and uploading once more is the way on. */
+static bool still_saving(int k) {
+        return k == -EEXIST;
+}
+
 /* Uploads into *image (queued), waits for active and checks Glance's hash of what it stored;
  * *image becomes the active image. A retryable failure that is not the last try is returned
  * without a word (the caller says it tries again). */
 static int upload_and_verify(Glance *g, json_t **image, const char *path, uint64_t size, const GlancePublishOptions *o,
-                             bool last_try, uint64_t *ret_sent) {
+                             bool after_break, bool last_try, uint64_t *ret_sent) {
         const char *id = prop(*image, "id");
         _cleanup_free_ char *sha512 = NULL;
         int k = glance_image_upload(g, id, path, size, &sha512);
-        if (k < 0 && !last_try && upload_retryable(k))
+        if (k < 0 && !last_try && (upload_retryable(k) || (after_break && still_saving(k))))
                 return k;
         if (k == -EDQUOT)
                 return log_error_errno(k, "upload of '%s' into glance image %s refused: over Glance's image size cap or "
@@ -226,11 +233,15 @@ static int upload_with_retries(Glance *g, json_t **image, json_t *body, const ch
                                 return k;
                         log_info("created glance image %s for '%s'", prop(*image, "id"), path);
                 }
-                k = upload_and_verify(g, image, path, size, o, i >= tries, ret_sent);
-                if (k >= 0 || i >= tries || !upload_retryable(k))
+                k = upload_and_verify(g, image, path, size, o, i > 1, i >= tries, ret_sent);
+                if (k >= 0 || i >= tries || !(upload_retryable(k) || (i > 1 && still_saving(k))))
                         return k;
-                log_warning("upload into glance image %s broke off (%s): try %u of %u", prop(*image, "id") ?: "?",
-                            strerror(-k), i + 1, tries);
+                if (still_saving(k))
+                        log_warning("glance image %s still handles the upload that broke off: try %u of %u",
+                                    prop(*image, "id") ?: "?", i + 1, tries);
+                else
+                        log_warning("upload into glance image %s broke off (%s): try %u of %u", prop(*image, "id") ?: "?",
+                                    strerror(-k), i + 1, tries);
                 if (*image && (k = after_broken_upload(g, image, o->timeout_s)) < 0)
                         return k;
         }
