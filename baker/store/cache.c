@@ -394,11 +394,12 @@ int cache_blob_adopt(Cache *c, const char *path, uint8_t ret_digest[DIGEST_SIZE]
         /* Locked like a writer's temporary file, so a concurrent gc leaves it alone. */
         if (flock(fd, LOCK_EX) < 0)
                 return log_error_errno(-errno, "failed to lock '%s': %m", path);
+        /* mkostemp() only claims a unique name in tmp/; the rename puts path's file in its place. */
         _cleanup_free_ char *tmp = xasprintf("%s/tmp/blob-XXXXXX", c->dir);
-        int placeholder = mkostemp(tmp, O_CLOEXEC);
-        if (placeholder < 0)
+        int name_fd = mkostemp(tmp, O_CLOEXEC);
+        if (name_fd < 0)
                 return log_error_errno(-errno, "failed to create a temporary file in '%s': %m", tmpdir);
-        close(placeholder);
+        close(name_fd);
         if (rename(path, tmp) < 0) {
                 int e = errno;
                 (void) unlink(tmp);
